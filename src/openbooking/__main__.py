@@ -1,0 +1,3 @@
+from openbooking.cli import main
+
+main()

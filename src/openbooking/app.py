@@ -1,0 +1,73 @@
+"""The ASGI application: `create_app(settings)` builds everything; nothing happens at import."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
+
+import swagger_ui_bundle
+from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from starlette.staticfiles import StaticFiles
+
+from openbooking import __version__
+from openbooking.catalog.endpoints import router as catalog_router
+from openbooking.config import Settings
+from openbooking.kit.db import create_engine, create_sessionmaker
+from openbooking.kit.envelope import JSONResponse
+from openbooking.kit.errors import install_error_handlers
+from openbooking.kit.middleware import BodySizeLimit, StripTrailingSlash
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from starlette.responses import HTMLResponse
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    engine = create_engine(settings.database_url, echo=settings.db_echo)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await engine.dispose()
+
+    app = FastAPI(
+        title="OpenBooking",
+        version=__version__,
+        summary="The Altegio/YCLIENTS Online Booking API, self-hosted.",
+        default_response_class=JSONResponse,
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = create_sessionmaker(engine)
+    install_error_handlers(app)
+    app.include_router(catalog_router, prefix=API_PREFIX)
+
+    # Swagger UI from the installed package: no CDN at run time.
+    app.mount("/docs/static", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="docs")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="OpenBooking API",
+            swagger_js_url="/docs/static/swagger-ui-bundle.js",
+            swagger_css_url="/docs/static/swagger-ui.css",
+            swagger_favicon_url="/docs/static/favicon-32x32.png",
+        )
+
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(StripTrailingSlash)
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """Factory for `uvicorn --factory` and worker processes."""
+    return create_app(Settings())

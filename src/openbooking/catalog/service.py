@@ -1,0 +1,93 @@
+"""Catalog rules: what each read endpoint returns, independent of HTTP."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from openbooking.catalog import render, repository
+from openbooking.kit.errors import NotFound
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from openbooking.kit.envelope import Dialect
+    from openbooking.models import Location
+
+
+async def location_or_404(session: AsyncSession, location_id: int) -> Location:
+    location = await repository.get_location(session, location_id)
+    if location is None:
+        raise NotFound("Location not found.")
+    return location
+
+
+async def bookform(session: AsyncSession, bookform_id: int, dialect: Dialect) -> dict[str, Any]:
+    form = await repository.get_bookform(session, bookform_id)
+    if form is None:
+        raise NotFound("Booking form not found.")
+    if form.location_id is not None:
+        location = await repository.get_location(session, form.location_id)
+        chain_id = location.chain_id if location else None
+    else:
+        chain_id = form.chain_id
+        location = await repository.first_location_of_chain(session, chain_id) if chain_id else None
+    chain = await repository.get_chain(session, chain_id) if chain_id is not None else None
+    return render.bookform(form, location, chain, dialect)
+
+
+async def privacy_policy(session: AsyncSession, location_id: int) -> dict[str, Any]:
+    location = await location_or_404(session, location_id)
+    return {"agreement": {"content": location.privacy_policy}}
+
+
+async def companies(
+    session: AsyncSession,
+    dialect: Dialect,
+    *,
+    location_id: int | None,
+    chain_id: int | None,
+    active_only: bool,
+    title: str | None,
+    page: int,
+    count: int,
+) -> list[dict[str, Any]]:
+    locations = await repository.list_locations(
+        session,
+        location_id=location_id,
+        chain_id=chain_id,
+        active_only=active_only,
+        title=title,
+        offset=(page - 1) * count,
+        limit=count,
+    )
+    counts = await repository.active_staff_counts(session, [loc.id for loc in locations])
+    return [render.location_summary(loc, counts.get(loc.id, 0), dialect) for loc in locations]
+
+
+async def company(session: AsyncSession, location_id: int, dialect: Dialect) -> dict[str, Any]:
+    location = await location_or_404(session, location_id)
+    chain = await repository.get_chain(session, location.chain_id) if location.chain_id else None
+    counts = await repository.active_staff_counts(session, [location.id])
+    forms = await repository.bookforms_of_location(session, location)
+    return render.location_detail(location, chain, counts.get(location.id, 0), forms, dialect)
+
+
+async def book_services(session: AsyncSession, location_id: int, staff_id: int) -> dict[str, Any]:
+    """A location's categories and services; with `staff_id` that member's, at their length."""
+    await location_or_404(session, location_id)
+    if staff_id:
+        if await repository.get_staff(session, location_id, staff_id) is None:
+            raise NotFound("Team member not found.")
+        pairs = await repository.services_of_staff(session, location_id, staff_id)
+        services = [render.service(row, link) for row, link in pairs]
+    else:
+        services = [
+            render.service(row, None) for row in await repository.services(session, location_id)
+        ]
+    used = {item["category_id"] for item in services}
+    categories = [
+        render.category(row)
+        for row in await repository.categories(session, location_id)
+        if row.id in used
+    ]
+    return {"events": [], "services": services, "category": categories}

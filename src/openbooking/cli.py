@@ -1,0 +1,196 @@
+"""The `openbooking` command. A user's mistake prints one line and exits 1, never a traceback."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from sqlalchemy.engine import make_url
+
+from openbooking.config import Settings
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
+token_app = typer.Typer(no_args_is_help=True, help="Partner (integrator) API tokens.")
+app.add_typer(db_app, name="db")
+app.add_typer(token_app, name="partner-token")
+
+DEMO_TOKEN_NAME = "demo"  # noqa: S105 - a name, not a secret
+
+
+class CliError(Exception):
+    """Printed as one line on stderr; exit status 1."""
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValueError as exc:
+        raise CliError(f"bad OPENBOOKING_* setting: {exc}".splitlines()[0]) from exc
+
+
+def _prepare_sqlite_dir(url: str) -> None:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _in_transaction(settings: Settings, work: Callable[[AsyncSession], Awaitable[Any]]) -> Any:
+    from openbooking.kit.db import create_engine, create_sessionmaker  # noqa: PLC0415
+
+    async def run() -> Any:
+        engine = create_engine(settings.database_url)
+        try:
+            async with create_sessionmaker(engine)() as session, session.begin():
+                return await work(session)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+def _upgrade(settings: Settings) -> None:
+    from openbooking import migrations  # noqa: PLC0415
+
+    _prepare_sqlite_dir(settings.database_url)
+    migrations.upgrade(settings.database_url)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the database schema to the newest version."""
+    _upgrade(_settings())
+    typer.echo("database is up to date", err=True)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to bind.")] = None,
+    port: Annotated[int | None, typer.Option(help="TCP port.", min=1, max=65535)] = None,
+    workers: Annotated[int | None, typer.Option(help="Worker processes.", min=1, max=64)] = None,
+) -> None:
+    """Serve the HTTP API."""
+    import uvicorn  # noqa: PLC0415
+
+    settings = _settings()
+    host = host or settings.host
+    port = port or settings.port
+    typer.echo(f"OpenBooking API on http://{host}:{port}/api/v1 (docs: http://{host}:{port}/docs)")
+    uvicorn.run(
+        "openbooking.app:create_app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers or settings.workers,
+        log_level=settings.log_level.lower(),
+        proxy_headers=False,
+    )
+
+
+@app.command()
+def load(file: Annotated[Path, typer.Argument(help="A business file (YAML or JSON).")]) -> None:
+    """Load a business file: all of it or nothing; reloading updates in place."""
+    from openbooking.business import service  # noqa: PLC0415
+
+    settings = _settings()
+    _in_transaction(settings, lambda session: service.load_file(session, file))
+    typer.echo(f"loaded {file}", err=True)
+
+
+@app.command()
+def demo() -> None:
+    """Load the bundled demo business once and print a partner token for it."""
+    from openbooking.business import service  # noqa: PLC0415
+    from openbooking.partners import service as partners  # noqa: PLC0415
+
+    settings = _settings()
+    token_file = settings.var_dir / "demo-partner-token"
+    saved = token_file.read_text().strip() if token_file.exists() else None
+
+    async def work(session: AsyncSession) -> str:
+        loaded = await service.load_demo_once(session)
+        typer.echo("demo business loaded" if loaded else "demo business already loaded", err=True)
+        if saved and await partners.find_active(session, saved):
+            return saved
+        await partners.delete(session, DEMO_TOKEN_NAME)
+        return await partners.create(session, DEMO_TOKEN_NAME)
+
+    token = _in_transaction(settings, work)
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(token_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(token + "\n")
+    base = f"http://{settings.host}:{settings.port}"
+    typer.echo(
+        f"Demo partner token: {token}\n"
+        f"Try: curl -H 'Accept: application/vnd.api.v2+json' "
+        f"-H 'Authorization: Bearer {token}' {base}/api/v1/bookform/1\n"
+        f"API docs: {base}/docs"
+    )
+
+
+@token_app.command("create")
+def token_create(name: str) -> None:
+    """Create a token; it is printed once, alone on stdout, and only its hash is stored."""
+    from openbooking.partners import service as partners  # noqa: PLC0415
+
+    token = _in_transaction(_settings(), lambda session: partners.create(session, name))
+    typer.echo(token)
+
+
+@token_app.command("list")
+def token_list() -> None:
+    """Names, creation times and state of all partner tokens (never the tokens)."""
+    from openbooking.partners import service as partners  # noqa: PLC0415
+
+    async def work(session: AsyncSession) -> list[str]:
+        return [
+            f"{row.name}\t{row.created_at.isoformat()}\t"
+            + ("revoked" if row.revoked_at else "active")
+            for row in await partners.list_all(session)
+        ]
+
+    for line in _in_transaction(_settings(), work):
+        typer.echo(line)
+
+
+@token_app.command("revoke")
+def token_revoke(name: str) -> None:
+    """Revoke a token by name; requests with it get 401 from then on."""
+    from openbooking.partners import service as partners  # noqa: PLC0415
+
+    _in_transaction(_settings(), lambda session: partners.revoke(session, name))
+    typer.echo(f"revoked {name}", err=True)
+
+
+@app.command()
+def openapi() -> None:
+    """Print the API's OpenAPI document (the committed openapi.json is this output)."""
+    from openbooking.app import create_app  # noqa: PLC0415
+
+    schema = create_app(Settings(database_url="sqlite+aiosqlite://")).openapi()
+    typer.echo(json.dumps(schema, indent=2, ensure_ascii=False, sort_keys=True))
+
+
+def main() -> None:
+    from openbooking.business.document import BusinessFileError  # noqa: PLC0415
+    from openbooking.partners.service import PartnerTokenError  # noqa: PLC0415
+
+    try:
+        app()
+    except (CliError, BusinessFileError, PartnerTokenError) as exc:
+        typer.echo(f"openbooking: error: {exc}", err=True)
+        sys.exit(1)
+    except OSError as exc:
+        typer.echo(f"openbooking: error: {exc.strerror or exc}", err=True)
+        sys.exit(1)

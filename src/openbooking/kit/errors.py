@@ -1,0 +1,117 @@
+"""Typed errors that carry their wire status; one handler renders them all."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from openbooking.kit.envelope import error_envelope
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from fastapi import FastAPI
+    from starlette.requests import Request
+    from starlette.responses import Response
+
+logger = logging.getLogger("openbooking.errors")
+
+
+class ApiError(Exception):
+    status_code: ClassVar[int] = 400
+    default_message: ClassVar[str] = "Bad request."
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        errors: list[dict[str, Any]] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        self.message = message or self.default_message
+        self.errors = errors
+        self.headers = headers
+        super().__init__(self.message)
+
+
+class Unauthorized(ApiError):
+    status_code = 401
+    default_message = "Authentication needed."
+
+
+class Forbidden(ApiError):
+    status_code = 403
+    default_message = "Access denied."
+
+
+class NotFound(ApiError):
+    status_code = 404
+    default_message = "Not found."
+
+
+class InvalidParameter(ApiError):
+    """A malformed request parameter: 422 naming the field."""
+
+    status_code = 422
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(
+            f"Invalid value for '{field}': {problem}",
+            errors=[{"code": 422, "field": field, "message": problem}],
+        )
+
+
+def _field_name(loc: tuple[Any, ...] | list[Any]) -> str:
+    parts = [str(p) for p in loc if p not in ("path", "query", "body", "header")]
+    return ".".join(parts) or "request"
+
+
+async def _api_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return error_envelope(exc.status_code, exc.message, errors=exc.errors, headers=exc.headers)
+
+
+async def _validation_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {"code": 422, "field": _field_name(err.get("loc", ())), "message": str(err.get("msg", ""))}
+        for err in exc.errors()
+    ]
+    first = errors[0] if errors else {"field": "request", "message": "invalid"}
+    message = f"Invalid value for '{first['field']}': {first['message']}"
+    return error_envelope(422, message, errors=errors)
+
+
+_HTTP_MESSAGES = {
+    401: "Authentication needed.",
+    403: "Access denied.",
+    404: "Not found.",
+    405: "Method not allowed.",
+    413: "Request body too large.",
+    415: "Unsupported media type.",
+}
+
+
+async def _http_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    message = _HTTP_MESSAGES.get(exc.status_code, "Request failed.")
+    return error_envelope(exc.status_code, message, headers=exc.headers)
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> Response:
+    # The route template, not the raw path: paths can carry record hashes.
+    route = request.scope.get("route")
+    logger.error(
+        "unhandled error on %s %s", request.method, getattr(route, "path", "?"), exc_info=exc
+    )
+    return error_envelope(500, "Internal server error.")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected_error)

@@ -1,0 +1,35 @@
+"""All tables, imported here so that `Base.metadata` is complete for alembic and tests."""
+
+from openbooking.models.base import Base
+from openbooking.models.catalog import (
+    Bookform,
+    Chain,
+    DayOff,
+    Location,
+    Position,
+    ScheduleInterval,
+    Service,
+    ServiceCategory,
+    Staff,
+    StaffService,
+)
+from openbooking.models.partners import PartnerToken
+from openbooking.models.records import Client, Record, RecordService
+
+__all__ = [
+    "Base",
+    "Bookform",
+    "Chain",
+    "Client",
+    "DayOff",
+    "Location",
+    "PartnerToken",
+    "Position",
+    "Record",
+    "RecordService",
+    "ScheduleInterval",
+    "Service",
+    "ServiceCategory",
+    "Staff",
+    "StaffService",
+]

@@ -1,0 +1,74 @@
+"""Customers and their appointments. Times are aware UTC; local time exists only at the edge."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from openbooking.models.base import Base, Timestamped
+
+RECORD_ACTIVE = "active"
+RECORD_CANCELLED = "cancelled"
+
+
+class Client(Timestamped, Base):
+    """A customer as one location knows them, keyed by the E.164 phone."""
+
+    __tablename__ = "clients"
+    __table_args__ = (Index("ix_clients_location_phone", "location_id", "phone", unique=True),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"))
+    phone: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(255), default="")
+    email: Mapped[str] = mapped_column(String(254), default="")
+
+
+class Record(Timestamped, Base):
+    __tablename__ = "records"
+    __table_args__ = (
+        # Availability reads one member's records in a time range; this index is what keeps a
+        # member-day independent of how many records the location holds.
+        Index(
+            "ix_records_staff_active_range",
+            "staff_id",
+            "starts_at",
+            "ends_at",
+            sqlite_where=text("status = 'active'"),
+            postgresql_where=text("status = 'active'"),
+        ),
+        Index("ix_records_location_starts", "location_id", "starts_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"))
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id"), index=True)
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16), default=RECORD_ACTIVE)
+    hash_digest: Mapped[str] = mapped_column(String(64), index=True)
+    client_phone: Mapped[str] = mapped_column(String(16), default="")
+    client_name: Mapped[str] = mapped_column(String(255), default="")
+    client_email: Mapped[str] = mapped_column(String(254), default="")
+    comment: Mapped[str] = mapped_column(Text, default="")
+    api_id: Mapped[str] = mapped_column(String(64), default="")
+    custom_fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    master_requested: Mapped[bool] = mapped_column(default=True)
+    online: Mapped[bool] = mapped_column(default=True)
+    attendance: Mapped[int] = mapped_column(default=0)
+    notify_by_sms: Mapped[int] = mapped_column(default=0)
+    notify_by_email: Mapped[int] = mapped_column(default=0)
+
+
+class RecordService(Base):
+    __tablename__ = "record_services"
+
+    record_id: Mapped[int] = mapped_column(ForeignKey("records.id"), primary_key=True)
+    service_id: Mapped[int] = mapped_column(ForeignKey("services.id"), primary_key=True)
+    position: Mapped[int] = mapped_column(default=0)
+    duration_seconds: Mapped[int]
+    cost: Mapped[float] = mapped_column(default=0.0)

@@ -165,7 +165,7 @@ def _check_references(data: dict[str, Any]) -> None:
     if data.get("bookforms") and "chain" not in data:
         raise BusinessFileError("bookforms", "chain-level booking forms need a `chain`")
     for index, form in enumerate(data.get("bookforms", [])):
-        _unique(seen, "bookform", form["id"], f"bookforms[{index}]")
+        _unique(seen, "bookforms", form["id"], f"bookforms[{index}]")
         _check_bookform(form, f"bookforms[{index}]")
     for l_index, location in enumerate(data["locations"]):
         _check_location(location, f"locations[{l_index}]", seen)

@@ -188,7 +188,8 @@ def location_summary(location: Location, staff_count: int, dialect: Dialect) -> 
 
 
 def _zip(value: str, dialect: Dialect) -> int | str:
-    if dialect is Dialect.YCLIENTS and value.isdigit():
+    """YCLIENTS types zip as a number; where that would lose a leading zero or letters, a string."""
+    if dialect is Dialect.YCLIENTS and value.isascii() and value.isdigit() and value[0] != "0":
         return int(value)
     return value
 

@@ -83,7 +83,7 @@ async def active_staff_counts(session: AsyncSession, location_ids: Sequence[int]
         )
         .group_by(Staff.location_id)
     )
-    return dict(rows.tuples().all())
+    return {row[0]: row[1] for row in rows}
 
 
 async def bookforms_of_location(session: AsyncSession, location: Location) -> Sequence[Bookform]:
@@ -135,7 +135,7 @@ async def services_of_staff(
         )
         .order_by(Service.weight.desc(), Service.id)
     )
-    return rows.tuples().all()
+    return [(service, link) for service, link in rows]
 
 
 async def get_staff(session: AsyncSession, location_id: int, staff_id: int) -> Staff | None:

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 # Ids fit JavaScript's safe integers, which is what widgets hold them in.
 MAX_ID = 2**53 - 1
-_ID = re.compile(r"^\s*(\d{1,16})(?:\.0+)?\s*$")
+_ID = re.compile(r"^\s*([0-9]{1,16})(?:\.0+)?\s*$", re.ASCII)
 
 IdPath = Annotated[int, Path(ge=0, le=MAX_ID)]
 IdQuery = Annotated[int, Query(ge=0, le=MAX_ID)]
@@ -30,7 +30,7 @@ def parse_id(value: str, field: str) -> int:
 
 def parse_id_list(query: QueryParams, name: str, *, limit: int = 50) -> list[int]:
     """`name[]=1&name[]=2`, `name[0]=1&name[1]=2`, `name=1,2` and `name=1&name=2`, in order."""
-    key = re.compile(rf"^{re.escape(name)}(?:\[\d{{0,4}}\])?$")
+    key = re.compile(rf"^{re.escape(name)}(?:\[[0-9]{{0,4}}\])?$")
     ids: list[int] = []
     for param, value in query.multi_items():
         if not key.match(param):

@@ -10,11 +10,13 @@ from starlette.responses import Response
 from openbooking.catalog import service
 from openbooking.catalog.languages import translation_bytes
 from openbooking.deps import DialectDep, SessionDep, require_partner
-from openbooking.kit.envelope import JSONResponse, envelope
+from openbooking.kit.envelope import ERROR_RESPONSES, JSONResponse, envelope
 from openbooking.kit.errors import NotFound
 from openbooking.kit.params import IdPath, IdQuery
 
-router = APIRouter(dependencies=[Depends(require_partner)], tags=["catalog"])
+router = APIRouter(
+    dependencies=[Depends(require_partner)], tags=["catalog"], responses=ERROR_RESPONSES
+)
 
 MAX_PAGE_SIZE = 500
 

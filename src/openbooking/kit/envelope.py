@@ -6,6 +6,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 import orjson
+from pydantic import BaseModel
 from starlette.responses import Response
 
 if TYPE_CHECKING:
@@ -67,3 +68,32 @@ def error_envelope(
     return JSONResponse(
         {"success": False, "data": None, "meta": meta}, status_code=status_code, headers=headers
     )
+
+
+class ErrorDetail(BaseModel):
+    code: int
+    message: str
+    field: str | None = None
+
+
+class ErrorMeta(BaseModel):
+    message: str
+    errors: list[ErrorDetail] | None = None
+
+
+class ErrorEnvelope(BaseModel):
+    """How every error looks on the wire (documentation for the OpenAPI schema)."""
+
+    success: bool = False
+    data: None = None
+    meta: ErrorMeta
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorEnvelope, "description": description}
+    for status, description in (
+        (401, "Missing or unknown partner token"),
+        (404, "Unknown id"),
+        (422, "Malformed parameter; `meta.errors[].field` names it"),
+    )
+}

@@ -1,0 +1,146 @@
+"""The `openbooking` command as a user runs it: a real process, a real SQLite file."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from typing import TYPE_CHECKING
+
+import httpx
+import pytest
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+GOOD_FILE = """
+version: 1
+locations:
+  - id: 7001
+    title: Pop-up Studio
+    timezone: Europe/Lisbon
+"""
+
+
+class Cli:
+    def __init__(self, tmp_path: Path) -> None:
+        self.db = tmp_path / "nested" / "dir" / "cli.db"
+        self.env = {
+            **os.environ,
+            "OPENBOOKING_DATABASE_URL": f"sqlite+aiosqlite:///{self.db}",
+            "OPENBOOKING_VAR_DIR": str(tmp_path / "var"),
+        }
+        self.env.pop("OPENBOOKING_TEST_POSTGRES_URL", None)
+
+    def __call__(self, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "openbooking", *args],
+            env={**self.env, **env},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+
+@pytest.fixture
+def cli(tmp_path: Path) -> Cli:
+    runner = Cli(tmp_path)
+    assert runner("db", "upgrade").returncode == 0
+    return runner
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str], *words: str) -> None:
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("openbooking: error:")
+    for word in words:
+        assert word in lines[0]
+
+
+def test_db_upgrade_creates_the_database_and_its_folder(cli: Cli) -> None:
+    assert cli.db.exists()
+    assert cli("db", "upgrade").returncode == 0  # idempotent
+
+
+def test_load_good_and_bad_files(cli: Cli, tmp_path: Path) -> None:
+    good = tmp_path / "good.yaml"
+    good.write_text(GOOD_FILE)
+    assert cli("load", str(good)).returncode == 0
+    assert cli("load", str(good)).returncode == 0
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(GOOD_FILE.replace("Europe/Lisbon", "Atlantis/Capital"))
+    assert_one_line_error(cli("load", str(bad)), "locations[0].timezone")
+    assert_one_line_error(cli("load", str(tmp_path / "missing.yaml")), "cannot read")
+
+
+def test_partner_tokens(cli: Cli) -> None:
+    created = cli("partner-token", "create", "acme widget")
+    assert created.returncode == 0
+    token = created.stdout.strip()
+    assert created.stdout == token + "\n"
+    assert len(token) >= 43
+    assert token.encode() not in cli.db.read_bytes(), "only a hash is stored"
+    assert_one_line_error(cli("partner-token", "create", "acme widget"), "already exists")
+    listing = cli("partner-token", "list")
+    assert "acme widget" in listing.stdout
+    assert "active" in listing.stdout
+    assert token not in listing.stdout
+    assert cli("partner-token", "revoke", "acme widget").returncode == 0
+    assert "revoked" in cli("partner-token", "list").stdout
+    assert_one_line_error(cli("partner-token", "revoke", "nobody"), "no partner token")
+
+
+def test_demo_loads_once_and_keeps_its_token(cli: Cli) -> None:
+    first = cli("demo")
+    assert first.returncode == 0, first.stderr
+    assert "demo business loaded" in first.stderr
+    second = cli("demo")
+    assert "already loaded" in second.stderr
+    token = first.stdout.split("Demo partner token: ")[1].split()[0]
+    assert token in second.stdout
+
+
+def test_bad_setting_is_one_line(cli: Cli) -> None:
+    assert_one_line_error(cli("serve", OPENBOOKING_PORT="not-a-port"), "OPENBOOKING_")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def test_serve_answers_over_http(cli: Cli) -> None:
+    token = cli("demo").stdout.split("Demo partner token: ")[1].split()[0]
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "openbooking", "serve", "--port", str(port), "--workers", "2"],
+        env=cli.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}/api/v1/bookform/1"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                response = httpx.get(url, headers={"Authorization": f"Bearer {token}"})
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "server did not start"
+                time.sleep(0.2)
+        assert response.status_code == 200
+        assert response.json()["data"]["company_id"] == 1001
+        assert httpx.get(url).status_code == 401
+        assert cli("partner-token", "revoke", "demo").returncode == 0
+        revoked = httpx.get(url, headers={"Authorization": f"Bearer {token}"})
+        assert revoked.status_code == 401
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

@@ -11,6 +11,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from starlette.staticfiles import StaticFiles
 
 from openbooking import __version__
+from openbooking.availability.endpoints import router as availability_router
 from openbooking.catalog.endpoints import router as catalog_router
 from openbooking.config import Settings
 from openbooking.kit.db import create_engine, create_sessionmaker
@@ -49,6 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessionmaker = create_sessionmaker(engine)
     install_error_handlers(app)
     app.include_router(catalog_router, prefix=API_PREFIX)
+    app.include_router(availability_router, prefix=API_PREFIX)
 
     # Swagger UI from the installed package: no CDN at run time.
     app.mount("/docs/static", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="docs")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
 from openbooking.catalog import service
@@ -12,7 +12,7 @@ from openbooking.catalog.languages import translation_bytes
 from openbooking.deps import DialectDep, SessionDep, require_partner
 from openbooking.kit.envelope import ERROR_RESPONSES, JSONResponse, envelope
 from openbooking.kit.errors import NotFound
-from openbooking.kit.params import IdPath, IdQuery
+from openbooking.kit.params import IdPath, IdQuery, parse_id_list
 
 router = APIRouter(
     dependencies=[Depends(require_partner)], tags=["catalog"], responses=ERROR_RESPONSES
@@ -70,6 +70,14 @@ async def get_company(location_id: IdPath, session: SessionDep, dialect: Dialect
 
 @router.get("/book_services/{location_id}", summary="Bookable services and their categories")
 async def get_book_services(
-    location_id: IdPath, session: SessionDep, staff_id: IdQuery = 0
+    request: Request,
+    location_id: IdPath,
+    session: SessionDep,
+    staff_id: IdQuery = 0,
+    datetime: Annotated[
+        str | None, Query(max_length=40, description="YYYY-MM-DDTHH:MM in the location's zone")
+    ] = None,
 ) -> Response:
-    return envelope(await service.book_services(session, location_id, staff_id))
+    service_ids = parse_id_list(request.query_params, "service_ids")
+    data = await service.book_services(session, location_id, staff_id, service_ids, datetime)
+    return envelope(data)

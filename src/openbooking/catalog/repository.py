@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 
+from openbooking.kit.errors import NotFound
 from openbooking.models import (
     Bookform,
     Chain,
@@ -33,6 +34,13 @@ async def get_location(session: AsyncSession, location_id: int) -> Location | No
     return await session.scalar(
         select(Location).where(Location.id == location_id, Location.deleted.is_(False))
     )
+
+
+async def location_or_404(session: AsyncSession, location_id: int) -> Location:
+    location = await get_location(session, location_id)
+    if location is None:
+        raise NotFound("Location not found.")
+    return location
 
 
 async def get_chain(session: AsyncSession, chain_id: int) -> Chain | None:

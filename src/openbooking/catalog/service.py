@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from openbooking.availability.service import bookable_services
 from openbooking.catalog import render, repository
 from openbooking.kit.errors import NotFound
 
@@ -11,14 +12,6 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from openbooking.kit.envelope import Dialect
-    from openbooking.models import Location
-
-
-async def location_or_404(session: AsyncSession, location_id: int) -> Location:
-    location = await repository.get_location(session, location_id)
-    if location is None:
-        raise NotFound("Location not found.")
-    return location
 
 
 async def bookform(session: AsyncSession, bookform_id: int, dialect: Dialect) -> dict[str, Any]:
@@ -36,7 +29,7 @@ async def bookform(session: AsyncSession, bookform_id: int, dialect: Dialect) ->
 
 
 async def privacy_policy(session: AsyncSession, location_id: int) -> dict[str, Any]:
-    location = await location_or_404(session, location_id)
+    location = await repository.location_or_404(session, location_id)
     return {"agreement": {"content": location.privacy_policy}}
 
 
@@ -65,16 +58,26 @@ async def companies(
 
 
 async def company(session: AsyncSession, location_id: int, dialect: Dialect) -> dict[str, Any]:
-    location = await location_or_404(session, location_id)
+    location = await repository.location_or_404(session, location_id)
     chain = await repository.get_chain(session, location.chain_id) if location.chain_id else None
     counts = await repository.active_staff_counts(session, [location.id])
     forms = await repository.bookforms_of_location(session, location)
     return render.location_detail(location, chain, counts.get(location.id, 0), forms, dialect)
 
 
-async def book_services(session: AsyncSession, location_id: int, staff_id: int) -> dict[str, Any]:
-    """A location's categories and services; with `staff_id` that member's, at their length."""
-    await location_or_404(session, location_id)
+async def book_services(
+    session: AsyncSession,
+    location_id: int,
+    staff_id: int,
+    service_ids: list[int],
+    at: str | None,
+) -> dict[str, Any]:
+    """A location's categories and services; with `staff_id` that member's, at their length.
+
+    With `service_ids` and/or `at` (a local time), only what can still be booked: services that
+    one member (that member, or anyone) can do together with the chosen ones at that time.
+    """
+    await repository.location_or_404(session, location_id)
     if staff_id:
         if await repository.get_staff(session, location_id, staff_id) is None:
             raise NotFound("Team member not found.")
@@ -84,6 +87,12 @@ async def book_services(session: AsyncSession, location_id: int, staff_id: int) 
         services = [
             render.service(row, None) for row in await repository.services(session, location_id)
         ]
+    if service_ids or at:
+        candidates = [item["id"] for item in services]
+        keep = await bookable_services(
+            session, location_id, staff_id, service_ids, at, candidates=candidates
+        )
+        services = [item for item in services if item["id"] in keep]
     used = {item["category_id"] for item in services}
     categories = [
         render.category(row)

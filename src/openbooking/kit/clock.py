@@ -27,3 +27,8 @@ def utc_offset_hours(zone_name: str, at: datetime | None = None) -> float:
     offset = moment.astimezone(zone(zone_name)).utcoffset()
     assert offset is not None
     return offset.total_seconds() / 3600
+
+
+def now() -> datetime:
+    """The server's clock, the only one trusted (tests move it with time-machine)."""
+    return datetime.now(UTC)

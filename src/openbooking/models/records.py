@@ -12,6 +12,8 @@ from openbooking.models.base import Base, Timestamped
 
 RECORD_ACTIVE = "active"
 RECORD_CANCELLED = "cancelled"
+# No appointment is longer than this; availability reads records that start this much before a day.
+MAX_RECORD_SECONDS = 86400
 
 
 class Client(Timestamped, Base):

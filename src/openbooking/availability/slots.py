@@ -1,0 +1,212 @@
+"""The availability engine: pure functions, no I/O.
+
+Listing free slots and validating a booking both go through `is_bookable`, so the two can never
+disagree. Schedules are local wall-clock seconds from midnight; everything else is aware UTC.
+
+Daylight-saving rules: a wall-clock time that does not exist on a day (spring forward) is never a
+slot; one that exists twice (fall back) gives two slots, one per real instant, each with its own
+UTC offset. A working interval covers exactly the instants whose local wall-clock time lies
+inside it, so its real length grows or shrinks with the transition.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+    from zoneinfo import ZoneInfo
+
+DAY_SECONDS = 86400
+Interval = tuple[datetime, datetime]
+
+
+@dataclass(frozen=True, slots=True)
+class DaySchedule:
+    """A member's working day in wall-clock seconds: `hours` minus `breaks`."""
+
+    hours: tuple[tuple[int, int], ...]
+    breaks: tuple[tuple[int, int], ...] = ()
+
+    def working(self) -> list[tuple[int, int]]:
+        """The hours with the breaks cut out, sorted and merged."""
+        pieces = sorted(self.hours)
+        for b_start, b_end in self.breaks:
+            cut: list[tuple[int, int]] = []
+            for start, end in pieces:
+                if b_end <= start or end <= b_start:
+                    cut.append((start, end))
+                    continue
+                if start < b_start:
+                    cut.append((start, b_start))
+                if b_end < end:
+                    cut.append((b_end, end))
+            pieces = cut
+        merged: list[tuple[int, int]] = []
+        for start, end in sorted(pieces):
+            if merged and start <= merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+            elif start < end:
+                merged.append((start, end))
+        return merged
+
+
+@dataclass(frozen=True, slots=True)
+class Rules:
+    """A location's booking rules."""
+
+    zone: ZoneInfo
+    step: int = 900
+    min_notice: int = 0
+    horizon_days: int = 60
+
+
+@dataclass(frozen=True, slots=True)
+class MemberDay:
+    """What `is_bookable` needs about one member on one local date."""
+
+    day: date
+    working: tuple[Interval, ...]
+    busy: tuple[Interval, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "busy", tuple(sorted(self.busy)))
+
+
+def resolve_day(
+    day: date,
+    weekly: dict[int, DaySchedule],
+    exceptions: dict[date, DaySchedule],
+    days_off: set[date] | frozenset[date],
+) -> DaySchedule | None:
+    """The schedule in force on `day`: a day off wins, then a dated exception, then the week."""
+    if day in days_off:
+        return None
+    if day in exceptions:
+        return exceptions[day]
+    return weekly.get(day.weekday())
+
+
+def _wall(day: date, seconds: int) -> datetime:
+    return datetime.combine(day, time()) + timedelta(seconds=seconds)
+
+
+def _instants(naive: datetime, zone: ZoneInfo) -> list[datetime]:
+    """The real instants (UTC) showing wall-clock `naive`: none, one, or two at fall-back."""
+    found = []
+    for fold in (0, 1):
+        instant = naive.replace(tzinfo=zone, fold=fold).astimezone(UTC)
+        if instant.astimezone(zone).replace(tzinfo=None) == naive and instant not in found:
+            found.append(instant)
+    return sorted(found)
+
+
+def _transition_after(lo: datetime, hi: datetime, zone: ZoneInfo) -> datetime:
+    """The first instant in (lo, hi] with hi's UTC offset (to the second)."""
+    target = hi.astimezone(zone).utcoffset()
+    while hi - lo > timedelta(seconds=1):
+        mid = lo + (hi - lo) / 2
+        mid = mid.replace(microsecond=0)
+        if mid.astimezone(zone).utcoffset() == target:
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
+def boundary(day: date, seconds: int, zone: ZoneInfo) -> datetime:
+    """The first instant whose wall-clock reading on `day` is at or after `seconds`.
+
+    At fall-back a repeated time maps to its first occurrence for a start, while `end_boundary`
+    takes the last; a time in a spring-forward gap maps to the transition itself.
+    """
+    naive = _wall(day, seconds)
+    instants = _instants(naive, zone)
+    if instants:
+        return instants[0]
+    before = naive.replace(tzinfo=zone, fold=1).astimezone(UTC)
+    after = naive.replace(tzinfo=zone, fold=0).astimezone(UTC)
+    return _transition_after(min(before, after), max(before, after), zone)
+
+
+def end_boundary(day: date, seconds: int, zone: ZoneInfo) -> datetime:
+    """The first instant after every instant whose wall-clock reading is before `seconds`."""
+    if seconds >= DAY_SECONDS:
+        return boundary(day + timedelta(days=1), seconds - DAY_SECONDS, zone)
+    naive = _wall(day, seconds)
+    instants = _instants(naive, zone)
+    return instants[-1] if instants else boundary(day, seconds, zone)
+
+
+def member_day(
+    day: date, schedule: DaySchedule | None, busy: Iterable[Interval], zone: ZoneInfo
+) -> MemberDay:
+    working = (
+        tuple(
+            (boundary(day, start, zone), end_boundary(day, end, zone))
+            for start, end in schedule.working()
+        )
+        if schedule
+        else ()
+    )
+    return MemberDay(day=day, working=working, busy=tuple(busy))
+
+
+def grid(day: date, schedule: DaySchedule | None, rules: Rules) -> list[datetime]:
+    """Every instant on `day` whose wall-clock time is a multiple of the step inside the hours."""
+    if schedule is None:
+        return []
+    starts: list[datetime] = []
+    for start, end in schedule.working():
+        first = -(-start // rules.step) * rules.step
+        for seconds in range(first, end, rules.step):
+            starts.extend(_instants(_wall(day, seconds), rules.zone))
+    return sorted(set(starts))
+
+
+def on_grid(instant: datetime, day: date, rules: Rules) -> bool:
+    local = instant.astimezone(rules.zone)
+    if local.date() != day:
+        return False
+    seconds = local.hour * 3600 + local.minute * 60 + local.second
+    return local.microsecond == 0 and seconds % rules.step == 0
+
+
+def is_bookable(
+    start: datetime, length: int, member: MemberDay, now: datetime, rules: Rules
+) -> bool:
+    """Whether `length` seconds from `start` can be booked with this member.
+
+    The start must lie on the location's grid, inside the notice/horizon window, and the whole
+    visit inside one working interval without touching a busy interval.
+    """
+    if length <= 0 or not on_grid(start, member.day, rules):
+        return False
+    if start < now + timedelta(seconds=rules.min_notice):
+        return False
+    if start >= now + timedelta(days=rules.horizon_days):
+        return False
+    end = start + timedelta(seconds=length)
+    if not any(w_start <= start and end <= w_end for w_start, w_end in member.working):
+        return False
+    return not overlaps(member.busy, start, end)
+
+
+def overlaps(busy: Sequence[Interval], start: datetime, end: datetime) -> bool:
+    """Whether any interval of the sorted `busy` intersects [start, end)."""
+    index = bisect_left(busy, (end,))  # intervals starting before `end`
+    return any(b_end > start for _, b_end in busy[:index])
+
+
+def free_slots(
+    schedule: DaySchedule | None, member: MemberDay, length: int, now: datetime, rules: Rules
+) -> list[datetime]:
+    """All grid starts on the member's day that `is_bookable` accepts, in time order."""
+    return [
+        start
+        for start in grid(member.day, schedule, rules)
+        if is_bookable(start, length, member, now, rules)
+    ]

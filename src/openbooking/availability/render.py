@@ -24,9 +24,15 @@ def staff(
 ) -> dict[str, Any]:
     row, position = member.staff, member.position
     if position is not None:
-        position_view: dict[str, Any] | list[Any] = {"id": position.id, "title": position.title}
+        position_view: dict[str, Any] | list[Any] = {
+            "id": position.id,
+            "title": position.title,
+            "services_binding_type": 0,
+        }
     else:
-        position_view = [] if dialect is Dialect.ALTEGIO else {"id": 0, "title": ""}
+        position_view = (
+            [] if dialect is Dialect.ALTEGIO else {"id": 0, "title": "", "services_binding_type": 0}
+        )
     specialization = position.title if show_position and position else row.specialization
     data: dict[str, Any] = {
         "id": row.id,

@@ -1,0 +1,131 @@
+"""The pure engine against a brute-force oracle that walks the day minute by minute."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from openbooking.availability.slots import (
+    DaySchedule,
+    Interval,
+    Rules,
+    free_slots,
+    is_bookable,
+    member_day,
+    resolve_day,
+)
+
+ZONES = ["UTC", "Europe/Berlin", "America/New_York", "Australia/Lord_Howe"]
+DST_DAYS = [date(2026, 3, 29), date(2026, 10, 25), date(2026, 3, 8), date(2026, 11, 1)]
+MINUTE = timedelta(minutes=1)
+
+
+def wall_seconds(instant: datetime, zone: ZoneInfo) -> tuple[date, int]:
+    local = instant.astimezone(zone)
+    return local.date(), local.hour * 3600 + local.minute * 60 + local.second
+
+
+def oracle(
+    day: date,
+    schedule: DaySchedule,
+    busy: list[Interval],
+    length: int,
+    now: datetime,
+    rules: Rules,
+) -> list[datetime]:
+    """Every minute of the day checked on its own: working, not in a break, not busy."""
+    zone = rules.zone
+    first = datetime.combine(day, time(), UTC) - timedelta(days=1)
+
+    def free_minute(instant: datetime) -> bool:
+        on, seconds = wall_seconds(instant, zone)
+        in_hours = any(s <= seconds < e for s, e in schedule.hours)
+        in_break = any(s <= seconds < e for s, e in schedule.breaks)
+        taken = any(b0 <= instant < b1 for b0, b1 in busy)
+        return on == day and in_hours and not in_break and not taken
+
+    result = []
+    for minute in range(3 * 24 * 60):
+        start = first + minute * MINUTE
+        on, seconds = wall_seconds(start, zone)
+        if on != day or seconds % rules.step:
+            continue
+        if not (now + timedelta(seconds=rules.min_notice) <= start):
+            continue
+        if start >= now + timedelta(days=rules.horizon_days):
+            continue
+        if all(free_minute(start + i * MINUTE) for i in range(length // 60)):
+            result.append(start)
+    return result
+
+
+@st.composite
+def scenarios(draw: st.DrawFn) -> tuple[date, DaySchedule, list[Interval], int, datetime, Rules]:
+    zone = ZoneInfo(draw(st.sampled_from(ZONES)))
+    day = draw(st.one_of(st.sampled_from(DST_DAYS), st.dates(date(2026, 1, 1), date(2026, 12, 31))))
+    quarter = st.integers(0, 96).map(lambda q: q * 900)
+    hours = []
+    for _ in range(draw(st.integers(1, 3))):
+        a, b = sorted(draw(st.lists(quarter, min_size=2, max_size=2, unique=True)))
+        hours.append((a, b))
+    breaks = []
+    for _ in range(draw(st.integers(0, 2))):
+        a, b = sorted(draw(st.lists(quarter, min_size=2, max_size=2, unique=True)))
+        breaks.append((a, b))
+    schedule = DaySchedule(tuple(hours), tuple(breaks))
+    midnight = datetime.combine(day, time(), UTC)
+    busy = []
+    for _ in range(draw(st.integers(0, 4))):
+        start = midnight + timedelta(minutes=draw(st.integers(-120, 26 * 60)))
+        busy.append((start, start + timedelta(minutes=draw(st.integers(5, 240)))))
+    length = draw(st.sampled_from([15, 30, 45, 60, 90, 135, 240])) * 60
+    now = midnight + timedelta(minutes=draw(st.integers(-3 * 24 * 60, 24 * 60)))
+    rules = Rules(
+        zone=zone,
+        step=draw(st.sampled_from([300, 600, 900, 1800, 3600])),
+        min_notice=draw(st.sampled_from([0, 1800, 3600, 86400])),
+        horizon_days=draw(st.integers(1, 5)),
+    )
+    return day, schedule, busy, length, now, rules
+
+
+@settings(max_examples=300, deadline=None)
+@given(scenarios())
+def test_offered_slots_are_exactly_the_valid_grid_starts(
+    scenario: tuple[date, DaySchedule, list[Interval], int, datetime, Rules],
+) -> None:
+    day, schedule, busy, length, now, rules = scenario
+    member = member_day(day, schedule, busy, rules.zone)
+    offered = free_slots(schedule, member, length, now, rules)
+    assert offered == oracle(day, schedule, busy, length, now, rules)
+    for start in offered:
+        assert is_bookable(start, length, member, now, rules)
+        end = start + timedelta(seconds=length)
+        assert not any(b0 < end and start < b1 for b0, b1 in busy)
+
+
+def test_days_off_beat_exceptions_beat_the_week() -> None:
+    week = {0: DaySchedule(((9 * 3600, 17 * 3600),))}
+    special = DaySchedule(((10 * 3600, 12 * 3600),))
+    monday, next_monday = date(2026, 11, 23), date(2026, 11, 30)
+    assert resolve_day(monday, week, {}, set()) == week[0]
+    assert resolve_day(monday, week, {monday: special}, set()) == special
+    assert resolve_day(monday, week, {monday: special}, {monday}) is None
+    assert resolve_day(next_monday + timedelta(days=1), week, {}, set()) is None
+
+
+def test_off_grid_and_foreign_day_starts_are_refused() -> None:
+    zone = ZoneInfo("Europe/Berlin")
+    rules = Rules(zone=zone, step=900, horizon_days=400)
+    day = date(2026, 6, 1)
+    schedule = DaySchedule(((9 * 3600, 17 * 3600),))
+    member = member_day(day, schedule, [], zone)
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    nine = datetime(2026, 6, 1, 9, 0, tzinfo=zone)
+    assert is_bookable(nine, 3600, member, now, rules)
+    assert not is_bookable(nine + timedelta(minutes=5), 3600, member, now, rules)
+    assert not is_bookable(nine + timedelta(days=1), 3600, member, now, rules)
+    assert not is_bookable(datetime(2026, 6, 1, 16, 30, tzinfo=zone), 3600, member, now, rules)

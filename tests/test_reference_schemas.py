@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
-from datetime import date, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -185,7 +185,7 @@ CASES = [
 
 
 def _next_wednesday() -> str:
-    day = date.today() + timedelta(days=5)
+    day = datetime.now(UTC).date() + timedelta(days=5)
     return (day + timedelta(days=(2 - day.weekday()) % 7)).isoformat()
 
 

@@ -28,15 +28,12 @@ def wall_seconds(instant: datetime, zone: ZoneInfo) -> tuple[date, int]:
     return local.date(), local.hour * 3600 + local.minute * 60 + local.second
 
 
-def oracle(
-    day: date,
-    schedule: DaySchedule,
-    busy: list[Interval],
-    length: int,
-    now: datetime,
-    rules: Rules,
-) -> list[datetime]:
+Scenario = tuple[date, DaySchedule, list[Interval], int, datetime, Rules]
+
+
+def oracle(scenario: Scenario) -> list[datetime]:
     """Every minute of the day checked on its own: working, not in a break, not busy."""
+    day, schedule, busy, length, now, rules = scenario
     zone = rules.zone
     first = datetime.combine(day, time(), UTC) - timedelta(days=1)
 
@@ -63,7 +60,7 @@ def oracle(
 
 
 @st.composite
-def scenarios(draw: st.DrawFn) -> tuple[date, DaySchedule, list[Interval], int, datetime, Rules]:
+def scenarios(draw: st.DrawFn) -> Scenario:
     zone = ZoneInfo(draw(st.sampled_from(ZONES)))
     day = draw(st.one_of(st.sampled_from(DST_DAYS), st.dates(date(2026, 1, 1), date(2026, 12, 31))))
     quarter = st.integers(0, 96).map(lambda q: q * 900)
@@ -94,13 +91,11 @@ def scenarios(draw: st.DrawFn) -> tuple[date, DaySchedule, list[Interval], int, 
 
 @settings(max_examples=300, deadline=None)
 @given(scenarios())
-def test_offered_slots_are_exactly_the_valid_grid_starts(
-    scenario: tuple[date, DaySchedule, list[Interval], int, datetime, Rules],
-) -> None:
+def test_offered_slots_are_exactly_the_valid_grid_starts(scenario: Scenario) -> None:
     day, schedule, busy, length, now, rules = scenario
     member = member_day(day, schedule, busy, rules.zone)
     offered = free_slots(schedule, member, length, now, rules)
-    assert offered == oracle(day, schedule, busy, length, now, rules)
+    assert offered == oracle(scenario)
     for start in offered:
         assert is_bookable(start, length, member, now, rules)
         end = start + timedelta(seconds=length)

@@ -147,6 +147,8 @@ CASES = [
     # Altegio's file has no location paths: both dialects answer in the YCLIENTS shape.
     ("/companies", None, "/api/v1/companies"),
     ("/companies?group_id=1", None, "/api/v1/companies"),
+    ("/companies?forBooking=1", None, "/api/v1/companies"),
+    ("/company/1002?forBooking=1", None, "/api/v1/company/{id}/"),
     ("/company/1001", None, "/api/v1/company/{id}/"),
     ("/company/1002", None, "/api/v1/company/{id}/"),
     # Availability: `{day}` is a Wednesday about a week ahead, inside every demo horizon.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -221,6 +222,18 @@ class TestCompanies:
         yclients = ok(await api.get(f"/company/{NEW_YORK}", dialect=Dialect.YCLIENTS))
         assert altegio["timezone"] in {"-5", "-4"}
         assert yclients["timezone"] in {-5, -4}
+
+
+class TestForBooking:
+    async def test_next_slot_only_when_asked(self, api: Api) -> None:
+        plain = ok(await api.get(f"/company/{BERLIN}"))
+        assert "next_slot" not in plain
+        listed = ok(await api.get("/companies", params={"forBooking": 1}))
+        one = ok(await api.get(f"/company/{BERLIN}", params={"forBooking": 1}))
+        slot = datetime.fromisoformat(one["next_slot"])
+        assert slot > datetime.now(UTC)
+        assert slot.utcoffset() in {timedelta(hours=1), timedelta(hours=2)}
+        assert {item["id"]: item["next_slot"] for item in listed}[BERLIN] == one["next_slot"]
 
 
 class TestCompany:

@@ -347,3 +347,9 @@ async def bookable_services(
                 result.add(service_id)
                 break
     return result
+
+
+async def next_slot(session: AsyncSession, location_id: int) -> str:
+    """The earliest free start at the location with anyone, for anything ("" when none)."""
+    data = await book_staff_seances(session, location_id, 0, [], None)
+    return str(data["seances"][0]["datetime"]) if data["seances"] else ""

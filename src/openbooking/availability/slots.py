@@ -118,11 +118,8 @@ def _transition_after(lo: datetime, hi: datetime, zone: ZoneInfo) -> datetime:
 
 
 def boundary(day: date, seconds: int, zone: ZoneInfo) -> datetime:
-    """The first instant whose wall-clock reading on `day` is at or after `seconds`.
-
-    At fall-back a repeated time maps to its first occurrence for a start, while `end_boundary`
-    takes the last; a time in a spring-forward gap maps to the transition itself.
-    """
+    """The first instant whose wall-clock reading on `day` is at or after `seconds`: a repeated
+    time maps to its first occurrence, a time in a spring-forward gap to the transition itself."""
     naive = _wall(day, seconds)
     instants = _instants(naive, zone)
     if instants:
@@ -132,27 +129,50 @@ def boundary(day: date, seconds: int, zone: ZoneInfo) -> datetime:
     return _transition_after(min(before, after), max(before, after), zone)
 
 
-def end_boundary(day: date, seconds: int, zone: ZoneInfo) -> datetime:
-    """The first instant after every instant whose wall-clock reading is before `seconds`."""
-    if seconds >= DAY_SECONDS:
-        return boundary(day + timedelta(days=1), seconds - DAY_SECONDS, zone)
-    naive = _wall(day, seconds)
-    instants = _instants(naive, zone)
-    return instants[-1] if instants else boundary(day, seconds, zone)
+def _segments(day: date, zone: ZoneInfo) -> list[tuple[datetime, datetime, timedelta]]:
+    """The local day as stretches of constant UTC offset: one, or two on a transition day."""
+    start, end = boundary(day, 0, zone), boundary(day + timedelta(days=1), 0, zone)
+    first = start.astimezone(zone).utcoffset()
+    last = (end - timedelta(seconds=1)).astimezone(zone).utcoffset()
+    assert first is not None
+    assert last is not None
+    if first == last:
+        return [(start, end, first)]
+    change = _transition_after(start, end - timedelta(seconds=1), zone)
+    return [(start, change, first), (change, end, last)]
+
+
+def working_intervals(
+    day: date, schedule: DaySchedule | None, zone: ZoneInfo
+) -> tuple[Interval, ...]:
+    """The instants whose local wall-clock time on `day` lies in a working interval.
+
+    Each stretch of constant offset maps a wall-clock interval to one UTC interval; pieces that
+    touch across a spring-forward gap are joined, the two passes of a fall-back hour are not.
+    """
+    if schedule is None:
+        return ()
+    pieces: list[Interval] = []
+    midnight = datetime.combine(day, time(), UTC)
+    for seg_start, seg_end, offset in _segments(day, zone):
+        for start, end in schedule.working():
+            low = max(seg_start, midnight + timedelta(seconds=start) - offset)
+            high = min(seg_end, midnight + timedelta(seconds=end) - offset)
+            if low < high:
+                pieces.append((low, high))
+    merged: list[Interval] = []
+    for low, high in sorted(pieces):
+        if merged and low <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], high))
+        else:
+            merged.append((low, high))
+    return tuple(merged)
 
 
 def member_day(
     day: date, schedule: DaySchedule | None, busy: Iterable[Interval], zone: ZoneInfo
 ) -> MemberDay:
-    working = (
-        tuple(
-            (boundary(day, start, zone), end_boundary(day, end, zone))
-            for start, end in schedule.working()
-        )
-        if schedule
-        else ()
-    )
-    return MemberDay(day=day, working=working, busy=tuple(busy))
+    return MemberDay(day=day, working=working_intervals(day, schedule, zone), busy=tuple(busy))
 
 
 def grid(day: date, schedule: DaySchedule | None, rules: Rules) -> list[datetime]:

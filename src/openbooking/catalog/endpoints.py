@@ -19,6 +19,9 @@ router = APIRouter(
 )
 
 MAX_PAGE_SIZE = 500
+ForBooking = Annotated[
+    int, Query(ge=0, le=1, description="1 adds `next_slot`, the earliest free start time")
+]
 
 
 @router.get("/bookform/{bookform_id}", summary="Booking form settings")
@@ -49,6 +52,7 @@ async def get_companies(
     title: Annotated[str | None, Query(max_length=255)] = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     count: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 100,
+    forBooking: ForBooking = 0,  # noqa: N803 - the wire name
 ) -> Response:
     data = await service.companies(
         session,
@@ -59,13 +63,20 @@ async def get_companies(
         title=title,
         page=page,
         count=count,
+        for_booking=bool(forBooking),
     )
     return envelope(data)
 
 
 @router.get("/company/{location_id}", summary="One location")
-async def get_company(location_id: IdPath, session: SessionDep, dialect: DialectDep) -> Response:
-    return envelope(await service.company(session, location_id, dialect))
+async def get_company(
+    location_id: IdPath,
+    session: SessionDep,
+    dialect: DialectDep,
+    forBooking: ForBooking = 0,  # noqa: N803 - the wire name
+) -> Response:
+    data = await service.company(session, location_id, dialect, for_booking=bool(forBooking))
+    return envelope(data)
 
 
 @router.get("/book_services/{location_id}", summary="Bookable services and their categories")

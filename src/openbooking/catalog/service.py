@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from openbooking.availability.service import bookable_services
+from openbooking.availability.service import bookable_services, next_slot
 from openbooking.catalog import render, repository
 from openbooking.kit.errors import NotFound
 
@@ -43,6 +43,7 @@ async def companies(
     title: str | None,
     page: int,
     count: int,
+    for_booking: bool,
 ) -> list[dict[str, Any]]:
     locations = await repository.list_locations(
         session,
@@ -54,15 +55,24 @@ async def companies(
         limit=count,
     )
     counts = await repository.active_staff_counts(session, [loc.id for loc in locations])
-    return [render.location_summary(loc, counts.get(loc.id, 0), dialect) for loc in locations]
+    items = [render.location_summary(loc, counts.get(loc.id, 0), dialect) for loc in locations]
+    if for_booking:
+        for item in items:
+            item["next_slot"] = await next_slot(session, item["id"])
+    return items
 
 
-async def company(session: AsyncSession, location_id: int, dialect: Dialect) -> dict[str, Any]:
+async def company(
+    session: AsyncSession, location_id: int, dialect: Dialect, *, for_booking: bool
+) -> dict[str, Any]:
     location = await repository.location_or_404(session, location_id)
     chain = await repository.get_chain(session, location.chain_id) if location.chain_id else None
     counts = await repository.active_staff_counts(session, [location.id])
     forms = await repository.bookforms_of_location(session, location)
-    return render.location_detail(location, chain, counts.get(location.id, 0), forms, dialect)
+    data = render.location_detail(location, chain, counts.get(location.id, 0), forms, dialect)
+    if for_booking:
+        data["next_slot"] = await next_slot(session, location_id)
+    return data
 
 
 async def book_services(

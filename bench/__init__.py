@@ -1,0 +1,1 @@
+"""Benchmarks: `python -m bench.run [--quick]` prints one JSON object (see bench/README.md)."""

@@ -369,3 +369,37 @@ class TestDaylightSaving:
     @pytest.mark.usefixtures("night_clinics")
     async def test_missing_local_time_in_a_filter_is_422(self, api: Api) -> None:
         failed(await api.get("/book_staff/9000", params={"datetime": "2026-03-29T02:30"}), 422)
+
+
+@pytest.mark.usefixtures("demo")
+class TestHostileParameters:
+    @pytest.mark.parametrize(
+        "value",
+        [
+            "9999-12-31T23:00",
+            "0001-01-01T00:00",
+            "999999999999",
+            "2026-12-03T25:00",
+            "2026-12-03T10:00+99:00",
+            "-1",
+            "２０２６-12-03T10:00",
+            "x" * 40,
+        ],
+    )
+    async def test_datetime_filters_never_fail_the_server(self, api: Api, value: str) -> None:
+        for path in (
+            f"/book_staff/{BERLIN}",
+            f"/book_staff_seances/{BERLIN}/0",
+            f"/book_services/{BERLIN}",
+        ):
+            response = await api.get(path, params={"datetime": value})
+            assert response.status_code in {200, 422}, (path, response.text)
+
+    @pytest.mark.parametrize("value", ["9999-12-31", "0001-01-01", "2026-1-1", "２０２６-12-03"])
+    async def test_date_parameters_never_fail_the_server(self, api: Api, value: str) -> None:
+        failed(await api.get(f"/book_times/{BERLIN}/0/{value}"), 422)
+        failed(await api.get(f"/book_dates/{BERLIN}", params={"date": value}), 422)
+        failed(
+            await api.get(f"/book_dates/{BERLIN}", params={"date_from": value, "date_to": value}),
+            422,
+        )

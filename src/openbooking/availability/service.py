@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from openbooking.models import Location, Position, Staff
 
 MAX_RANGE_DAYS = 400
+# Dates outside these years are refused before any arithmetic could overflow.
+FIRST_YEAR, LAST_YEAR = 1970, 2200
 
 
 @dataclass(slots=True)
@@ -159,26 +161,32 @@ def parse_date(value: str, field_name: str) -> date:
     try:
         if len(value) != 10:
             raise ValueError(value)
-        return date.fromisoformat(value)
+        parsed = date.fromisoformat(value)
     except ValueError:
         raise InvalidParameter(field_name, "expected a date as YYYY-MM-DD") from None
+    if not FIRST_YEAR <= parsed.year <= LAST_YEAR:
+        raise InvalidParameter(field_name, f"the year must be {FIRST_YEAR} to {LAST_YEAR}")
+    return parsed
 
 
 def parse_moment(value: str, field_name: str, location: Location) -> datetime:
     """A filter time: `YYYY-MM-DDTHH:MM[:SS]` in the location's zone, ISO with an offset, or a
     Unix timestamp. A local time that does not exist that day is refused."""
     text = value.strip()
-    if text.isascii() and text.isdigit() and len(text) <= 12:
-        return datetime.fromtimestamp(int(text), UTC)
     try:
-        if len(text) > 40:
+        if text.isascii() and text.isdigit() and len(text) <= 12:
+            moment = datetime.fromtimestamp(int(text), UTC)
+        elif len(text) > 40:
             raise ValueError(text)
-        parsed = datetime.fromisoformat(text.replace(" ", "T", 1))
-    except ValueError:
+        else:
+            moment = datetime.fromisoformat(text.replace(" ", "T", 1))
+    except (ValueError, OverflowError, OSError):
         raise InvalidParameter(field_name, "expected YYYY-MM-DDTHH:MM") from None
-    if parsed.tzinfo is not None:
-        return parsed.astimezone(UTC)
-    instants = slots._instants(parsed, zone(location.timezone))
+    if not FIRST_YEAR <= moment.year <= LAST_YEAR:
+        raise InvalidParameter(field_name, f"the year must be {FIRST_YEAR} to {LAST_YEAR}")
+    if moment.tzinfo is not None:
+        return moment.astimezone(UTC)
+    instants = slots._instants(moment, zone(location.timezone))
     if not instants:
         raise InvalidParameter(field_name, "that local time does not exist (clock change)")
     return instants[0]

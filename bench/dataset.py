@@ -18,7 +18,7 @@ from itertools import islice
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert
+from sqlalchemy import event, insert
 
 from openbooking import migrations
 from openbooking.availability.slots import DaySchedule
@@ -31,6 +31,9 @@ from openbooking.partners import service as partners
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
     from pathlib import Path
+
+    from sqlalchemy.engine.interfaces import DBAPIConnection
+    from sqlalchemy.pool import ConnectionPoolEntry
 
 TIMEZONE = "Europe/Berlin"
 ZONE = ZoneInfo(TIMEZONE)
@@ -275,13 +278,33 @@ async def build(path: Path, data: dict[str, Any], today: date, count: int) -> Da
         async with create_sessionmaker(engine)() as session, session.begin():
             await loader.load(session, data)
             token = await partners.create(session, "bench")
-        inserted = 0
+    finally:
+        await engine.dispose()
+    inserted = await _insert(url, islice(records(data, today), count))
+    if inserted != count:
+        raise RuntimeError(f"generated {inserted} records, wanted {count}")
+    return Database(url, token, inserted, time.perf_counter() - started)
+
+
+def _bulk_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
+    """A big page cache keeps the random `hash_digest` index in memory, and a crash could only
+    lose a throw-away file."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA cache_size=-1000000")
+    cursor.execute("PRAGMA synchronous=OFF")
+    cursor.close()
+
+
+async def _insert(url: str, rows: Iterable[dict[str, Any]]) -> int:
+    """Insert `rows` with executemany in chunks, in one transaction; how many there were."""
+    engine = create_engine(url)
+    event.listen(engine.sync_engine, "connect", _bulk_pragmas)
+    inserted = 0
+    try:
         async with engine.begin() as connection:
-            for chunk in _chunks(islice(records(data, today), count), INSERT_CHUNK):
+            for chunk in _chunks(rows, INSERT_CHUNK):
                 await connection.execute(insert(Record), chunk)
                 inserted += len(chunk)
     finally:
         await engine.dispose()
-    if inserted != count:
-        raise RuntimeError(f"generated {inserted} records, wanted {count}")
-    return Database(url, token, inserted, time.perf_counter() - started)
+    return inserted

@@ -14,10 +14,14 @@ from openbooking import __version__
 from openbooking.availability.endpoints import router as availability_router
 from openbooking.catalog.endpoints import router as catalog_router
 from openbooking.config import Settings
+from openbooking.kit.crypto import load_or_create_key
 from openbooking.kit.db import create_engine, create_sessionmaker
 from openbooking.kit.envelope import JSONResponse
 from openbooking.kit.errors import install_error_handlers
 from openbooking.kit.middleware import BodySizeLimit, StripTrailingSlash
+from openbooking.kit.ratelimit import RateLimiter
+from openbooking.sms.factory import create_sender
+from openbooking.verification.endpoints import router as verification_router
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -32,9 +36,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     engine = create_engine(settings.database_url, echo=settings.db_echo)
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
         await engine.dispose()
+        close = getattr(app.state.sms, "aclose", None)
+        if close is not None:
+            await close()
 
     app = FastAPI(
         title="OpenBooking",
@@ -48,9 +55,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = create_sessionmaker(engine)
+    app.state.limiter = RateLimiter(settings.redis_url)
+    app.state.sms = create_sender(settings)
+    app.state.secret_key = (
+        settings.secret_key.get_secret_value().encode()
+        if settings.secret_key
+        else load_or_create_key(settings.var_dir / "secret-key")
+    )
     install_error_handlers(app)
     app.include_router(catalog_router, prefix=API_PREFIX)
     app.include_router(availability_router, prefix=API_PREFIX)
+    app.include_router(verification_router, prefix=API_PREFIX)
 
     # Swagger UI from the installed package: no CDN at run time.
     app.mount("/docs/static", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="docs")

@@ -13,6 +13,7 @@ import typer
 from sqlalchemy.engine import make_url
 
 from openbooking.config import Settings
+from openbooking.sms.cli import app as sms_app
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -24,6 +25,9 @@ db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 token_app = typer.Typer(no_args_is_help=True, help="Partner (integrator) API tokens.")
 app.add_typer(db_app, name="db")
 app.add_typer(token_app, name="partner-token")
+app.add_typer(sms_app, name="sms", help="The SMS outbox of the development sender.")
+user_token_app = typer.Typer(no_args_is_help=True, help="Customers' API tokens.")
+app.add_typer(user_token_app, name="user-token")
 
 DEMO_TOKEN_NAME = "demo"  # noqa: S105 - a name, not a secret
 
@@ -173,6 +177,22 @@ def token_revoke(name: str) -> None:
     typer.echo(f"revoked {name}", err=True)
 
 
+@user_token_app.command("revoke")
+def user_token_revoke(
+    phone: Annotated[str, typer.Argument(help="The customer's phone, e.g. +4915112345678.")],
+) -> None:
+    """Revoke every token of the customer with this phone; they fail on the next request."""
+    from openbooking.kit.phones import PhoneError, normalize  # noqa: PLC0415
+    from openbooking.verification import service  # noqa: PLC0415
+
+    try:
+        e164 = normalize(phone)
+    except PhoneError as exc:
+        raise CliError(f"{phone!r}: {exc}") from None
+    count = _in_transaction(_settings(), lambda session: service.revoke_all(session, e164))
+    typer.echo(f"revoked {count} token(s) of {e164}", err=True)
+
+
 @app.command()
 def openapi() -> None:
     """Print the API's OpenAPI document (the committed openapi.json is this output)."""
@@ -184,11 +204,12 @@ def openapi() -> None:
 
 def main() -> None:
     from openbooking.business.document import BusinessFileError  # noqa: PLC0415
+    from openbooking.kit.errors import ApiError  # noqa: PLC0415
     from openbooking.partners.service import PartnerTokenError  # noqa: PLC0415
 
     try:
         app()
-    except (CliError, BusinessFileError, PartnerTokenError) as exc:
+    except (CliError, BusinessFileError, PartnerTokenError, ApiError) as exc:
         typer.echo(f"openbooking: error: {exc}", err=True)
         sys.exit(1)
     except OSError as exc:

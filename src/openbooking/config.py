@@ -3,7 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_VAR_DIR = Path("var")
@@ -31,3 +31,46 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     log_level: str = "INFO"
     db_echo: bool = False
+
+    # Secrets and shared state.
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="HMAC key for SMS codes; unset: a random key kept in var_dir/secret-key.",
+    )
+    redis_url: str | None = Field(default=None, description="redis://... for shared rate limits.")
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Peers (IPs or CIDRs) whose X-Forwarded-For is believed.",
+    )
+
+    # SMS delivery.
+    sms_provider: Literal["outbox", "console", "twilio", "http"] = "outbox"
+    sms_outbox: Path | None = Field(default=None, description="Default: var_dir/sms-outbox.jsonl.")
+    sms_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    twilio_account_sid: str = ""
+    twilio_auth_token: SecretStr = SecretStr("")
+    twilio_from: str = ""
+    twilio_api_url: str = "https://api.twilio.com"
+    sms_http_url: str = ""
+    sms_http_headers: dict[str, str] = Field(default_factory=dict)
+    sms_http_body: str = Field(
+        default='{"to": "{to}", "text": "{text}"}',
+        description="JSON template; {to}, {text} and {location_id} are replaced (JSON-escaped).",
+    )
+
+    # Verification limits (docs/security.md).
+    code_ttl_seconds: int = Field(default=300, ge=30, le=600)
+    code_max_attempts: int = Field(default=5, ge=1, le=10)
+    phone_failures_per_hour: int = Field(default=10, ge=1)
+    phone_failures_per_day: int = Field(default=20, ge=1)
+    sms_min_interval_seconds: int = Field(default=60, ge=1)
+    sms_per_phone_hour: int = Field(default=5, ge=1)
+    sms_per_phone_day: int = Field(default=10, ge=1)
+    sms_per_ip_hour: int = Field(default=20, ge=1)
+    sms_phones_per_ip_hour: int = Field(default=5, ge=1)
+    sms_location_daily_budget: int = Field(default=500, ge=1)
+    password_failures_per_minute: int = Field(default=5, ge=1)
+    user_token_ttl_days: int = Field(default=30, ge=1, le=30)
+
+    def outbox_path(self) -> Path:
+        return self.sms_outbox or self.var_dir / "sms-outbox.jsonl"

@@ -147,6 +147,8 @@ async def _load_location(
         "horizon_days": booking.get("horizon_days", 60),
         "slot_step_seconds": seconds(booking.get("slot_step", 900)) or 900,
         "phone_blacklist": booking.get("phone_blacklist", []),
+        "sms_countries": booking.get("sms_countries", []),
+        "sms_daily_budget": booking.get("sms_daily_budget"),
     }
     await _upsert(session, Location, location_id, path, fields, owner=("chain_id", chain_id))
     await session.flush()

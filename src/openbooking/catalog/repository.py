@@ -159,3 +159,11 @@ async def positions(session: AsyncSession, location_id: int) -> dict[int, Positi
         select(Position).where(Position.location_id == location_id, Position.deleted.is_(False))
     )
     return {position.id: position for position in rows}
+
+
+async def country_codes(session: AsyncSession) -> set[str]:
+    """The countries of all locations: the regions in which national phone formats are read."""
+    rows = await session.scalars(
+        select(Location.country_code).where(Location.deleted.is_(False)).distinct()
+    )
+    return {code for code in rows if code}

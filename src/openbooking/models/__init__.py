@@ -13,6 +13,13 @@ from openbooking.models.catalog import (
     Staff,
     StaffService,
 )
+from openbooking.models.customers import (
+    Customer,
+    SmsLog,
+    UserToken,
+    VerificationCode,
+    VerificationFailure,
+)
 from openbooking.models.partners import PartnerToken
 from openbooking.models.records import Client, Record, RecordService
 
@@ -21,6 +28,7 @@ __all__ = [
     "Bookform",
     "Chain",
     "Client",
+    "Customer",
     "DayOff",
     "Location",
     "PartnerToken",
@@ -30,6 +38,10 @@ __all__ = [
     "ScheduleInterval",
     "Service",
     "ServiceCategory",
+    "SmsLog",
     "Staff",
     "StaffService",
+    "UserToken",
+    "VerificationCode",
+    "VerificationFailure",
 ]

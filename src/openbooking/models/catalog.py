@@ -64,6 +64,9 @@ class Location(Timestamped, Base):
     horizon_days: Mapped[int] = mapped_column(default=60)
     slot_step_seconds: Mapped[int] = mapped_column(default=900)
     phone_blacklist: Mapped[list[Any]] = mapped_column(default=list)
+    # Countries (ISO codes) whose phones may receive codes; empty = the location's own country.
+    sms_countries: Mapped[list[Any]] = mapped_column(default=list)
+    sms_daily_budget: Mapped[int | None]
 
 
 class Bookform(Timestamped, Base):

@@ -1,0 +1,261 @@
+"""HTTP load on loopback: a real `openbooking serve` process and a closed-loop load generator.
+
+The generator is `wrk` when it is installed (one thread; C, so it leaves the server the CPU) and
+otherwise an asyncio + httpx client in this process, which on a small machine may saturate a
+core before the server does: each result carries both processes' CPU use so that can be seen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import os
+import re
+import resource
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import httpx
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+STARTUP_SECONDS = 30.0
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The nearest-rank `q`th percentile (0 < q <= 100)."""
+    ordered = sorted(values)
+    rank = max(1, math.ceil(q / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    requests: int
+    errors: int  # non-200 answers and socket errors
+    seconds: float
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    server_cpu: float | None  # CPU seconds per wall second (1.0 = one core busy)
+    server_cpu_ms_per_request: float | None
+    client_cpu: float | None
+
+
+@dataclass(frozen=True)
+class _Measured:
+    requests: int
+    errors: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+    client_cpu_seconds: float
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _process_cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process (all its threads), from /proc; None elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    # After the ")" that ends the command name, utime and stime are the 12th and 13th fields.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class Server:
+    """`python -m openbooking serve` on a free loopback port, for a `with` block."""
+
+    def __init__(self, database_url: str, log_path: Path) -> None:
+        self.port = _free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self._database_url = database_url
+        self._log_path = log_path
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int:
+        assert self._process is not None
+        return self._process.pid
+
+    def cpu_seconds(self) -> float | None:
+        return _process_cpu_seconds(self.pid)
+
+    def __enter__(self) -> Server:
+        env = {
+            **os.environ,
+            "OPENBOOKING_DATABASE_URL": self._database_url,
+            # No access log: one line per request would be a large part of a cheap request.
+            "OPENBOOKING_LOG_LEVEL": "warning",
+        }
+        command = [sys.executable, "-m", "openbooking", "serve", "--port", str(self.port)]
+        with self._log_path.open("wb") as log:
+            self._process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+        self._wait_until_up()
+        return self
+
+    def _wait_until_up(self) -> None:
+        assert self._process is not None
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                break
+            with contextlib.suppress(httpx.TransportError):
+                httpx.get(f"{self.base_url}/docs", timeout=1.0)
+                return
+            time.sleep(0.1)
+        self.__exit__()
+        log = self._log_path.read_text(errors="replace")
+        raise RuntimeError(f"openbooking serve did not start:\n{log}")
+
+    def __exit__(self, *_exc: object) -> None:
+        if self._process is None:
+            return
+        self._process.terminate()
+        try:
+            self._process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        self._process = None
+
+
+def client_name() -> str:
+    return "wrk" if shutil.which("wrk") else "httpx"
+
+
+def drive(
+    server: Server, url: str, headers: dict[str, str], connections: int, seconds: float
+) -> LoadResult:
+    """Keep `connections` requests in flight for `seconds`; throughput and latency."""
+    cpu_before = server.cpu_seconds()
+    if client_name() == "wrk":
+        measured = _wrk(url, headers, connections, seconds)
+    else:
+        measured = asyncio.run(_httpx(url, headers, connections, seconds))
+    cpu_after = server.cpu_seconds()
+    server_cpu = per_request = None
+    if cpu_before is not None and cpu_after is not None:
+        server_cpu = round((cpu_after - cpu_before) / measured.seconds, 2)
+        per_request = round((cpu_after - cpu_before) / measured.requests * 1e3, 2)
+    return LoadResult(
+        requests=measured.requests,
+        errors=measured.errors,
+        seconds=round(measured.seconds, 2),
+        rps=round(measured.requests / measured.seconds, 1),
+        p50_ms=round(measured.p50_ms, 2),
+        p99_ms=round(measured.p99_ms, 2),
+        server_cpu=server_cpu,
+        server_cpu_ms_per_request=per_request,
+        client_cpu=round(measured.client_cpu_seconds / measured.seconds, 2),
+    )
+
+
+# ------------------------------------------------------------------------------------ wrk
+
+
+_WRK_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3}
+
+
+def _wrk_ms(text: str) -> float:
+    match = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text)
+    if match is None:
+        raise ValueError(f"unexpected wrk latency {text!r}")
+    return float(match[1]) * _WRK_UNITS[match[2]]
+
+
+def _wrk(url: str, headers: dict[str, str], connections: int, seconds: float) -> _Measured:
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency"]
+    for name, value in headers.items():
+        command += ["-H", f"{name}: {value}"]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    done = re.search(r"(\d+) requests in ([\d.]+)(us|ms|s|m)", output)
+    p50 = re.search(r"^\s+50%\s+(\S+)\s*$", output, re.MULTILINE)
+    p99 = re.search(r"^\s+99%\s+(\S+)\s*$", output, re.MULTILINE)
+    if done is None or p50 is None or p99 is None:
+        raise RuntimeError(f"cannot read wrk's output:\n{output}")
+    socket_errors = re.search(r"Socket errors: (.*)$", output, re.MULTILINE)
+    errors = sum(int(n) for n in re.findall(r"\d+", socket_errors[1])) if socket_errors else 0
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    errors += int(non_2xx[1]) if non_2xx else 0
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return _Measured(
+        requests=int(done[1]),
+        errors=errors,
+        seconds=_wrk_ms(done[2] + done[3]) / 1e3,
+        p50_ms=_wrk_ms(p50[1]),
+        p99_ms=_wrk_ms(p99[1]),
+        client_cpu_seconds=cpu,
+    )
+
+
+# ---------------------------------------------------------------------------------- httpx
+
+
+async def _httpx(url: str, headers: dict[str, str], connections: int, seconds: float) -> _Measured:
+    latencies: list[float] = []
+    errors = 0
+    in_time = 0  # answers received before the deadline, as wrk counts them
+
+    async def worker(client: httpx.AsyncClient, deadline: float) -> None:
+        nonlocal errors, in_time
+        while time.perf_counter() < deadline:
+            started = time.perf_counter()
+            try:
+                response = await client.get(url)
+            except httpx.TransportError:
+                errors += 1
+                continue
+            finished = time.perf_counter()
+            latencies.append(finished - started)
+            in_time += finished <= deadline
+            if response.status_code != 200:
+                errors += 1
+
+    # A client per connection (one shared httpx pool slows down with many waiters), all made
+    # before the clock starts: each loads TLS certificates, which takes milliseconds.
+    limits = httpx.Limits(max_connections=1)
+    async with contextlib.AsyncExitStack() as stack:
+        clients = [
+            await stack.enter_async_context(
+                httpx.AsyncClient(headers=headers, limits=limits, timeout=60.0)
+            )
+            for _ in range(connections)
+        ]
+        cpu = time.process_time()
+        deadline = time.perf_counter() + seconds
+        await asyncio.gather(*(worker(client, deadline) for client in clients))
+        cpu = time.process_time() - cpu
+    if not latencies:
+        raise RuntimeError(f"no request to {url} succeeded")
+    return _Measured(
+        requests=in_time,
+        errors=errors,
+        seconds=seconds,
+        p50_ms=percentile(latencies, 50) * 1e3,
+        p99_ms=percentile(latencies, 99) * 1e3,
+        client_cpu_seconds=cpu,
+    )
+
+
+def wait_ready(url: str, headers: dict[str, str]) -> None:
+    """One request that must succeed before anything is timed."""
+    response = httpx.get(url, headers=headers, timeout=30.0)
+    if response.status_code != 200:
+        raise RuntimeError(f"GET {url} answered {response.status_code}: {response.text[:300]}")

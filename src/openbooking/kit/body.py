@@ -1,0 +1,84 @@
+"""Request bodies: strict JSON (or a form), bounded, with typed field access."""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from typing import Any, ClassVar
+from urllib.parse import parse_qsl
+
+from starlette.requests import Request  # noqa: TC002 - FastAPI reads it as a dependency
+
+from openbooking.kit.errors import ApiError, InvalidParameter
+
+
+class MalformedBody(ApiError):
+    status_code = 400
+    default_message = "The request body is not valid JSON."
+
+
+class UnsupportedMediaType(ApiError):
+    status_code: ClassVar[int] = 415
+    default_message = "Send the body as application/json."
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise ValueError(f"duplicate key {key!r}")
+        result[key] = value
+    return result
+
+
+def _no_constants(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
+def parse_json(raw: bytes) -> Any:
+    """Stricter than `json.loads`: no duplicate keys, NaN, Infinity or lone surrogates."""
+    try:
+        text = raw.decode("utf-8")
+        value = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
+        json.dumps(value, ensure_ascii=False).encode("utf-8")  # lone surrogates fail here
+    except (UnicodeError, ValueError, RecursionError):
+        raise MalformedBody from None
+    return value
+
+
+async def read_object(request: Request) -> dict[str, Any]:
+    """The body as a dict: JSON, or (for SDKs that post forms) form fields; empty body = {}."""
+    raw = await request.body()
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if not raw.strip():
+        return {}
+    if content_type == "application/x-www-form-urlencoded":
+        try:
+            return dict(parse_qsl(raw.decode("utf-8"), strict_parsing=True))
+        except (UnicodeError, ValueError):
+            raise MalformedBody("The form body is malformed.") from None
+    if content_type not in ("application/json", "") and not content_type.endswith("+json"):
+        raise UnsupportedMediaType
+    value = parse_json(raw)
+    if not isinstance(value, dict):
+        raise InvalidParameter("body", "expected a JSON object")
+    return value
+
+
+def text(body: dict[str, Any], name: str, *, max_length: int, required: bool = False) -> str | None:
+    """A string field, NFC-normalised, without control characters."""
+    value = body.get(name)
+    if value is None or value == "":
+        if required:
+            raise InvalidParameter(name, "is required")
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise InvalidParameter(name, "expected a string")
+    value = unicodedata.normalize("NFC", str(value)).strip()
+    if len(value) > max_length:
+        raise InvalidParameter(name, f"at most {max_length} characters")
+    if any(unicodedata.category(char) in ("Cc", "Cf") for char in value):
+        raise InvalidParameter(name, "control and formatting characters are not allowed")
+    if required and not value:
+        raise InvalidParameter(name, "is required")
+    return value or None

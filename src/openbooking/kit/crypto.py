@@ -1,0 +1,49 @@
+"""Codes and keys from `secrets`, stored only as keyed hashes, compared in constant time."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+CODE_DIGITS = 6
+
+
+def new_code() -> str:
+    """Six ASCII digits, uniformly random (20 bits)."""
+    return f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
+
+
+def keyed_digest(key: bytes, *parts: str | int) -> str:
+    """HMAC-SHA256 over the parts, separated so that no two part lists collide."""
+    message = "\x1f".join(str(part) for part in parts).encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def same(a: str, b: str) -> bool:
+    return hmac.compare_digest(a.encode(), b.encode())
+
+
+def load_or_create_key(path: Path) -> bytes:
+    """A 256-bit key kept in `path` (mode 0600), created once even with racing processes."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        for _ in range(50):
+            text = path.read_text().strip()
+            if text:
+                return bytes.fromhex(text)
+            import time  # noqa: PLC0415 - only on this rare path
+
+            time.sleep(0.01)
+        raise
+    key = secrets.token_bytes(32)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key.hex())
+    return key

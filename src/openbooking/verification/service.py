@@ -1,0 +1,415 @@
+"""Phone verification and customer authentication.
+
+The rules of docs/security.md: codes are 6 random digits kept only as keyed hashes, bound to
+phone, location and purpose, valid 5 minutes, at most 5 attempts counted atomically before the
+comparison, single use; per-phone guess and send budgets live in the database, per-address
+budgets in the rate limiter. Throttles answer 429 with Retry-After.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from openbooking.catalog import repository as catalog
+from openbooking.kit import phones
+from openbooking.kit.auth import new_token, token_digest
+from openbooking.kit.body import text
+from openbooking.kit.clock import now as clock_now
+from openbooking.kit.crypto import keyed_digest, new_code, same
+from openbooking.kit.errors import ApiError, InvalidParameter, NotFound, Unauthorized
+from openbooking.models import Customer, SmsLog, UserToken, VerificationCode, VerificationFailure
+from openbooking.models.customers import PURPOSE_PHONE_CHANGE, PURPOSE_VERIFY
+from openbooking.sms.base import SmsDeliveryError, SmsMessage
+from openbooking.verification import messages, passwords, repository
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from openbooking.config import Settings
+    from openbooking.kit.ratelimit import RateLimiter
+    from openbooking.models import Location
+    from openbooking.sms.base import SmsSender
+
+logger = logging.getLogger("openbooking.auth")
+_CODE = re.compile(r"^[0-9]{6}$", re.ASCII)
+HOUR, DAY = 3600, 86400
+
+
+class Throttled(ApiError):
+    status_code: ClassVar[int] = 429
+    default_message = "Too many requests. Try again later."
+
+    def __init__(self, retry_after: float, message: str | None = None) -> None:
+        seconds = max(1, math.ceil(retry_after))
+        super().__init__(message, headers={"Retry-After": str(seconds)})
+
+
+class CodeRejected(ApiError):
+    """Wrong, expired, used or exhausted: one answer for all, so none is told apart."""
+
+    status_code = 422
+    default_message = "Invalid code from SMS."
+
+    def __init__(self) -> None:
+        super().__init__(errors=[{"code": 432, "field": "code", "message": self.default_message}])
+
+
+class BadCredentials(ApiError):
+    status_code = 401
+    default_message = "There is no user with this login and password."
+
+
+class DeliveryFailed(ApiError):
+    status_code = 503
+    default_message = "The SMS could not be sent. Please try again later."
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What verification needs beyond the database, built per request."""
+
+    settings: Settings
+    key: bytes
+    limiter: RateLimiter
+    sender: SmsSender
+    client: str
+
+
+@dataclass(frozen=True, slots=True)
+class PendingSms:
+    code_id: int
+    log_id: int
+    message: SmsMessage
+
+
+def phone_or_422(raw: object, region: str | None, field: str = "phone") -> str:
+    try:
+        return phones.normalize(raw, region)
+    except phones.PhoneError as exc:
+        raise InvalidParameter(field, str(exc)) from None
+
+
+def parse_code(value: object) -> str:
+    """Exactly six ASCII digits; a JSON integer is accepted and zero-padded."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 10**6:
+        return f"{value:06d}"
+    if isinstance(value, str) and _CODE.match(value):
+        return value
+    raise InvalidParameter("code", "expected the 6-digit code from the SMS")
+
+
+def _digest(ctx: Context, purpose: str, location_id: int, phone: str, code: str) -> str:
+    return keyed_digest(ctx.key, purpose, location_id, phone, code)
+
+
+def _allowed_countries(location: Location) -> set[str]:
+    return set(location.sms_countries) or (
+        {location.country_code} if location.country_code else set()
+    )
+
+
+async def _check_send_budget(
+    session: AsyncSession, ctx: Context, phone: str, location: Location, now: datetime
+) -> None:
+    settings = ctx.settings
+    sent = await repository.sends_since(session, phone, now - timedelta(seconds=DAY))
+    last_hour = [moment for moment in sent if moment > now - timedelta(seconds=HOUR)]
+    if len(sent) >= settings.sms_per_phone_day:
+        raise Throttled((sent[-1] + timedelta(seconds=DAY) - now).total_seconds())
+    if len(last_hour) >= settings.sms_per_phone_hour:
+        raise Throttled((last_hour[-1] + timedelta(seconds=HOUR) - now).total_seconds())
+    if last_hour:
+        gap = timedelta(seconds=settings.sms_min_interval_seconds * 2 ** (len(last_hour) - 1))
+        if now < last_hour[0] + gap:
+            raise Throttled((last_hour[0] + gap - now).total_seconds())
+    budget = location.sms_daily_budget
+    if budget is None:
+        budget = settings.sms_location_daily_budget
+    count, oldest = await repository.location_sends_since(
+        session, location.id, now - timedelta(seconds=DAY)
+    )
+    if count >= budget:
+        wait = (oldest + timedelta(seconds=DAY) - now).total_seconds() if oldest else DAY
+        raise Throttled(wait)
+
+
+async def _check_client_budget(ctx: Context, phone: str) -> None:
+    settings, limiter = ctx.settings, ctx.limiter
+    marker = ("sms-client-phone", ctx.client, phone)
+    if not await limiter.seen("1000/hour", *marker):
+        verdict = await limiter.hit(
+            f"{settings.sms_phones_per_ip_hour}/hour", "sms-client-phones", ctx.client
+        )
+        if not verdict.allowed:
+            raise Throttled(verdict.retry_after)
+    verdict = await limiter.hit(f"{settings.sms_per_ip_hour}/hour", "sms-client", ctx.client)
+    if not verdict.allowed:
+        raise Throttled(verdict.retry_after)
+    await limiter.hit("1000/hour", *marker)
+
+
+async def prepare_code(
+    session: AsyncSession,
+    ctx: Context,
+    location: Location,
+    phone: str,
+    purpose: str,
+    *,
+    customer_id: int | None = None,
+) -> PendingSms:
+    """Check every send limit, then store a new code (killing older ones) and log the send.
+
+    The caller commits before `deliver`, so no database lock is held while the gateway talks.
+    """
+    if not phones.can_receive_sms(phone):
+        raise InvalidParameter("phone", "this number cannot receive SMS")
+    allowed = _allowed_countries(location)
+    if allowed and phones.region_of(phone) not in allowed:
+        raise InvalidParameter("phone", "codes are not sent to this country from this location")
+    now = clock_now()
+    await repository.lock_phone(session, phone)
+    await _check_send_budget(session, ctx, phone, location, now)
+    await _check_client_budget(ctx, phone)
+    await repository.kill_codes(session, phone, purpose, now)
+    code = new_code()
+    row = VerificationCode(
+        purpose=purpose,
+        location_id=location.id,
+        phone=phone,
+        customer_id=customer_id,
+        digest=_digest(ctx, purpose, location.id, phone, code),
+        created_at=now,
+        expires_at=now + timedelta(seconds=ctx.settings.code_ttl_seconds),
+    )
+    log = SmsLog(location_id=location.id, phone=phone, purpose=purpose, created_at=now)
+    session.add_all([row, log])
+    await session.flush()
+    text = messages.code_text(
+        location.language, code, location.title, ctx.settings.code_ttl_seconds
+    )
+    return PendingSms(row.id, log.id, SmsMessage(to=phone, text=text, location_id=location.id))
+
+
+async def deliver(session: AsyncSession, ctx: Context, pending: PendingSms) -> None:
+    """Send the SMS; if the gateway refuses, the code dies and the caller gets 503."""
+    try:
+        await ctx.sender.send(pending.message)
+    except SmsDeliveryError as exc:
+        logger.warning("sms delivery failed to %s: %s", phones.masked(pending.message.to), exc)
+        code = await session.get(VerificationCode, pending.code_id)
+        log = await session.get(SmsLog, pending.log_id)
+        if code is not None:
+            code.dead_at = clock_now()
+        if log is not None:
+            log.delivered = False
+        raise DeliveryFailed from None
+    logger.info(
+        "code sent to %s for %s", phones.masked(pending.message.to), pending.message.location_id
+    )
+
+
+async def send_booking_code(
+    session: AsyncSession, ctx: Context, location_id: int, body: dict[str, Any]
+) -> PendingSms:
+    """POST /book_code: the same answer whether or not the phone belongs to anyone."""
+    location = await catalog.location_or_404(session, location_id)
+    phone = phone_or_422(body.get("phone"), location.country_code or None)
+    return await prepare_code(session, ctx, location, phone, PURPOSE_VERIFY)
+
+
+async def check_code(
+    session: AsyncSession,
+    ctx: Context,
+    candidates: list[str],
+    code: str,
+    purpose: str,
+    *,
+    location_id: int | None = None,
+    customer_id: int | None = None,
+) -> str:
+    """Spend the code; return the phone it proved. Failures are recorded (the caller commits
+    either way) and all look the same to the client."""
+    now = clock_now()
+    row = await repository.live_code(session, candidates, purpose, now)
+    phone = row.phone if row is not None else candidates[0]
+    await repository.lock_phone(session, phone)
+    failures = await repository.failures_since(session, phone, now - timedelta(seconds=DAY))
+    recent = [moment for moment in failures if moment > now - timedelta(seconds=HOUR)]
+    if len(failures) >= ctx.settings.phone_failures_per_day:
+        raise Throttled((failures[0] + timedelta(seconds=DAY) - now).total_seconds())
+    if len(recent) >= ctx.settings.phone_failures_per_hour:
+        raise Throttled((recent[0] + timedelta(seconds=HOUR) - now).total_seconds())
+    accepted = (
+        row is not None
+        and (location_id is None or row.location_id == location_id)
+        and (customer_id is None or row.customer_id == customer_id)
+        and await repository.count_attempt(session, row.id, ctx.settings.code_max_attempts)
+        and same(row.digest, _digest(ctx, purpose, row.location_id, row.phone, code))
+        and await repository.consume(session, row.id, now)
+    )
+    if not accepted:
+        session.add(VerificationFailure(phone=phone, created_at=now))
+        logger.info("code check failed for %s", phones.masked(phone))
+        raise CodeRejected
+    logger.info("code accepted for %s", phones.masked(phone))
+    return phone
+
+
+async def issue_token(session: AsyncSession, settings: Settings, customer: Customer) -> str:
+    token = new_token()
+    now = clock_now()
+    session.add(
+        UserToken(
+            customer_id=customer.id,
+            token_sha256=token_digest(token),
+            created_at=now,
+            expires_at=now + timedelta(days=settings.user_token_ttl_days),
+        )
+    )
+    await session.flush()
+    return token
+
+
+async def login_with_code(session: AsyncSession, ctx: Context, body: dict[str, Any]) -> str:
+    """POST /user/auth: the first login creates the account of that phone."""
+    raw_phone = body.get("phone", body.get("login"))
+    code = parse_code(body.get("code", body.get("password")))
+    candidates = phones.candidates(raw_phone, await catalog.country_codes(session))
+    if not candidates:
+        phone_or_422(raw_phone, None)  # raises with the reason
+    phone = await check_code(session, ctx, candidates, code, PURPOSE_VERIFY)
+    customer = await repository.customer_by_phone(session, phone)
+    if customer is None:
+        customer = Customer(phone=phone)
+        session.add(customer)
+        await session.flush()
+        logger.info("customer %s created by phone login", customer.id)
+    return await issue_token(session, ctx.settings, customer)
+
+
+async def login_with_password(
+    session: AsyncSession, ctx: Context, login: str, password: str
+) -> tuple[Customer, str]:
+    """POST /booking/auth: unknown logins cost one dummy argon2 check, like wrong passwords."""
+    key = login.strip().lower()
+    verdict = await ctx.limiter.hit(
+        f"{ctx.settings.password_failures_per_minute}/minute", "password", key, ctx.client
+    )
+    if not verdict.allowed:
+        logger.info("password login throttled for a login from %s", ctx.client)
+        raise Throttled(verdict.retry_after)
+    candidates = phones.candidates(login, await catalog.country_codes(session))
+    customer = await repository.customer_by_login(session, candidates, key)
+    stored = customer.password_hash if customer is not None else None
+    if (
+        customer is None
+        or customer.disabled_at is not None
+        or not await passwords.verify_password(stored, password)
+    ):
+        logger.info("password login failed from %s", ctx.client)
+        raise BadCredentials
+    if stored is not None and passwords.needs_rehash(stored):
+        customer.password_hash = await passwords.hash_password(password)
+    logger.info("customer %s logged in with a password", customer.id)
+    return customer, await issue_token(session, ctx.settings, customer)
+
+
+async def authenticate(session: AsyncSession, token: str) -> Customer:
+    customer = await repository.token_owner(session, token_digest(token), clock_now())
+    if customer is None:
+        raise Unauthorized
+    return customer
+
+
+async def update_profile(
+    session: AsyncSession, ctx: Context, customer: Customer, body: dict[str, Any]
+) -> None:
+    """PUT /booking/user: name, email; a new phone needs the code sent to it."""
+    name = text(body, "name", max_length=255)
+    email = text(body, "email", max_length=254)
+    if email is not None:
+        email = email.lower()
+        if "@" not in email.strip("@"):
+            raise InvalidParameter("email", "not an e-mail address")
+        other = await repository.customer_by_login(session, [], email)
+        if other is not None and other.id != customer.id:
+            raise InvalidParameter("email", "this e-mail is already in use")
+        customer.email = email
+    if name is not None:
+        customer.name = name
+    if body.get("phone") not in (None, ""):
+        candidates = phones.candidates(body.get("phone"), await catalog.country_codes(session))
+        if not candidates:
+            phone_or_422(body.get("phone"), None)
+        code = parse_code(body.get("confirmation_code"))
+        phone = await check_code(
+            session, ctx, candidates, code, PURPOSE_PHONE_CHANGE, customer_id=customer.id
+        )
+        owner = await repository.customer_by_phone(session, phone)
+        if owner is not None and owner.id != customer.id:
+            raise InvalidParameter("phone", "The specified number is already in use.")
+        customer.phone = phone
+
+
+async def change_password(
+    session: AsyncSession, settings: Settings, customer: Customer, body: dict[str, Any]
+) -> str:
+    """PUT /booking/user/password: every earlier token dies; the new one is returned.
+
+    A customer who has no password yet (they log in with SMS codes) sets the first one with
+    `old_password` left out.
+    """
+    new = body.get("new_password")
+    old = body.get("old_password")
+    if not isinstance(new, str):
+        raise InvalidParameter("new_password", "is required")
+    reason = passwords.problem(new)
+    if reason is not None:
+        raise InvalidParameter("new_password", reason)
+    if customer.password_hash is not None and not (
+        isinstance(old, str) and await passwords.verify_password(customer.password_hash, old)
+    ):
+        raise InvalidParameter("old_password", "Wrong password specified")
+    customer.password_hash = await passwords.hash_password(new)
+    revoked = await repository.revoke_tokens(session, customer.id, clock_now())
+    logger.info("customer %s changed the password; %s tokens revoked", customer.id, revoked)
+    return await issue_token(session, settings, customer)
+
+
+async def phone_change_code(
+    session: AsyncSession,
+    ctx: Context,
+    customer: Customer,
+    raw_phone: str,
+    *,
+    location_id: int | None,
+    chain_id: int | None,
+) -> PendingSms:
+    """GET /booking/user/phone_confirmation: a code to the new phone, bound to this customer."""
+    if (location_id is None) == (chain_id is None):
+        raise InvalidParameter("company_id", "give company_id or group_id")
+    if location_id is not None:
+        location = await catalog.location_or_404(session, location_id)
+    else:
+        assert chain_id is not None
+        found = await catalog.first_location_of_chain(session, chain_id)
+        if found is None:
+            raise NotFound("Chain not found.")
+        location = found
+    phone = phone_or_422(raw_phone, location.country_code or None)
+    return await prepare_code(
+        session, ctx, location, phone, PURPOSE_PHONE_CHANGE, customer_id=customer.id
+    )
+
+
+async def revoke_all(session: AsyncSession, phone: str) -> int:
+    """Revoke every token of the customer with `phone` (the CLI's `user-token revoke`)."""
+    customer = await repository.customer_by_phone(session, phone)
+    if customer is None:
+        raise InvalidParameter("phone", "no customer has this phone")
+    return await repository.revoke_tokens(session, customer.id, clock_now())

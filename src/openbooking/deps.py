@@ -41,8 +41,6 @@ async def require_partner(request: Request, session: SessionDep) -> PartnerToken
     if credentials is None:
         raise Unauthorized
     partner = await partners.find_active(session, credentials.partner_token)
-    # End this read so that a write endpoint can begin its own transaction as a writer.
-    await session.commit()
     if partner is None:
         raise Unauthorized
     return partner

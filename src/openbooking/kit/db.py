@@ -88,8 +88,11 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
 async def begin_write(session: AsyncSession) -> None:
     """Start the session's transaction as a writer (BEGIN IMMEDIATE on SQLite; no-op otherwise).
 
-    Call it before the first statement of a transaction that reads and then writes.
+    Call it before the statements of a transaction that reads and then writes; a read
+    transaction already open (the partner-token check) is ended first.
     """
+    if session.in_transaction():
+        await session.commit()
     await session.connection(execution_options={IMMEDIATE_OPTION: True})
 
 

@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import pytest
+
+from openbooking.sms.outbox import read_outbox
+from tests.conftest import Api
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from fastapi import FastAPI
+
+    from openbooking.config import Settings
+
+BERLIN, NEW_YORK = 1001, 1002
+PHONE = "+4915112345678"  # a German mobile number
+
+
+class Customer(Api):
+    """A widget client at one socket address."""
+
+    async def post(self, path: str, body: Any, *, user: str | None = None) -> httpx.Response:
+        return await self.send("POST", path, body, user=user)
+
+    async def put(self, path: str, body: Any, *, user: str | None = None) -> httpx.Response:
+        return await self.send("PUT", path, body, user=user)
+
+    async def send(
+        self, method: str, path: str, body: Any, *, user: str | None = None
+    ) -> httpx.Response:
+        auth = f"Bearer {self.token}" + (f", User {user}" if user else "")
+        return await self.client.request(
+            method, f"/api/v1{path}", json=body, headers={"Authorization": auth}
+        )
+
+    async def get_as(self, path: str, user: str, params: Any = None) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {self.token}, User {user}"}
+        return await self.client.get(f"/api/v1{path}", params=params, headers=headers)
+
+
+@pytest.fixture
+async def customer(app: FastAPI, partner_token: str, demo: None) -> AsyncIterator[Customer]:
+    transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 40000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield Customer(http, partner_token)
+
+
+@pytest.fixture
+def outbox(settings: Settings) -> Any:
+    def messages(phone: str | None = None) -> list[dict[str, Any]]:
+        return read_outbox(settings.outbox_path(), phone)
+
+    return messages
+
+
+def code_in(message: dict[str, Any]) -> str:
+    return str(message["text"]).split()[0]

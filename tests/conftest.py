@@ -6,6 +6,7 @@ PostgreSQL too; with OPENBOOKING_REQUIRE_POSTGRES=1 (as in CI) a missing URL is 
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 from typing import TYPE_CHECKING, Any
@@ -15,7 +16,7 @@ import pytest
 from sqlalchemy import text
 
 from openbooking import migrations
-from openbooking.app import create_app
+from openbooking.app import close_resources, create_app
 from openbooking.business import service as business
 from openbooking.config import Settings
 from openbooking.kit.db import create_engine, create_sessionmaker
@@ -29,6 +30,50 @@ if TYPE_CHECKING:
 
     from fastapi import FastAPI
     from sqlalchemy.ext.asyncio import AsyncSession
+
+# Every secret the suite handles (codes, tokens, passwords), and every log line it produced:
+# tests/test_zz_secrets_in_logs.py, run last, checks that no secret reached a log.
+SECRETS: set[str] = set()
+LOG_LINES: list[str] = []
+SECRET_KEYS = {
+    "user_token",
+    "code",
+    "password",
+    "new_password",
+    "old_password",
+    "confirmation_code",
+}
+DEV_ONLY_LOGGERS = ("openbooking.sms.console",)  # prints codes by design, for development
+
+
+class _LogCapture(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        if not record.name.startswith(DEV_ONLY_LOGGERS):
+            LOG_LINES.append(self.format(record))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    handler = _LogCapture(level=logging.DEBUG)
+    handler.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
+    logging.getLogger().addHandler(handler)
+    logging.getLogger("openbooking").setLevel(logging.DEBUG)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: item.nodeid.startswith("tests/test_zz_"))
+
+
+def remember_secrets(value: Any) -> None:
+    """Note the secrets inside a request or response body (JSON-like values)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key in SECRET_KEYS and isinstance(item, str | int) and len(str(item)) >= 6:
+                SECRETS.add(str(item))
+            remember_secrets(item)
+    elif isinstance(value, list):
+        for item in value:
+            remember_secrets(item)
+
 
 POSTGRES_URL = os.environ.get("OPENBOOKING_TEST_POSTGRES_URL", "")
 REQUIRE_POSTGRES = os.environ.get("OPENBOOKING_REQUIRE_POSTGRES") == "1"
@@ -83,7 +128,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 async def app(settings: Settings) -> AsyncIterator[FastAPI]:
     application = create_app(settings)
     yield application
-    await application.state.engine.dispose()
+    await close_resources(application)
 
 
 @pytest.fixture
@@ -100,6 +145,7 @@ def run_in_session(app: FastAPI) -> Callable[[Callable[[AsyncSession], Awaitable
 @pytest.fixture
 async def partner_token(run_in_session: Any) -> str:
     token: str = await run_in_session(lambda session: partners.create(session, "tests"))
+    SECRETS.add(token)
     return token
 
 
@@ -127,7 +173,14 @@ class Api:
         if dialect is not None:
             sent["Accept"] = MEDIA_TYPES[dialect]
         sent.update(headers or {})
-        return await self.client.get(f"/api/v1{path}", params=params, headers=sent)
+        response = await self.client.get(f"/api/v1{path}", params=params, headers=sent)
+        remember_response(response)
+        return response
+
+
+def remember_response(response: httpx.Response) -> None:
+    if response.headers.get("content-type", "").startswith("application/json"):
+        remember_secrets(response.json())
 
 
 @pytest.fixture

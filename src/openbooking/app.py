@@ -38,10 +38,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
-        await engine.dispose()
-        close = getattr(app.state.sms, "aclose", None)
-        if close is not None:
-            await close()
+        await close_resources(app)
 
     app = FastAPI(
         title="OpenBooking",
@@ -83,6 +80,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(StripTrailingSlash)
     return app
+
+
+async def close_resources(app: FastAPI) -> None:
+    """What the lifespan releases at shutdown (tests call it for apps they build)."""
+    await app.state.engine.dispose()
+    await app.state.limiter.aclose()
+    close = getattr(app.state.sms, "aclose", None)
+    if close is not None:
+        await close()
 
 
 def create_app_from_env() -> FastAPI:

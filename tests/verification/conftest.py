@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from openbooking.sms.outbox import read_outbox
-from tests.conftest import Api
+from tests.conftest import SECRETS, Api, remember_response, remember_secrets
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -32,13 +32,18 @@ class Customer(Api):
         self, method: str, path: str, body: Any, *, user: str | None = None
     ) -> httpx.Response:
         auth = f"Bearer {self.token}" + (f", User {user}" if user else "")
-        return await self.client.request(
+        remember_secrets(body)
+        response = await self.client.request(
             method, f"/api/v1{path}", json=body, headers={"Authorization": auth}
         )
+        remember_response(response)
+        return response
 
     async def get_as(self, path: str, user: str, params: Any = None) -> httpx.Response:
         headers = {"Authorization": f"Bearer {self.token}, User {user}"}
-        return await self.client.get(f"/api/v1{path}", params=params, headers=headers)
+        response = await self.client.get(f"/api/v1{path}", params=params, headers=headers)
+        remember_response(response)
+        return response
 
 
 @pytest.fixture
@@ -57,4 +62,6 @@ def outbox(settings: Settings) -> Any:
 
 
 def code_in(message: dict[str, Any]) -> str:
-    return str(message["text"]).split()[0]
+    code = str(message["text"]).split()[0]
+    SECRETS.add(code)
+    return code

@@ -11,7 +11,7 @@ import time_machine
 from sqlalchemy import func, select
 
 from openbooking.models import UserToken, VerificationCode
-from tests.verification.conftest import BERLIN, NEW_YORK, PHONE, Customer, code_in
+from tests.verification.conftest import BERLIN, PHONE, Customer, code_in
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -24,7 +24,7 @@ START = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def clock() -> Iterator[time_machine.Coordinates]:
+def clock() -> Iterator[time_machine.Traveller]:
     with time_machine.travel(START, tick=False) as traveller:
         yield traveller
 
@@ -134,7 +134,7 @@ class TestBookCode:
         assert outbox() == []
 
     async def test_t10_one_phone_flood(
-        self, customer: Customer, outbox: Any, clock: time_machine.Coordinates, settings: Settings
+        self, customer: Customer, outbox: Any, clock: time_machine.Traveller, settings: Settings
     ) -> None:
         """100 requests in a minute send one SMS; the hour allows 5, the day 10."""
         answers = [
@@ -156,7 +156,7 @@ class TestBookCode:
         assert len(outbox(PHONE)) <= settings.sms_per_phone_day + 1
 
     async def test_backoff_grows(
-        self, customer: Customer, outbox: Any, clock: time_machine.Coordinates
+        self, customer: Customer, outbox: Any, clock: time_machine.Traveller
     ) -> None:
         waits = []
         for _ in range(4):
@@ -179,7 +179,7 @@ class TestBookCode:
         assert set(statuses) == {201, 429}
 
     async def test_answer_does_not_reveal_accounts(
-        self, customer: Customer, outbox: Any, clock: time_machine.Coordinates
+        self, customer: Customer, outbox: Any, clock: time_machine.Traveller
     ) -> None:
         """T14: a phone with an account and one without get identical answers."""
         code = await request_code(customer, outbox)
@@ -216,7 +216,7 @@ class TestUserAuth:
         assert last.json()["meta"]["errors"][0]["code"] == 432
 
     async def test_t2_resends_do_not_reset_the_guess_budget(
-        self, customer: Customer, outbox: Any, clock: time_machine.Coordinates, settings: Settings
+        self, customer: Customer, outbox: Any, clock: time_machine.Traveller, settings: Settings
     ) -> None:
         evaluated = 0
         for _ in range(48):  # a simulated day, a code every half hour
@@ -262,7 +262,7 @@ class TestUserAuth:
         assert (await login(customer, code)).status_code in {422, 429}
 
     async def test_t6_expiry(
-        self, customer: Customer, outbox: Any, clock: time_machine.Coordinates, settings: Settings
+        self, customer: Customer, outbox: Any, clock: time_machine.Traveller, settings: Settings
     ) -> None:
         code = await request_code(customer, outbox)
         clock.shift(timedelta(seconds=settings.code_ttl_seconds - 1))
@@ -281,7 +281,7 @@ class TestUserAuth:
         assert (await login(customer, code)).status_code == 201
 
     async def test_t8_a_new_code_kills_the_old_one(
-        self, customer: Customer, outbox: Any, clock: time_machine.Coordinates
+        self, customer: Customer, outbox: Any, clock: time_machine.Traveller
     ) -> None:
         first = await request_code(customer, outbox)
         clock.shift(timedelta(minutes=2))

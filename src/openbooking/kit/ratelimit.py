@@ -53,3 +53,10 @@ class RateLimiter:
 
     async def reset(self) -> None:
         await self.storage.reset()
+
+    async def aclose(self) -> None:
+        """Close the Redis connections, if any (limits keeps them in its storage bridge)."""
+        client = getattr(getattr(self.storage, "bridge", None), "storage", None)
+        pool = getattr(client, "connection_pool", None)
+        if pool is not None:
+            pool.disconnect()

@@ -306,11 +306,8 @@ async def login_with_password(
     candidates = phones.candidates(login, await catalog.country_codes(session))
     customer = await repository.customer_by_login(session, candidates, key)
     stored = customer.password_hash if customer is not None else None
-    if (
-        customer is None
-        or customer.disabled_at is not None
-        or not await passwords.verify_password(stored, password)
-    ):
+    matches = await passwords.verify_password(stored, password)  # always runs argon2
+    if customer is None or customer.disabled_at is not None or not matches:
         logger.info("password login failed from %s", ctx.client)
         raise BadCredentials
     if stored is not None and passwords.needs_rehash(stored):

@@ -144,3 +144,23 @@ def test_serve_answers_over_http(cli: Cli) -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_user_token_revoke_errors_are_one_line(cli: Cli) -> None:
+    assert_one_line_error(cli("user-token", "revoke", "+4915112345678"), "no customer")
+    assert_one_line_error(cli("user-token", "revoke", "not a phone"), "not a phone")
+
+
+def test_sms_outbox_lists_messages(cli: Cli, tmp_path: Path) -> None:
+    empty = cli("sms", "outbox")
+    assert empty.returncode == 0
+    assert empty.stdout == ""
+    outbox = tmp_path / "var" / "sms-outbox.jsonl"
+    outbox.parent.mkdir(parents=True, exist_ok=True)
+    outbox.write_text(
+        '{"to": "+4915112345678", "text": "123456 is your code", "location_id": 1001, '
+        '"created_at": "2026-12-01T08:00:00+00:00"}\n'
+    )
+    shown = cli("sms", "outbox", "--phone", "+49 151 12345678", "--last")
+    assert shown.returncode == 0
+    assert "123456 is your code" in shown.stdout

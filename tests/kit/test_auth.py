@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
 
-from openbooking.kit.auth import Credentials, new_token, parse_authorization
+from openbooking.kit.auth import Credentials, client_address, new_token, parse_authorization
+from openbooking.kit.crypto import new_code
 
 
 @pytest.mark.parametrize(
@@ -32,7 +35,32 @@ def test_rejects_oversized_header() -> None:
     assert parse_authorization("Bearer " + "a" * 5000) is None
 
 
-def test_tokens_carry_256_bits_and_do_not_repeat() -> None:
-    tokens = {new_token() for _ in range(1000)}
-    assert len(tokens) == 1000
+def test_t18_tokens_carry_256_bits_and_do_not_repeat() -> None:
+    tokens = {new_token() for _ in range(10**5)}
+    assert len(tokens) == 10**5
     assert all(len(token) >= 43 for token in tokens)
+
+
+def test_t18_codes_are_six_ascii_digits_and_spread_evenly() -> None:
+    codes = [new_code() for _ in range(10**5)]
+    assert all(len(code) == 6 and code.isascii() and code.isdigit() for code in codes)
+    first_digits = Counter(code[0] for code in codes)
+    assert set(first_digits) == set("0123456789")
+    assert max(first_digits.values()) < 1.1 * min(first_digits.values())
+
+
+@pytest.mark.parametrize(
+    ("peer", "forwarded", "trusted", "expected"),
+    [
+        ("203.0.113.7", "192.0.2.1", [], "203.0.113.7"),
+        ("10.0.0.5", "192.0.2.1", ["10.0.0.0/8"], "192.0.2.1"),
+        ("10.0.0.5", "6.6.6.6, 192.0.2.1, 10.0.0.9", ["10.0.0.0/8"], "192.0.2.1"),
+        ("10.0.0.5", "garbage", ["10.0.0.0/8"], "10.0.0.5"),
+        ("10.0.0.5", None, ["10.0.0.0/8"], "10.0.0.5"),
+        (None, "192.0.2.1", [], "unknown"),
+    ],
+)
+def test_t13_client_address(
+    peer: str | None, forwarded: str | None, trusted: list[str], expected: str
+) -> None:
+    assert client_address(peer, forwarded, trusted) == expected

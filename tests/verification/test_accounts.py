@@ -13,6 +13,7 @@ from sqlalchemy import select, update
 from openbooking.kit.auth import token_digest
 from openbooking.models import Customer as CustomerRow
 from openbooking.models import UserToken
+from openbooking.verification import service
 from tests.verification.conftest import BERLIN, PHONE, Customer, code_in
 
 if TYPE_CHECKING:
@@ -221,6 +222,26 @@ class TestTokens:
             headers={"Authorization": f"Bearer {customer.token}"},
         )
         assert response.status_code == 401
+
+    async def test_revoking_all_tokens_of_a_phone(
+        self, customer: Customer, outbox: Any, run_in_session: Any
+    ) -> None:
+        token = await phone_login(customer, outbox)
+        revoked = await run_in_session(lambda session: service.revoke_all(session, PHONE))
+        assert revoked == 1
+        assert (await customer.get_as("/booking/user/data", token)).status_code == 401
+
+    async def test_each_token_reaches_only_its_own_account(
+        self, customer: Customer, outbox: Any, clock: time_machine.Traveller
+    ) -> None:
+        mine = await phone_login(customer, outbox)
+        clock.shift(timedelta(minutes=2))
+        theirs = await phone_login(customer, outbox, "+4915188888888")
+        assert (await customer.get_as("/booking/user/data", mine)).json()["data"]["phone"] == PHONE
+        other = (await customer.get_as("/booking/user/data", theirs)).json()["data"]
+        assert other["phone"] == "+4915188888888"
+        await customer.put("/booking/user", {"name": "Mine"}, user=mine)
+        assert (await customer.get_as("/booking/user/data", theirs)).json()["data"]["name"] == ""
 
     async def test_profile_answer(self, customer: Customer, outbox: Any) -> None:
         token = await phone_login(customer, outbox)

@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from openbooking.kit.phones import PhoneError, candidates, normalize
+
+
+@pytest.mark.parametrize(
+    ("raw", "region"),
+    [
+        ("+7 (916) 100-10-10", None),
+        ("89161001010", "RU"),
+        ("79161001010", None),
+        ("+79161001010", "DE"),
+        ("7 916 100 10 10", None),
+    ],
+)
+def test_t28_every_variant_is_one_e164_value(raw: str, region: str | None) -> None:
+    assert normalize(raw, region) == "+79161001010"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "+7 ９１６ 1001010",
+        "+7916١٠٠1010",
+        "+791610010101234567",
+        "",
+        "+",
+        "phone",
+        "+7 916 100 10 10 #",
+        79161001010,
+        None,
+    ],
+)
+def test_junk_is_refused(raw: Any) -> None:
+    with pytest.raises(PhoneError):
+        normalize(raw)
+
+
+def test_national_forms_need_a_region_and_may_read_several_ways() -> None:
+    # 8 916... is Moscow mobile in Russia and 089 161... a Munich line in Germany: login tries
+    # every reading and takes the one that has a live code.
+    assert candidates("89161001010", {"RU", "DE"}) == ["+4989161001010", "+79161001010"]
+    assert candidates("89161001010", set()) == []
+
+
+@given(st.text(max_size=40))
+def test_t34_normalizing_is_total_and_idempotent(raw: str) -> None:
+    try:
+        value = normalize(raw, "DE")
+    except PhoneError:
+        return
+    assert normalize(value) == value

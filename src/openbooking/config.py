@@ -1,9 +1,10 @@
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_VAR_DIR = Path("var")
@@ -71,6 +72,13 @@ class Settings(BaseSettings):
     sms_location_daily_budget: int = Field(default=500, ge=1)
     password_failures_per_minute: int = Field(default=5, ge=1)
     user_token_ttl_days: int = Field(default=30, ge=1, le=30)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            ipaddress.ip_network(entry, strict=False)  # ValueError names the bad entry
+        return value
 
     def outbox_path(self) -> Path:
         return self.sms_outbox or self.var_dir / "sms-outbox.jsonl"

@@ -41,6 +41,9 @@ class RateLimiter:
             return Verdict(True)
         return Verdict(False, await self._retry_after(item, *identifiers))
 
+    async def clear(self, rule: str, *identifiers: str) -> None:
+        await self._limiter.clear(parse(rule), *identifiers)
+
     async def seen(self, rule: str, *identifiers: str) -> bool:
         """Whether any event was counted in the current window."""
         item = parse(rule)

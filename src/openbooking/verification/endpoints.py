@@ -120,7 +120,7 @@ async def post_user_auth(session: WriteSessionDep, context: ContextDep, body: Bo
 
 @router.post("/booking/auth", status_code=201, summary="Log in with login and password")
 async def post_booking_auth(
-    session: WriteSessionDep, context: ContextDep, dialect: DialectDep, body: BodyDep
+    session: SessionDep, context: ContextDep, dialect: DialectDep, body: BodyDep
 ) -> Response:
     login = text(body, "login", max_length=254, required=True)
     password = body.get("password")
@@ -152,7 +152,7 @@ async def put_user(
 
 @router.put("/booking/user/password", summary="Set or change the password; returns a new token")
 async def put_password(
-    session: WriteSessionDep, settings: SettingsDep, customer: CustomerDep, body: BodyDep
+    session: SessionDep, settings: SettingsDep, customer: CustomerDep, body: BodyDep
 ) -> Response:
     token = await service.change_password(session, settings, customer, body)
     await session.commit()

@@ -21,6 +21,7 @@ from openbooking.kit.auth import new_token, token_digest
 from openbooking.kit.body import text
 from openbooking.kit.clock import now as clock_now
 from openbooking.kit.crypto import keyed_digest, new_code, same
+from openbooking.kit.db import begin_write
 from openbooking.kit.errors import ApiError, InvalidParameter, NotFound, Unauthorized
 from openbooking.models import Customer, SmsLog, UserToken, VerificationCode, VerificationFailure
 from openbooking.models.customers import PURPOSE_PHONE_CHANGE, PURPOSE_VERIFY
@@ -46,6 +47,7 @@ class Throttled(ApiError):
 
     def __init__(self, retry_after: float, message: str | None = None) -> None:
         seconds = max(1, math.ceil(retry_after))
+        logger.info("throttled: retry after %s s", seconds)
         super().__init__(message, headers={"Retry-After": str(seconds)})
 
 
@@ -98,7 +100,7 @@ def parse_code(value: object) -> str:
     """Exactly six ASCII digits; a JSON integer is accepted and zero-padded."""
     if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 10**6:
         return f"{value:06d}"
-    if isinstance(value, str) and _CODE.match(value):
+    if isinstance(value, str) and _CODE.fullmatch(value):
         return value
     raise InvalidParameter("code", "expected the 6-digit code from the SMS")
 
@@ -295,23 +297,32 @@ async def login_with_code(session: AsyncSession, ctx: Context, body: dict[str, A
 async def login_with_password(
     session: AsyncSession, ctx: Context, login: str, password: str
 ) -> tuple[Customer, str]:
-    """POST /booking/auth: unknown logins cost one dummy argon2 check, like wrong passwords."""
-    key = login.strip().lower()
-    verdict = await ctx.limiter.hit(
-        f"{ctx.settings.password_failures_per_minute}/minute", "password", key, ctx.client
-    )
+    """POST /booking/auth: unknown logins cost one dummy argon2 check, like wrong passwords.
+
+    Guesses are counted per login (its normalised phone or e-mail) and client address, and
+    argon2 runs before the write transaction begins, so no database lock waits on it.
+    """
+    candidates = phones.candidates(login, await catalog.country_codes(session))
+    key = candidates[0] if candidates else login.strip().lower()
+    rule = f"{ctx.settings.password_failures_per_minute}/minute"
+    verdict = await ctx.limiter.hit(rule, "password", key, ctx.client)
     if not verdict.allowed:
         logger.info("password login throttled for a login from %s", ctx.client)
         raise Throttled(verdict.retry_after)
-    candidates = phones.candidates(login, await catalog.country_codes(session))
-    customer = await repository.customer_by_login(session, candidates, key)
+    customer = await repository.customer_by_login(session, candidates, login.strip().lower())
     stored = customer.password_hash if customer is not None else None
     matches = await passwords.verify_password(stored, password)  # always runs argon2
     if customer is None or customer.disabled_at is not None or not matches:
         logger.info("password login failed from %s", ctx.client)
         raise BadCredentials
-    if stored is not None and passwords.needs_rehash(stored):
-        customer.password_hash = await passwords.hash_password(password)
+    await ctx.limiter.clear(rule, "password", key, ctx.client)
+    new_hash = (
+        await passwords.hash_password(password) if passwords.needs_rehash(stored or "") else None
+    )
+    await begin_write(session)
+    if new_hash is not None:
+        customer.password_hash = new_hash
+        session.add(customer)
     logger.info("customer %s logged in with a password", customer.id)
     return customer, await issue_token(session, ctx.settings, customer)
 
@@ -372,7 +383,10 @@ async def change_password(
         isinstance(old, str) and await passwords.verify_password(customer.password_hash, old)
     ):
         raise InvalidParameter("old_password", "Wrong password specified")
-    customer.password_hash = await passwords.hash_password(new)
+    new_hash = await passwords.hash_password(new)
+    await begin_write(session)  # only now: argon2 ran outside any database lock
+    customer.password_hash = new_hash
+    session.add(customer)
     revoked = await repository.revoke_tokens(session, customer.id, clock_now())
     logger.info("customer %s changed the password; %s tokens revoked", customer.id, revoked)
     return await issue_token(session, settings, customer)

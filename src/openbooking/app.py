@@ -12,6 +12,7 @@ from starlette.staticfiles import StaticFiles
 
 from openbooking import __version__
 from openbooking.availability.endpoints import router as availability_router
+from openbooking.bookings.endpoints import router as bookings_router
 from openbooking.catalog.endpoints import router as catalog_router
 from openbooking.config import Settings
 from openbooking.kit.crypto import load_or_create_key
@@ -37,6 +38,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        import gc, os  # TMPEXPERIMENT
+        if os.environ.get("TMP_FREEZE"):
+            gc.collect(); gc.freeze()
         yield
         await close_resources(app)
 
@@ -63,6 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(catalog_router, prefix=API_PREFIX)
     app.include_router(availability_router, prefix=API_PREFIX)
     app.include_router(verification_router, prefix=API_PREFIX)
+    app.include_router(bookings_router, prefix=API_PREFIX)
 
     # Swagger UI from the installed package: no CDN at run time.
     app.mount("/docs/static", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="docs")

@@ -33,10 +33,10 @@ async def get_book_staff(
     without_seances: Annotated[int, Query(ge=0, le=1)] = 0,
 ) -> Response:
     service_ids = parse_id_list(request.query_params, "service_ids")
-    availability, found = await service.book_staff(
+    location, availability, found = await service.book_staff(
         session, location_id, service_ids, datetime, seances=not without_seances
     )
-    forms = await catalog.bookforms_of_location(session, availability.location)
+    forms = await catalog.bookforms_of_location(session, location)
     show_position = bool(forms) and forms[0].specialization_display_mode == 1
     return envelope(
         [

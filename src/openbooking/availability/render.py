@@ -9,15 +9,15 @@ from openbooking.availability.service import slot_view
 from openbooking.kit.envelope import Dialect
 
 if TYPE_CHECKING:
-    from datetime import date, datetime
+    from datetime import date
 
-    from openbooking.availability.service import Availability, Member
+    from openbooking.availability.service import Availability, Member, Nearest
 
 
 def staff(
     availability: Availability,
     member: Member,
-    found: tuple[date, list[datetime]] | None,
+    found: Nearest | None,
     dialect: Dialect,
     *,
     show_position: bool,

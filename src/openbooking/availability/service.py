@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from openbooking.availability import repository, slots
@@ -15,6 +15,7 @@ from openbooking.kit.errors import InvalidParameter, NotFound
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
+    from zoneinfo import ZoneInfo
 
     from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,13 +25,18 @@ if TYPE_CHECKING:
 MAX_RANGE_DAYS = 400
 # Dates outside these years are refused before any arithmetic could overflow.
 FIRST_YEAR, LAST_YEAR = 1970, 2200
+# book_dates reads the records of this many members first (in display order), then of twice as
+# many for the days still undecided, and so on: usually the first members settle every day.
+FIRST_BATCH = 4
+
+Nearest = tuple[date, list[datetime]]  # a day and its free starts
 
 
 @dataclass(slots=True)
 class Member:
     staff: Staff
     position: Position | None
-    lengths: dict[int, int]
+    lengths: dict[int, int]  # service id -> seconds
 
     def length(self, service_ids: Sequence[int]) -> int | None:
         """Seconds for the chosen services back to back; without services, the shortest one."""
@@ -45,13 +51,17 @@ class Member:
 class Availability:
     """Everything needed to answer for some members over some days, loaded in a few queries."""
 
-    location: Location
     rules: Rules
     now: datetime
     members: list[Member]
     service_ids: list[int]
+    member_missing: bool = False  # a member was asked for and is not bookable here
     schedules: repository.Schedules = field(default_factory=repository.Schedules)
     busy: dict[int, list[Interval]] = field(default_factory=dict)
+
+    def require_member(self) -> None:
+        if self.member_missing:
+            raise NotFound("Team member not found.")
 
     def schedule(self, member: Member, day: date) -> DaySchedule | None:
         staff_id = member.staff.id
@@ -113,12 +123,38 @@ class Availability:
             day += timedelta(days=1)
 
 
-def rules_of(location: Location) -> Rules:
-    return Rules(
-        zone=zone(location.timezone),
-        step=location.slot_step_seconds,
-        min_notice=location.min_notice_seconds,
-        horizon_days=location.horizon_days,
+async def team(
+    session: AsyncSession, location_id: int, staff_id: int, service_ids: list[int]
+) -> Availability:
+    """The location's rules and the members able to do all `service_ids` (one member, or any
+    when `staff_id` is 0), without schedules or records yet. A missing location is a 404 here; a
+    missing member only at `require_member`, so that callers check their parameters first."""
+    found = await repository.team(session, location_id, staff_id or None)
+    if found is None:
+        raise NotFound("Location not found.")
+    rules = Rules(
+        zone=zone(found.timezone),
+        step=found.slot_step_seconds,
+        min_notice=found.min_notice_seconds,
+        horizon_days=found.horizon_days,
+    )
+    members = [Member(staff, position, lengths) for staff, position, lengths in found.members]
+    return Availability(
+        rules=rules,
+        now=clock_now(),
+        members=[member for member in members if member.length(service_ids) is not None],
+        service_ids=service_ids,
+        member_missing=bool(staff_id) and not found.members,
+    )
+
+
+async def load_days(
+    session: AsyncSession, availability: Availability, first: date, last: date
+) -> None:
+    """The members' schedules and records over `first` to `last` (local dates, inclusive)."""
+    ids = [member.staff.id for member in availability.members]
+    availability.schedules, availability.busy = await repository.schedules_and_records(
+        session, ids, first, last
     )
 
 
@@ -129,31 +165,11 @@ async def load(
     service_ids: list[int],
     days: tuple[date, date] | None = None,
 ) -> Availability:
-    """Members able to do all `service_ids` (one member, or any when `staff_id` is 0), with
-    their schedules and records over `days` (first and last local date, inclusive)."""
-    location = await location_or_404(session, location_id)
-    rows = await repository.staff_with_services(session, location_id, staff_id or None)
-    if staff_id and not rows:
-        raise NotFound("Team member not found.")
-    members = [
-        Member(staff, position, lengths)
-        for staff, position, lengths in rows
-        if Member(staff, position, lengths).length(service_ids) is not None
-    ]
-    availability = Availability(
-        location=location,
-        rules=rules_of(location),
-        now=clock_now(),
-        members=members,
-        service_ids=service_ids,
-    )
-    if days is not None and members:
-        first, last = days
-        ids = [member.staff.id for member in members]
-        availability.schedules = await repository.schedules(session, ids, first, last)
-        start = datetime.combine(first - timedelta(days=1), time(), UTC)
-        end = datetime.combine(last + timedelta(days=2), time(), UTC)
-        availability.busy = await repository.busy(session, ids, start, end)
+    """`team`, checked, with schedules and records over `days` (first and last local date)."""
+    availability = await team(session, location_id, staff_id, service_ids)
+    availability.require_member()
+    if days is not None:
+        await load_days(session, availability, *days)
     return availability
 
 
@@ -169,7 +185,7 @@ def parse_date(value: str, field_name: str) -> date:
     return parsed
 
 
-def parse_moment(value: str, field_name: str, location: Location) -> datetime:
+def parse_moment(value: str, field_name: str, local: ZoneInfo) -> datetime:
     """A filter time: `YYYY-MM-DDTHH:MM[:SS]` in the location's zone, ISO with an offset, or a
     Unix timestamp. A local time that does not exist that day is refused."""
     text = value.strip()
@@ -186,7 +202,7 @@ def parse_moment(value: str, field_name: str, location: Location) -> datetime:
         raise InvalidParameter(field_name, f"the year must be {FIRST_YEAR} to {LAST_YEAR}")
     if moment.tzinfo is not None:
         return moment.astimezone(UTC)
-    instants = slots._instants(moment, zone(location.timezone))
+    instants = slots.local_instants(moment, local)
     if not instants:
         raise InvalidParameter(field_name, "that local time does not exist (clock change)")
     return instants[0]
@@ -212,9 +228,7 @@ def times(availability: Availability, day: date) -> list[dict[str, Any]]:
     return [found[start] for start in sorted(found)]
 
 
-def nearest(
-    availability: Availability, member: Member, first: date
-) -> tuple[date, list[datetime]] | None:
+def nearest(availability: Availability, member: Member, first: date) -> Nearest | None:
     for day in availability.days(first, availability.last_day()):
         free = availability.free(member, day)
         if free:
@@ -246,9 +260,10 @@ def date_window(
 async def book_times(
     session: AsyncSession, location_id: int, staff_id: int, day: date, service_ids: list[int]
 ) -> list[dict[str, Any]]:
-    availability = await load(session, location_id, staff_id, service_ids, (day, day))
+    availability = await load(session, location_id, staff_id, service_ids)
     if day not in set(availability.days(day, day)):
         return []
+    await load_days(session, availability, day, day)
     return times(availability, day)
 
 
@@ -260,25 +275,46 @@ async def book_dates(
     window: tuple[str | None, str | None, str | None],
 ) -> tuple[list[date], list[date]]:
     """(working dates, dates with at least one free slot) in the requested window."""
-    location = await location_or_404(session, location_id)
-    rules = rules_of(location)
-    moment = clock_now()
-    today = moment.astimezone(rules.zone).date()
-    horizon_end = (moment + timedelta(days=rules.horizon_days)).astimezone(rules.zone).date()
-    first, last = date_window(today, *window, horizon_end)
-    availability = await load(session, location_id, staff_id, service_ids, (first, last))
+    availability = await team(session, location_id, staff_id, service_ids)
+    first, last = date_window(availability.today(), *window, availability.last_day())
+    availability.require_member()
+    members = availability.members
+    if members:
+        ids = [member.staff.id for member in members]
+        availability.schedules = await repository.schedules(session, ids, first, last)
     working: list[date] = []
     day = first
     while day <= last:
-        if any(availability.schedule(member, day) for member in availability.members):
+        if any(availability.schedule(member, day) for member in members):
             working.append(day)
         day += timedelta(days=1)
-    bookable = [
-        day
-        for day in availability.days(first, last)
-        if any(availability.has_free(member, day) for member in availability.members)
-    ]
-    return working, bookable
+    return working, await bookable_days(session, availability, first, last)
+
+
+async def bookable_days(
+    session: AsyncSession, availability: Availability, first: date, last: date
+) -> list[date]:
+    """The days from `first` to `last` on which some member has a free slot.
+
+    One free member settles a day, so records are read for a batch of members at a time, in
+    display order, and only over the days the batches before left undecided.
+    """
+    undecided = list(availability.days(first, last))
+    bookable: list[date] = []
+    done, size = 0, FIRST_BATCH
+    while undecided and done < len(availability.members):
+        batch = availability.members[done : done + size]
+        ids = [member.staff.id for member in batch]
+        availability.busy.update(await repository.busy(session, ids, undecided[0], undecided[-1]))
+        left = []
+        for day in undecided:
+            if any(availability.has_free(member, day) for member in batch):
+                bookable.append(day)
+            else:
+                left.append(day)
+        undecided = left
+        done, size = done + size, size * 2
+    return sorted(bookable)
 
 
 async def book_staff(
@@ -288,16 +324,15 @@ async def book_staff(
     at: str | None,
     *,
     seances: bool,
-) -> tuple[Availability, list[tuple[Member, tuple[date, list[datetime]] | None]]]:
+) -> tuple[Location, Availability, list[tuple[Member, Nearest | None]]]:
     """Members who do all `service_ids` (and are free at `at`), each with their nearest free day."""
     location = await location_or_404(session, location_id)
-    moment = parse_moment(at, "datetime", location) if at else None
-    rules = rules_of(location)
-    now = clock_now()
-    today = now.astimezone(rules.zone).date()
-    last = (now + timedelta(days=rules.horizon_days)).astimezone(rules.zone).date()
+    availability = await team(session, location_id, 0, service_ids)
+    rules = availability.rules
+    moment = parse_moment(at, "datetime", rules.zone) if at else None
+    today = availability.today()
     first = min(today, moment.astimezone(rules.zone).date()) if moment else today
-    availability = await load(session, location_id, 0, service_ids, (first, last))
+    await load_days(session, availability, first, availability.last_day())
     result = []
     for member in availability.members:
         if moment is not None and not availability.is_bookable(member, moment):
@@ -306,23 +341,23 @@ async def book_staff(
         if found is not None and not seances:
             found = (found[0], [])
         result.append((member, found))
-    return availability, result
+    return location, availability, result
 
 
 async def book_staff_seances(
     session: AsyncSession, location_id: int, staff_id: int, service_ids: list[int], at: str | None
 ) -> dict[str, Any]:
     """The nearest day from `at` (or today) with free time, and its slots."""
-    location = await location_or_404(session, location_id)
-    rules = rules_of(location)
-    now = clock_now()
-    start_day = now.astimezone(rules.zone).date()
+    availability = await team(session, location_id, staff_id, service_ids)
+    rules = availability.rules
+    start_day = availability.today()
     if at:
         start_day = max(
-            start_day, parse_moment(at, "datetime", location).astimezone(rules.zone).date()
+            start_day, parse_moment(at, "datetime", rules.zone).astimezone(rules.zone).date()
         )
-    last = (now + timedelta(days=rules.horizon_days)).astimezone(rules.zone).date()
-    availability = await load(session, location_id, staff_id, service_ids, (start_day, last))
+    availability.require_member()
+    last = availability.last_day()
+    await load_days(session, availability, start_day, last)
     for day in availability.days(start_day, last):
         found = times(availability, day)
         if found:
@@ -340,10 +375,13 @@ async def bookable_services(
     candidates: Sequence[int],
 ) -> set[int]:
     """Of `candidates`, those that can join `service_ids` with the member (or anyone), at `at`."""
-    location = await location_or_404(session, location_id)
-    moment = parse_moment(at, "datetime", location) if at else None
-    day = moment.astimezone(zone(location.timezone)).date() if moment else None
-    availability = await load(session, location_id, staff_id, [], (day, day) if day else None)
+    availability = await team(session, location_id, staff_id, [])
+    rules = availability.rules
+    moment = parse_moment(at, "datetime", rules.zone) if at else None
+    availability.require_member()
+    if moment is not None:
+        day = moment.astimezone(rules.zone).date()
+        await load_days(session, availability, day, day)
     result: set[int] = set()
     for service_id in candidates:
         wanted = [*dict.fromkeys([*service_ids, service_id])]

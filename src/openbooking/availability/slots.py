@@ -14,6 +14,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -94,7 +95,7 @@ def _wall(day: date, seconds: int) -> datetime:
     return datetime.combine(day, time()) + timedelta(seconds=seconds)
 
 
-def _instants(naive: datetime, zone: ZoneInfo) -> list[datetime]:
+def local_instants(naive: datetime, zone: ZoneInfo) -> list[datetime]:
     """The real instants (UTC) showing wall-clock `naive`: none, one, or two at fall-back."""
     found = []
     for fold in (0, 1):
@@ -121,7 +122,7 @@ def boundary(day: date, seconds: int, zone: ZoneInfo) -> datetime:
     """The first instant whose wall-clock reading on `day` is at or after `seconds`: a repeated
     time maps to its first occurrence, a time in a spring-forward gap to the transition itself."""
     naive = _wall(day, seconds)
-    instants = _instants(naive, zone)
+    instants = local_instants(naive, zone)
     if instants:
         return instants[0]
     before = naive.replace(tzinfo=zone, fold=1).astimezone(UTC)
@@ -142,6 +143,8 @@ def _segments(day: date, zone: ZoneInfo) -> list[tuple[datetime, datetime, timed
     return [(start, change, first), (change, end, last)]
 
 
+# Pure, and asked for again by every request about the same days.
+@lru_cache(maxsize=4096)
 def working_intervals(
     day: date, schedule: DaySchedule | None, zone: ZoneInfo
 ) -> tuple[Interval, ...]:
@@ -175,16 +178,19 @@ def member_day(
     return MemberDay(day=day, working=working_intervals(day, schedule, zone), busy=tuple(busy))
 
 
-def grid(day: date, schedule: DaySchedule | None, rules: Rules) -> list[datetime]:
+# Pure, and asked for again for every member with the same hours on the same day; at most a
+# few MB even with a 5-minute step.
+@lru_cache(maxsize=512)
+def grid(day: date, schedule: DaySchedule | None, rules: Rules) -> tuple[datetime, ...]:
     """Every instant on `day` whose wall-clock time is a multiple of the step inside the hours."""
     if schedule is None:
-        return []
+        return ()
     starts: list[datetime] = []
     for start, end in schedule.working():
         first = -(-start // rules.step) * rules.step
         for seconds in range(first, end, rules.step):
-            starts.extend(_instants(_wall(day, seconds), rules.zone))
-    return sorted(set(starts))
+            starts.extend(local_instants(_wall(day, seconds), rules.zone))
+    return tuple(sorted(set(starts)))
 
 
 def on_grid(instant: datetime, day: date, rules: Rules) -> bool:

@@ -48,6 +48,14 @@ def parse_json(raw: bytes) -> Any:
 
 async def read_object(request: Request) -> dict[str, Any]:
     """The body as a dict: JSON, or (for SDKs that post forms) form fields; empty body = {}."""
+    value = await read_json(request)
+    if not isinstance(value, dict):
+        raise InvalidParameter("body", "expected a JSON object")
+    return value
+
+
+async def read_json(request: Request) -> Any:
+    """The body as JSON (any value), or form fields as a dict; empty body = {}."""
     raw = await request.body()
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if not raw.strip():
@@ -59,10 +67,7 @@ async def read_object(request: Request) -> dict[str, Any]:
             raise MalformedBody("The form body is malformed.") from None
     if content_type not in ("application/json", "") and not content_type.endswith("+json"):
         raise UnsupportedMediaType
-    value = parse_json(raw)
-    if not isinstance(value, dict):
-        raise InvalidParameter("body", "expected a JSON object")
-    return value
+    return parse_json(raw)
 
 
 def text(body: dict[str, Any], name: str, *, max_length: int, required: bool = False) -> str | None:

@@ -61,13 +61,15 @@ def error_envelope(
     *,
     errors: list[dict[str, Any]] | None = None,
     headers: Mapping[str, str] | None = None,
+    legacy: dict[str, Any] | None = None,
 ) -> JSONResponse:
     meta: dict[str, Any] = {"message": message}
     if errors:
         meta["errors"] = errors
-    return JSONResponse(
-        {"success": False, "data": None, "meta": meta}, status_code=status_code, headers=headers
-    )
+    body: dict[str, Any] = {"success": False, "data": None, "meta": meta}
+    if legacy:
+        body["errors"] = legacy
+    return JSONResponse(body, status_code=status_code, headers=headers)
 
 
 class ErrorDetail(BaseModel):

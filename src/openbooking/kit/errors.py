@@ -30,10 +30,12 @@ class ApiError(Exception):
         *,
         errors: list[dict[str, Any]] | None = None,
         headers: Mapping[str, str] | None = None,
+        legacy: dict[str, Any] | None = None,
     ) -> None:
         self.message = message or self.default_message
         self.errors = errors
         self.headers = headers
+        self.legacy = legacy  # the pre-v2 top-level `errors` object, for old readers
         super().__init__(self.message)
 
 
@@ -71,7 +73,9 @@ def _field_name(loc: tuple[Any, ...] | list[Any]) -> str:
 
 async def _api_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
-    return error_envelope(exc.status_code, exc.message, errors=exc.errors, headers=exc.headers)
+    return error_envelope(
+        exc.status_code, exc.message, errors=exc.errors, headers=exc.headers, legacy=exc.legacy
+    )
 
 
 async def _validation_error(_request: Request, exc: Exception) -> Response:

@@ -43,6 +43,9 @@ class Record(Timestamped, Base):
             postgresql_where=text("status = 'active'"),
         ),
         Index("ix_records_location_starts", "location_id", "starts_at"),
+        Index("ix_records_client_phone", "client_phone"),
+        # PostgreSQL also refuses overlapping active records of one member with an exclusion
+        # constraint (migration 0003); SQLite relies on BEGIN IMMEDIATE.
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -58,7 +58,8 @@ class CodeRejected(ApiError):
     default_message = "Invalid code from SMS."
 
     def __init__(self) -> None:
-        super().__init__(errors=[{"code": 432, "field": "code", "message": self.default_message}])
+        error = {"code": 432, "message": self.default_message}
+        super().__init__(errors=[{**error, "field": "code"}], legacy=error)
 
 
 class BadCredentials(ApiError):

@@ -1,0 +1,3 @@
+from tests.verification.conftest import customer, outbox
+
+__all__ = ["customer", "outbox"]

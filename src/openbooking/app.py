@@ -38,9 +38,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        import gc, os  # TMPEXPERIMENT
-        if os.environ.get("TMP_FREEZE"):
-            gc.collect(); gc.freeze()
         yield
         await close_resources(app)
 

@@ -1,8 +1,9 @@
-"""Availability reads, batched: one query per kind for all members and the whole range.
+"""Availability reads, batched for all members and the whole range, in as few round trips as
+possible: every request of the booking widget comes here, and each round trip through the async
+driver costs more than the query itself.
 
-Every request of the booking widget comes here, so each read is one round trip, and the
-statements are built once at import with bound parameters (building a statement costs about as
-much as running it). Schedules and records are read as plain columns of the tables, not as ORM
+The statements are built once at import with bound parameters (building one costs about as much
+as running it). Schedules and records are read as plain columns of the tables, not as ORM
 objects: a request may read hundreds of them.
 """
 
@@ -135,7 +136,7 @@ _DAYS_OFF = select(
 # Records intersecting [start, end). The lower bound on `starts_at` (`earliest`: `start` less
 # the longest a record can last) keeps this an index range scan on (staff, starts_at) whatever
 # the number of past records.
-_RECORDS = select(
+RECORDS = select(
     _records.staff_id,
     _kind(RECORD),
     null(),
@@ -153,8 +154,7 @@ _RECORDS = select(
     _records.ends_at > bindparam("start"),
 )
 SCHEDULES = union_all(_INTERVALS, _DAYS_OFF)
-SCHEDULES_AND_RECORDS = union_all(_INTERVALS, _DAYS_OFF, _RECORDS)
-RECORDS = _RECORDS
+SCHEDULES_AND_RECORDS = union_all(_INTERVALS, _DAYS_OFF, RECORDS)
 
 
 @dataclass(slots=True)

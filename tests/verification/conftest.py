@@ -1,21 +1,24 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
+import time_machine
 
 from openbooking.sms.outbox import read_outbox
 from tests.conftest import SECRETS, Api, remember_response, remember_secrets
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Iterator
 
     from fastapi import FastAPI
 
     from openbooking.config import Settings
 
 BERLIN, NEW_YORK = 1001, 1002
+START = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)  # a Tuesday morning in Berlin
 PHONE = "+4915112345678"  # a German mobile number
 
 
@@ -59,6 +62,12 @@ def outbox(settings: Settings) -> Any:
         return read_outbox(settings.outbox_path(), phone)
 
     return messages
+
+
+@pytest.fixture
+def clock() -> Iterator[time_machine.Traveller]:
+    with time_machine.travel(START, tick=False) as traveller:
+        yield traveller
 
 
 def code_in(message: dict[str, Any]) -> str:

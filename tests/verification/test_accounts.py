@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
-import time_machine
 from argon2 import PasswordHasher
 from sqlalchemy import select, update
 
@@ -14,23 +13,15 @@ from openbooking.kit.auth import token_digest
 from openbooking.models import Customer as CustomerRow
 from openbooking.models import UserToken
 from openbooking.verification import service
-from tests.verification.conftest import BERLIN, PHONE, Customer, code_in
+from tests.verification.conftest import BERLIN, PHONE, START, Customer, code_in
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
+    import time_machine
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from openbooking.config import Settings
 
 PASSWORD = "correct horse battery staple"
-START = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def clock() -> Iterator[time_machine.Traveller]:
-    with time_machine.travel(START, tick=False) as traveller:
-        yield traveller
 
 
 async def phone_login(customer: Customer, outbox: Any, phone: str = PHONE) -> str:

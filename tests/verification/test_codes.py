@@ -3,30 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
-import time_machine
 from sqlalchemy import func, select
 
 from openbooking.models import UserToken, VerificationCode
 from tests.verification.conftest import BERLIN, PHONE, Customer, code_in
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
+    import time_machine
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from openbooking.config import Settings
-
-START = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def clock() -> Iterator[time_machine.Traveller]:
-    with time_machine.travel(START, tick=False) as traveller:
-        yield traveller
 
 
 async def request_code(customer: Customer, outbox: Any, phone: str = PHONE) -> str:

@@ -37,6 +37,7 @@ SECRETS: set[str] = set()
 LOG_LINES: list[str] = []
 SECRET_KEYS = {
     "user_token",
+    "record_hash",
     "code",
     "password",
     "new_password",

@@ -122,8 +122,9 @@ def test_serve_answers_over_http(cli: Cli) -> None:
     server = subprocess.Popen(
         [sys.executable, "-m", "openbooking", "serve", "--port", str(port), "--workers", "2"],
         env=cli.env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         url = f"http://127.0.0.1:{port}/api/v1/bookform/1"
@@ -138,12 +139,20 @@ def test_serve_answers_over_http(cli: Cli) -> None:
         assert response.status_code == 200
         assert response.json()["data"]["company_id"] == 1001
         assert httpx.get(url).status_code == 401
+        secret_path = f"/api/v1/user/records/1/{'ab12' * 8}"
+        hashed = httpx.get(
+            f"http://127.0.0.1:{port}{secret_path}", headers={"Authorization": f"Bearer {token}"}
+        )
+        assert hashed.status_code == 404
         assert cli("partner-token", "revoke", "demo").returncode == 0
         revoked = httpx.get(url, headers={"Authorization": f"Bearer {token}"})
         assert revoked.status_code == 401
     finally:
         server.terminate()
-        server.wait(timeout=30)
+        output, _ = server.communicate(timeout=30)
+    # R18: the access log names the route, never the record hash in the path.
+    assert "/user/records/{record_id}/{record_hash} 404" in output
+    assert "ab12ab12" not in output
 
 
 def test_user_token_revoke_errors_are_one_line(cli: Cli) -> None:

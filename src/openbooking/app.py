@@ -19,7 +19,7 @@ from openbooking.kit.crypto import load_or_create_key
 from openbooking.kit.db import create_engine, create_sessionmaker
 from openbooking.kit.envelope import JSONResponse
 from openbooking.kit.errors import install_error_handlers
-from openbooking.kit.middleware import BodySizeLimit, StripTrailingSlash
+from openbooking.kit.middleware import AccessLog, BodySizeLimit, StripTrailingSlash
 from openbooking.kit.ratelimit import RateLimiter
 from openbooking.sms.factory import create_sender
 from openbooking.verification.endpoints import router as verification_router
@@ -80,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
 
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(AccessLog)
     app.add_middleware(StripTrailingSlash)
     return app
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import os
 import sys
@@ -98,7 +99,22 @@ def serve(
         workers=workers or settings.workers,
         log_level=settings.log_level.lower(),
         proxy_headers=False,
+        access_log=False,  # ours (kit/middleware.AccessLog) logs route templates, not paths
+        log_config=_log_config(settings.log_level),
     )
+
+
+def _log_config(level: str) -> dict[str, Any]:
+    """uvicorn's logging setup, plus our own loggers on the same console handler."""
+    from uvicorn.config import LOGGING_CONFIG  # noqa: PLC0415
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"]["openbooking"] = {
+        "handlers": ["default"],
+        "level": level.upper(),
+        "propagate": False,
+    }
+    return config
 
 
 @app.command()

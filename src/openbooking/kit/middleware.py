@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from typing import TYPE_CHECKING
 
 from starlette.exceptions import HTTPException
@@ -10,6 +12,8 @@ from openbooking.kit.envelope import error_envelope
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+access_logger = logging.getLogger("openbooking.access")
 
 
 class StripTrailingSlash:
@@ -62,3 +66,37 @@ class BodySizeLimit:
     @staticmethod
     async def _reject(scope: Scope, receive: Receive, send: Send) -> None:
         await error_envelope(413, "Request body too large.")(scope, receive, send)
+
+
+class AccessLog:
+    """One log line per request with the route's template, never the raw path: paths carry
+    record hashes (uvicorn's own access log is turned off by `openbooking serve`)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_and_note(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_note)
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", None) or "(no route)"
+            access_logger.info(
+                "%s %s %s %.1fms",
+                scope["method"],
+                template,
+                status,
+                (time.perf_counter() - started) * 1000,
+            )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from openbooking.kit.clock import zone
+from openbooking.kit.clock import utc_offset_hours, zone
 from openbooking.kit.envelope import Dialect
 from openbooking.models.records import RECORD_ACTIVE
 
@@ -29,8 +29,7 @@ def record(
     dialect: Dialect,
 ) -> dict[str, Any]:
     local = row.starts_at.astimezone(zone(location.timezone))
-    offset = local.utcoffset()
-    hours = 0.0 if offset is None else offset.total_seconds() / 3600
+    hours = utc_offset_hours(location.timezone, row.starts_at)
     return {
         "id": row.id,
         "services": [

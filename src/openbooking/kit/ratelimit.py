@@ -30,10 +30,6 @@ class RateLimiter:
         self.storage = storage
         self._limiter = MovingWindowRateLimiter(storage)
 
-    @staticmethod
-    def item(rule: str) -> RateLimitItem:
-        return parse(rule)
-
     async def hit(self, rule: str, *identifiers: str) -> Verdict:
         """Count one event; refused events are not counted."""
         item = parse(rule)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select, text, update
@@ -11,6 +10,7 @@ from openbooking.models import Customer, SmsLog, UserToken, VerificationCode, Ve
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+    from datetime import datetime
 
     from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -140,7 +140,3 @@ async def revoke_tokens(session: AsyncSession, customer_id: int, now: datetime) 
         .values(revoked_at=now)
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
-
-
-def window(now: datetime, seconds: int) -> datetime:
-    return now - timedelta(seconds=seconds)

@@ -21,7 +21,7 @@ from openbooking.models.customers import (
     VerificationFailure,
 )
 from openbooking.models.partners import PartnerToken
-from openbooking.models.records import Client, Record, RecordService
+from openbooking.models.records import Client, IdempotentRequest, Record, RecordService
 
 __all__ = [
     "Base",
@@ -30,6 +30,7 @@ __all__ = [
     "Client",
     "Customer",
     "DayOff",
+    "IdempotentRequest",
     "Location",
     "PartnerToken",
     "Position",

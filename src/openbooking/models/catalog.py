@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from openbooking.models.base import Base, Timestamped
@@ -67,6 +67,11 @@ class Location(Timestamped, Base):
     # Countries (ISO codes) whose phones may receive codes; empty = the location's own country.
     sms_countries: Mapped[list[Any]] = mapped_column(default=list)
     sms_daily_budget: Mapped[int | None]
+    # Booking notifications by SMS: a confirmation, a cancellation notice, and the reminder a
+    # customer asks for with `notify_by_sms`.
+    sms_confirmation: Mapped[bool] = mapped_column(default=True, server_default=true())
+    sms_cancellation: Mapped[bool] = mapped_column(default=True, server_default=true())
+    sms_reminders: Mapped[bool] = mapped_column(default=True, server_default=true())
 
 
 class Bookform(Timestamped, Base):

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, text
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from openbooking.kit.db import utcnow
 from openbooking.models.base import Base, Timestamped
 
 RECORD_ACTIVE = "active"
@@ -44,6 +45,8 @@ class Record(Timestamped, Base):
         ),
         Index("ix_records_location_starts", "location_id", "starts_at"),
         Index("ix_records_client_phone", "client_phone"),
+        # `openbooking reminders run` looks for records whose reminder is due.
+        Index("ix_records_reminder_at", "reminder_at"),
         # PostgreSQL also refuses overlapping active records of one member with an exclusion
         # constraint (migration 0003); SQLite relies on BEGIN IMMEDIATE.
     )
@@ -67,6 +70,10 @@ class Record(Timestamped, Base):
     attendance: Mapped[int] = mapped_column(default=0)
     notify_by_sms: Mapped[int] = mapped_column(default=0)
     notify_by_email: Mapped[int] = mapped_column(default=0)
+    # When the SMS reminder is due (`notify_by_sms` hours before the visit); None when none is
+    # asked for, the location sends none, or it has been claimed for sending.
+    reminder_at: Mapped[datetime | None]
+    reminded_at: Mapped[datetime | None]
 
 
 class RecordService(Base):
@@ -77,3 +84,19 @@ class RecordService(Base):
     position: Mapped[int] = mapped_column(default=0)
     duration_seconds: Mapped[int]
     cost: Mapped[float] = mapped_column(default=0.0)
+
+
+class IdempotentRequest(Base):
+    """A `book_record` call made with an `Idempotency-Key`: claimed before it runs, then holding
+    its answer for replays. The key is stored only as a keyed digest (with the partner it came
+    from), and the answer, which carries record hashes, only encrypted under a key derived from
+    the server secret and the client's key."""
+
+    __tablename__ = "idempotent_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int | None]  # None while the first call is in flight
+    response: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -29,6 +29,8 @@ app.add_typer(token_app, name="partner-token")
 app.add_typer(sms_app, name="sms", help="The SMS outbox of the development sender.")
 user_token_app = typer.Typer(no_args_is_help=True, help="Customers' API tokens.")
 app.add_typer(user_token_app, name="user-token")
+reminders_app = typer.Typer(no_args_is_help=True, help="SMS reminders of appointments.")
+app.add_typer(reminders_app, name="reminders")
 
 DEMO_TOKEN_NAME = "demo"  # noqa: S105 - a name, not a secret
 
@@ -207,6 +209,34 @@ def user_token_revoke(
         raise CliError(f"{phone!r}: {exc}") from None
     count = _in_transaction(_settings(), lambda session: service.revoke_all(session, e164))
     typer.echo(f"revoked {count} token(s) of {e164}", err=True)
+
+
+@reminders_app.command("run")
+def reminders_run(
+    limit: Annotated[int, typer.Option(help="At most this many reminders.", min=1)] = 500,
+) -> None:
+    """Send the SMS reminders that are due. Run it from cron every few minutes; overlapping
+    runs, on one machine or several, send each reminder once."""
+    from openbooking.bookings.notify import send_due_reminders  # noqa: PLC0415
+    from openbooking.kit.db import create_engine, create_sessionmaker  # noqa: PLC0415
+    from openbooking.sms.factory import create_sender  # noqa: PLC0415
+
+    settings = _settings()
+
+    async def run() -> Any:
+        engine = create_engine(settings.database_url)
+        sender = create_sender(settings)
+        try:
+            return await send_due_reminders(create_sessionmaker(engine), sender, limit=limit)
+        finally:
+            if (close := getattr(sender, "aclose", None)) is not None:
+                await close()
+            await engine.dispose()
+
+    result = asyncio.run(run())
+    typer.echo(f"reminders: {result.due} due, {result.sent} sent, {result.failed} failed", err=True)
+    if result.failed:
+        raise typer.Exit(1)
 
 
 @app.command()

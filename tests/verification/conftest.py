@@ -25,19 +25,32 @@ PHONE = "+4915112345678"  # a German mobile number
 class Customer(Api):
     """A widget client at one socket address."""
 
-    async def post(self, path: str, body: Any, *, user: str | None = None) -> httpx.Response:
-        return await self.send("POST", path, body, user=user)
+    async def post(
+        self,
+        path: str,
+        body: Any,
+        *,
+        user: str | None = None,
+        headers: dict[str, Any] | None = None,
+    ) -> httpx.Response:
+        return await self.send("POST", path, body, user=user, headers=headers)
 
     async def put(self, path: str, body: Any, *, user: str | None = None) -> httpx.Response:
         return await self.send("PUT", path, body, user=user)
 
     async def send(
-        self, method: str, path: str, body: Any, *, user: str | None = None
+        self,
+        method: str,
+        path: str,
+        body: Any,
+        *,
+        user: str | None = None,
+        headers: dict[str, Any] | None = None,
     ) -> httpx.Response:
         auth = f"Bearer {self.token}" + (f", User {user}" if user else "")
         remember_secrets(body)
         response = await self.client.request(
-            method, f"/api/v1{path}", json=body, headers={"Authorization": auth}
+            method, f"/api/v1{path}", json=body, headers={"Authorization": auth, **(headers or {})}
         )
         remember_response(response)
         return response

@@ -4,22 +4,25 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, BackgroundTasks, Depends, Header, Request
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
-from openbooking.bookings import service
+from openbooking.bookings import idempotency, notify, service
 from openbooking.bookings.rules import TAKEN, BookingError
-from openbooking.deps import DialectDep, SessionDep, require_partner
+from openbooking.deps import DialectDep, PartnerDep, SessionDep, require_partner
 from openbooking.kit.auth import parse_authorization
 from openbooking.kit.body import read_json, read_object
-from openbooking.kit.envelope import ERROR_RESPONSES, envelope
-from openbooking.kit.errors import Unauthorized
+from openbooking.kit.db import begin_write
+from openbooking.kit.envelope import ERROR_RESPONSES, JSONResponse, envelope
+from openbooking.kit.errors import ApiError, Unauthorized
+from openbooking.kit.errors import render as render_error
 from openbooking.kit.params import IdPath
 from openbooking.models import Customer
 from openbooking.verification import service as verification
 from openbooking.verification.endpoints import ContextDep, CustomerDep, WriteSessionDep
-from openbooking.verification.service import CodeRejected, Throttled
+from openbooking.verification.service import CodeRejected, Context, Throttled
 
 router = APIRouter(
     dependencies=[Depends(require_partner)], tags=["bookings"], responses=ERROR_RESPONSES
@@ -52,14 +55,67 @@ async def post_book_check(
 
 @router.post("/book_record/{location_id}", status_code=201, summary="Book appointments")
 async def post_book_record(
-    session: WriteSessionDep,
+    request: Request,
+    session: SessionDep,
+    partner: PartnerDep,
     location_id: IdPath,
     context: ContextDep,
     customer: MaybeCustomerDep,
     body: Annotated[dict[str, Any], Depends(read_object)],
+    background: BackgroundTasks,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias=idempotency.HEADER,
+            description="Retries with the same key get the first answer (kept 24 hours).",
+        ),
+    ] = None,
 ) -> Response:
+    key = idempotency.parse_key(idempotency_key)
+    if key is None:
+        return await _book(session, context, location_id, body, customer, background, None)
+    request_id = [location_id, customer.id if customer else None, body]
+    claim = idempotency.Claim.of(_key(request), partner.id, key, request_id)
+    stored = await idempotency.begin(session, claim)
+    if stored is not None:
+        status_code, content = stored
+        return Response(
+            content, status_code, {"Idempotent-Replayed": "true"}, JSONResponse.media_type
+        )
     try:
-        data = await service.create(session, context, location_id, body, customer)
+        return await _book(session, context, location_id, body, customer, background, claim)
+    except ApiError as exc:
+        await session.rollback()
+        if exc.status_code == Throttled.status_code:  # a retry later should run again
+            await idempotency.release(session, claim)
+            raise
+        answer = render_error(exc)
+        await begin_write(session)
+        await idempotency.store(session, claim, answer.status_code, bytes(answer.body))
+        await session.commit()
+        return answer
+    except BaseException:
+        await session.rollback()
+        await idempotency.release(session, claim)
+        raise
+
+
+async def _book(
+    session: AsyncSession,
+    context: Context,
+    location_id: int,
+    body: dict[str, Any],
+    customer: Customer | None,
+    background: BackgroundTasks,
+    claim: idempotency.Claim | None,
+) -> Response:
+    """Book in one write transaction; with a claim, its answer is stored in that transaction."""
+    await begin_write(session)
+    try:
+        created = await service.create(session, context, location_id, body, customer)
+        answer = envelope(created.answer, status_code=201)
+        if claim is not None:
+            await idempotency.store(session, claim, answer.status_code, bytes(answer.body))
         await session.commit()
     except (CodeRejected, Throttled):
         await session.commit()  # the failed attempt counts
@@ -69,7 +125,8 @@ async def post_book_record(
         # exclusion constraint); SQLite cannot get here, its writers are serial.
         await session.rollback()
         raise BookingError(TAKEN) from None
-    return envelope(data, status_code=201)
+    background.add_task(notify.send, context.sender, created.notices)
+    return answer
 
 
 @router.get("/book_record/{location_id}/{record_id}/{record_hash}", summary="One appointment")
@@ -112,16 +169,18 @@ async def put_book_record(
     dialect: DialectDep,
     customer: CustomerDep,
     body: Annotated[dict[str, Any], Depends(read_object)],
+    background: BackgroundTasks,
 ) -> Response:
     record = await service.find(
         session, _key(request), record_id, None, customer, location_id=location_id, for_update=True
     )
     try:
-        await service.reschedule(session, record, body)
+        notices = await service.reschedule(session, record, body)
         await session.commit()
     except IntegrityError:
         await session.rollback()
         raise BookingError(TAKEN) from None
+    background.add_task(notify.send, request.app.state.sms, notices)
     return envelope(await service.view(session, record, dialect))
 
 
@@ -168,16 +227,18 @@ async def get_user_records_by_token(
 
 async def _cancel(
     request: Request,
-    session: Any,
+    session: AsyncSession,
     record_id: int,
     record_hash: str | None,
     customer: Customer | None,
+    background: BackgroundTasks,
 ) -> Response:
     record = await service.find(
         session, _key(request), record_id, record_hash, customer, for_update=True
     )
-    await service.cancel(session, record)
+    notices = await service.cancel(session, record)
     await session.commit()
+    background.add_task(notify.send, request.app.state.sms, notices)
     return envelope(None)
 
 
@@ -188,12 +249,17 @@ async def delete_user_record(
     record_id: IdPath,
     record_hash: str,
     customer: MaybeCustomerDep,
+    background: BackgroundTasks,
 ) -> Response:
-    return await _cancel(request, session, record_id, record_hash, customer)
+    return await _cancel(request, session, record_id, record_hash, customer, background)
 
 
 @router.delete("/user/records/{record_id}", summary="Cancel an appointment of the customer")
 async def delete_own_record(
-    request: Request, session: WriteSessionDep, record_id: IdPath, customer: CustomerDep
+    request: Request,
+    session: WriteSessionDep,
+    record_id: IdPath,
+    customer: CustomerDep,
+    background: BackgroundTasks,
 ) -> Response:
-    return await _cancel(request, session, record_id, None, customer)
+    return await _cancel(request, session, record_id, None, customer, background)

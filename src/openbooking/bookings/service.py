@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from openbooking.availability import service as availability
 from openbooking.availability.slots import local_instants
-from openbooking.bookings import render
+from openbooking.bookings import notify, render
 from openbooking.bookings.rules import (
     BAD_CODE,
     BAD_PHONE,
@@ -49,6 +49,7 @@ if TYPE_CHECKING:
 
     from openbooking.kit.envelope import Dialect
     from openbooking.models import Location
+    from openbooking.sms.base import SmsMessage
     from openbooking.verification.service import Context
 
 MAX_APPOINTMENTS = 10
@@ -61,6 +62,12 @@ class Appointment:
     staff_id: int
     start: datetime
     custom_fields: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Created:
+    answer: list[dict[str, Any]]  # [{id, record_id, record_hash}], as book_record answers
+    notices: list[SmsMessage]  # to send once the booking is committed
 
 
 @dataclass(slots=True)
@@ -256,7 +263,7 @@ async def create(
     location_id: int,
     body: dict[str, Any],
     customer: Customer | None,
-) -> list[dict[str, Any]]:
+) -> Created:
     """POST /book_record: all appointments or none. A customer logged in with the same phone
     needs no SMS code (their phone was proven when they logged in)."""
     location = await location_or_404(session, location_id)
@@ -293,7 +300,8 @@ async def create(
     planned = await plan(session, location, appointments)
     client = await _client(session, location.id, phone, name, email)
     api_id = text(body, "api_id", max_length=64) or ""
-    answer = []
+    now = clock_now()
+    answer, records = [], []
     for item in planned:
         record_hash = secrets.token_hex(16)
         record = Record(
@@ -314,7 +322,9 @@ async def create(
             notify_by_sms=sms,
             notify_by_email=mail,
         )
+        record.reminder_at = notify.reminder_at(record, location, now)
         session.add(record)
+        records.append(record)
         await session.flush()
         session.add_all(
             RecordService(
@@ -330,7 +340,7 @@ async def create(
             {"id": item.appointment.id, "record_id": record.id, "record_hash": record_hash}
         )
     await session.flush()
-    return answer
+    return Created(answer, notify.messages(notify.CONFIRMED, location, records))
 
 
 def record_digest(key: bytes, record_hash: str) -> str:
@@ -394,11 +404,12 @@ def _window_closed(record: Record, delay: int, now: datetime) -> bool:
     return now >= record.starts_at - timedelta(seconds=delay)
 
 
-async def cancel(session: AsyncSession, record: Record) -> None:
+async def cancel(session: AsyncSession, record: Record) -> list[SmsMessage]:
+    """Cancel (a record already cancelled stays so); the cancellation SMS to send."""
     location = await location_or_404(session, record.location_id)
     now = clock_now()
     if record.status != RECORD_ACTIVE:
-        return
+        return []
     if not location.allow_delete_record:
         raise NotAllowed(
             "It is not possible to cancel an appointment online. Please contact the administrator."
@@ -408,10 +419,15 @@ async def cancel(session: AsyncSession, record: Record) -> None:
             "It is too late to cancel this appointment online. Please contact the administrator."
         )
     record.status = RECORD_CANCELLED
+    record.reminder_at = None
+    return notify.messages(notify.CANCELLED, location, [record])
 
 
-async def reschedule(session: AsyncSession, record: Record, body: dict[str, Any]) -> None:
-    """PUT /book_record: the same member and services at a new time, re-validated."""
+async def reschedule(
+    session: AsyncSession, record: Record, body: dict[str, Any]
+) -> list[SmsMessage]:
+    """PUT /book_record: the same member and services at a new time, re-validated; the
+    confirmation SMS of the new time to send."""
     location = await location_or_404(session, record.location_id)
     now = clock_now()
     if record.status != RECORD_ACTIVE:
@@ -433,9 +449,11 @@ async def reschedule(session: AsyncSession, record: Record, body: dict[str, Any]
     )
     (planned,) = await plan(session, location, [appointment], ignore=record)
     record.starts_at, record.ends_at = start, planned.end
+    record.reminder_at, record.reminded_at = notify.reminder_at(record, location, now), None
     comment = text(body, "comment", max_length=1000)
     if comment is not None:
         record.comment = comment
+    return notify.messages(notify.CONFIRMED, location, [record])
 
 
 async def view(session: AsyncSession, record: Record, dialect: Dialect) -> dict[str, Any]:

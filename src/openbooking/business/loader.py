@@ -149,6 +149,9 @@ async def _load_location(
         "phone_blacklist": booking.get("phone_blacklist", []),
         "sms_countries": booking.get("sms_countries", []),
         "sms_daily_budget": booking.get("sms_daily_budget"),
+        "sms_confirmation": booking.get("sms_confirmation", True),
+        "sms_cancellation": booking.get("sms_cancellation", True),
+        "sms_reminders": booking.get("sms_reminders", True),
     }
     await _upsert(session, Location, location_id, path, fields, owner=("chain_id", chain_id))
     await session.flush()

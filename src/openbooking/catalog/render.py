@@ -178,7 +178,7 @@ def location_summary(location: Location, staff_count: int, dialect: Dialect) -> 
         "booking_email_required": location.booking_email_required,
         "booking_comment_input_name": location.booking_comment_input_name,
         "booking_notify_text": location.booking_notify_text,
-        "reminds_sms_disabled": False,
+        "reminds_sms_disabled": not location.sms_reminders,
         "allow_delete_record": location.allow_delete_record,
         "allow_delete_record_delay_step": location.allow_delete_record_delay_step,
         "allow_change_record": location.allow_change_record,

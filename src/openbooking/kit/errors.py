@@ -71,11 +71,16 @@ def _field_name(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(parts) or "request"
 
 
-async def _api_error(_request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, ApiError)
+def render(exc: ApiError) -> Response:
+    """The error's answer, as the handler renders it."""
     return error_envelope(
         exc.status_code, exc.message, errors=exc.errors, headers=exc.headers, legacy=exc.legacy
     )
+
+
+async def _api_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return render(exc)
 
 
 async def _validation_error(_request: Request, exc: Exception) -> Response:

@@ -116,6 +116,12 @@ def _allowed_countries(location: Location) -> set[str]:
     )
 
 
+def may_text(location: Location, phone: str) -> bool:
+    """Whether the location sends SMS to this phone: a mobile in a country it sends codes to."""
+    allowed = _allowed_countries(location)
+    return phones.can_receive_sms(phone) and (not allowed or phones.region_of(phone) in allowed)
+
+
 async def _check_send_budget(
     session: AsyncSession, ctx: Context, phone: str, location: Location, now: datetime
 ) -> None:

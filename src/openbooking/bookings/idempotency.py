@@ -1,0 +1,165 @@
+"""`Idempotency-Key` on book_record, after Stripe and the IETF httpapi draft.
+
+A key is claimed, in its own committed transaction, before the booking runs. The booking's
+answer is stored under the key in the booking's own transaction (or, when the booking failed,
+right after its rollback), so a committed booking always has its answer stored. A later call
+with the same key and the same request gets that answer again; with another request, 422;
+while the first is still running, 409. Keys are kept for `KEEP`; a claim whose call never
+finished (the process died) is taken over after `LEASE`.
+
+The key is stored only as a keyed digest bound to the partner, and the answer (which holds
+record hashes) only encrypted with AES-GCM under a key derived from the server secret and the
+client's key: the database alone gives neither.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+
+from openbooking.kit.clock import now as clock_now
+from openbooking.kit.crypto import keyed_digest, same
+from openbooking.kit.db import begin_write
+from openbooking.kit.errors import ApiError
+from openbooking.models import IdempotentRequest
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+HEADER = "Idempotency-Key"
+MAX_KEY_LENGTH = 255
+KEEP = timedelta(hours=24)
+LEASE = timedelta(minutes=5)
+_NONCE_BYTES = 12
+
+
+class KeyInFlight(ApiError):
+    status_code = 409
+    default_message = "A request with this Idempotency-Key is still being processed; retry later."
+
+
+class KeyReused(ApiError):
+    status_code = 422
+    default_message = "This Idempotency-Key was used with a different request."
+
+    def __init__(self) -> None:
+        super().__init__(errors=[{"code": 422, "field": HEADER, "message": self.default_message}])
+
+
+class BadKey(ApiError):
+    status_code = 400
+    default_message = f"{HEADER} must be 1 to {MAX_KEY_LENGTH} printable ASCII characters."
+
+    def __init__(self) -> None:
+        super().__init__(errors=[{"code": 400, "field": HEADER, "message": self.default_message}])
+
+
+def parse_key(raw: str | None) -> str | None:
+    """The client's key, or None without the header. A structured-field string (the IETF
+    draft's `"…"`) and a bare token (Stripe's) name the same key."""
+    if raw is None:
+        return None
+    value = raw.strip()
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        value = value[1:-1]
+    if not 0 < len(value) <= MAX_KEY_LENGTH or not (value.isascii() and value.isprintable()):
+        raise BadKey
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    digest: str  # of the partner and the key: the row's identity
+    fingerprint: str  # of the request: the same key must come with the same request
+    cipher: AESGCM  # for the stored answer
+
+    @classmethod
+    def of(cls, secret: bytes, partner_id: int, key: str, request: list[Any]) -> Claim:
+        canonical = json.dumps(request, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        fingerprint = hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
+        answer_key = hmac.new(secret, f"idempotent-answer\x1f{key}".encode(), "sha256").digest()
+        return cls(
+            digest=keyed_digest(secret, "idempotency-key", partner_id, key),
+            fingerprint=fingerprint,
+            cipher=AESGCM(answer_key),
+        )
+
+    def seal(self, status_code: int, body: bytes) -> bytes:
+        nonce = secrets.token_bytes(_NONCE_BYTES)
+        return nonce + self.cipher.encrypt(nonce, body, self._bound(status_code))
+
+    def open(self, status_code: int, sealed: bytes) -> bytes:
+        nonce, data = sealed[:_NONCE_BYTES], sealed[_NONCE_BYTES:]
+        return self.cipher.decrypt(nonce, data, self._bound(status_code))
+
+    def _bound(self, status_code: int) -> bytes:
+        """What the ciphertext is bound to: it opens only under this key with this status."""
+        return f"{self.digest}\x1f{status_code}".encode()
+
+
+async def begin(session: AsyncSession, claim: Claim) -> tuple[int, bytes] | None:
+    """Claim the key for this call (None: go ahead), or the stored answer to replay.
+
+    Commits. Raises KeyReused for another request under the key, KeyInFlight while the first
+    call runs. Expired rows are purged on the way (an indexed delete)."""
+    now = clock_now()
+    await begin_write(session)
+    await session.execute(
+        delete(IdempotentRequest).where(IdempotentRequest.created_at < now - KEEP)
+    )
+    row = await session.scalar(
+        select(IdempotentRequest)
+        .where(IdempotentRequest.key_digest == claim.digest)
+        .with_for_update()
+    )
+    abandoned = row is not None and row.status_code is None and row.created_at < now - LEASE
+    if row is None or abandoned:
+        if row is None:
+            session.add(
+                IdempotentRequest(
+                    key_digest=claim.digest, fingerprint=claim.fingerprint, created_at=now
+                )
+            )
+        else:
+            row.fingerprint, row.created_at = claim.fingerprint, now
+        try:
+            await session.commit()
+        except IntegrityError:  # PostgreSQL: another call inserted the key first
+            await session.rollback()
+            raise KeyInFlight from None
+        return None
+    await session.commit()
+    if not same(row.fingerprint, claim.fingerprint):
+        raise KeyReused
+    if row.status_code is None or row.response is None:
+        raise KeyInFlight
+    return row.status_code, claim.open(row.status_code, row.response)
+
+
+async def store(session: AsyncSession, claim: Claim, status_code: int, body: bytes) -> None:
+    """Keep the answer under the key, in the caller's transaction."""
+    await session.execute(
+        update(IdempotentRequest)
+        .where(IdempotentRequest.key_digest == claim.digest)
+        .values(status_code=status_code, response=claim.seal(status_code, body))
+    )
+
+
+async def release(session: AsyncSession, claim: Claim) -> None:
+    """Forget an unfinished claim (the call failed in a way a retry should redo). Commits."""
+    await begin_write(session)
+    await session.execute(
+        delete(IdempotentRequest).where(
+            IdempotentRequest.key_digest == claim.digest, IdempotentRequest.status_code.is_(None)
+        )
+    )
+    await session.commit()

@@ -1,0 +1,164 @@
+"""Booking SMS: a confirmation (also after a reschedule), a cancellation notice, and reminders.
+
+Confirmations and cancellations are built inside the request, from the committed records, and
+sent after the answer has gone out; a gateway failure is logged and does not undo the booking.
+Reminders are due `notify_by_sms` hours before the visit (`Record.reminder_at`) and are sent by
+`openbooking reminders run` (cron): each is claimed by one conditional UPDATE before it is sent,
+so overlapping runs on any number of machines send it once; a failed send is put back for the
+next run.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select, update
+
+from openbooking.kit.clock import now as clock_now
+from openbooking.kit.clock import zone
+from openbooking.kit.db import begin_write
+from openbooking.models import Location, Record
+from openbooking.models.records import RECORD_ACTIVE
+from openbooking.sms.base import SmsDeliveryError, SmsMessage
+from openbooking.verification.service import may_text
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+    from datetime import datetime
+
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+    from openbooking.sms.base import SmsSender
+
+logger = logging.getLogger("openbooking.bookings")
+
+CONFIRMED, CANCELLED, REMINDER = "confirmed", "cancelled", "reminder"
+_TEXTS = {
+    "en-US": {
+        CONFIRMED: "{place}: your appointment on {when} is confirmed.",
+        CANCELLED: "{place}: your appointment on {when} is cancelled.",
+        REMINDER: "{place}: a reminder of your appointment on {when}.",
+    },
+    "ru-RU": {
+        CONFIRMED: "{place}: ваша запись на {when} подтверждена.",
+        CANCELLED: "{place}: ваша запись на {when} отменена.",
+        REMINDER: "{place}: напоминаем о записи на {when}.",
+    },
+}
+_WHEN = {"en-US": "{0:%Y-%m-%d} at {0:%H:%M}", "ru-RU": "{0:%d.%m.%Y} в {0:%H:%M}"}
+_SWITCH = {CONFIRMED: "sms_confirmation", CANCELLED: "sms_cancellation", REMINDER: "sms_reminders"}
+
+
+def text(kind: str, location: Location, record: Record) -> str:
+    language = location.language if location.language in _TEXTS else "en-US"
+    local = record.starts_at.astimezone(zone(location.timezone))
+    when = _WHEN[language].format(local)
+    return _TEXTS[language][kind].format(place=location.title, when=when)
+
+
+def message(kind: str, location: Location, record: Record) -> SmsMessage | None:
+    """The SMS of `kind` about `record`, or None when the location sends none of that kind or
+    the phone is not one it may text (the countries it sends codes to)."""
+    if not getattr(location, _SWITCH[kind]) or not may_text(location, record.client_phone):
+        return None
+    return SmsMessage(
+        to=record.client_phone, text=text(kind, location, record), location_id=location.id
+    )
+
+
+def messages(kind: str, location: Location, records: Iterable[Record]) -> list[SmsMessage]:
+    return [sms for record in records if (sms := message(kind, location, record)) is not None]
+
+
+def reminder_at(record: Record, location: Location, now: datetime) -> datetime | None:
+    """When the reminder the customer asked for is due; None when there is none to send (not
+    asked for, switched off, or the visit is nearer than the lead time: the confirmation is the
+    reminder then)."""
+    if not record.notify_by_sms or not location.sms_reminders:
+        return None
+    due = record.starts_at - timedelta(hours=record.notify_by_sms)
+    return due if due > now else None
+
+
+async def send(sender: SmsSender, outgoing: Sequence[SmsMessage]) -> int:
+    """Send each message; failures are logged (without the text or the phone). The count sent."""
+    sent = 0
+    for sms in outgoing:
+        try:
+            await sender.send(sms)
+        except SmsDeliveryError as exc:
+            logger.warning("booking SMS not delivered (location %s): %s", sms.location_id, exc)
+        else:
+            sent += 1
+    return sent
+
+
+@dataclass(frozen=True, slots=True)
+class ReminderRun:
+    due: int  # claimed by this run
+    sent: int
+    failed: int  # put back for the next run
+
+
+async def send_due_reminders(
+    sessionmaker: async_sessionmaker[AsyncSession], sender: SmsSender, *, limit: int = 500
+) -> ReminderRun:
+    """Claim the reminders due now (at most `limit`), send them, put back the failed ones."""
+    now = clock_now()
+    async with sessionmaker() as session:
+        await begin_write(session)
+        claimed = (
+            await session.scalars(
+                update(Record)
+                .where(
+                    Record.id.in_(
+                        select(Record.id)
+                        .where(Record.reminder_at <= now, Record.status == RECORD_ACTIVE)
+                        .order_by(Record.reminder_at)
+                        .limit(limit)
+                        .scalar_subquery()
+                    ),
+                    Record.reminder_at.is_not(None),
+                    Record.reminder_at <= now,
+                )
+                .values(reminder_at=None, reminded_at=now)
+                .returning(Record.id)
+            )
+        ).all()
+        await session.commit()
+        if not claimed:
+            return ReminderRun(0, 0, 0)
+        rows = (
+            await session.execute(
+                select(Record, Location)
+                .join(Location, Location.id == Record.location_id)
+                .where(Record.id.in_(claimed))
+            )
+        ).all()
+        await session.commit()
+        failed: list[Record] = []
+        sent = 0
+        for record, location in rows:
+            sms = message(REMINDER, location, record) if record.starts_at > now else None
+            if sms is None:
+                continue
+            if await send(sender, [sms]):
+                sent += 1
+            else:
+                failed.append(record)
+        for record in failed:
+            await begin_write(session)
+            await session.execute(
+                update(Record)
+                .where(
+                    Record.id == record.id,
+                    Record.reminded_at == now,
+                    Record.status == RECORD_ACTIVE,
+                )
+                .values(reminder_at=now, reminded_at=None)
+            )
+            await session.commit()
+    return ReminderRun(len(claimed), sent, len(failed))

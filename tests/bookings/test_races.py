@@ -300,6 +300,28 @@ class TestOneCodeBooksOnce:
 
 
 @pytest.mark.usefixtures("demo", "clock")
+class TestNewCustomerRaces:
+    async def test_one_new_customer_books_four_free_slots_at_once(
+        self, customer: Customer, run_in_session: Any
+    ) -> None:
+        """Four bookings by a phone the location has not seen, sent at once (a family booking
+        from several tabs): every slot is free, so every one is booked, under one client."""
+        service = await ny_service(customer)
+        free = await slots(customer, NEW_YORK, CAMILLE, service)
+        await warm_up(customer)
+        answers = await asyncio.gather(
+            *(customer.post(f"/book_record/{NEW_YORK}", ny_booking(service, w)) for w in free[:8:2])
+        )
+        assert [a.status_code for a in answers] == [201] * 4, [a.text for a in answers]
+
+        async def clients(session: AsyncSession) -> set[int | None]:
+            return set((await session.scalars(select(Record.client_id))).all())
+
+        assert len(await run_in_session(clients)) == 1
+        assert await run_in_session(overlapping_pairs) == []
+
+
+@pytest.mark.usefixtures("demo", "clock")
 class TestInvariantQuery:
     async def test_it_finds_a_planted_overlap(
         self, customer: Customer, run_in_session: Any, database_url: str

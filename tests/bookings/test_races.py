@@ -3,9 +3,10 @@ T21), on SQLite and PostgreSQL.
 
 In-process races run the requests with `asyncio.gather`, each on its own database connection,
 and nothing orders them but the database; how they interleave varies from run to run, so they
-show a missing guard often rather than always. The two-worker server tests (separate processes,
-separate pools) show it every time. After every race the stored records are checked with
-`overlapping_pairs`, a self-join over what the database holds.
+show a missing guard often rather than always. The two-worker server test of T20 (separate
+processes, separate pools) showed a dropped exclusion constraint in every run we tried. After
+every race the stored records are checked with `overlapping_pairs`, a self-join over what the
+database holds.
 """
 
 from __future__ import annotations

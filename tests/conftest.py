@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import socket
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -194,3 +195,11 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 def api(client: httpx.AsyncClient, partner_token: str) -> Api:
     return Api(client, partner_token)
+
+
+def free_port() -> int:
+    """A loopback TCP port nobody listens on (for a real server process)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -11,6 +10,8 @@ from typing import TYPE_CHECKING
 
 import httpx
 import pytest
+
+from tests.conftest import free_port
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -109,16 +110,9 @@ def test_bad_setting_is_one_line(cli: Cli) -> None:
     assert_one_line_error(cli("serve", OPENBOOKING_PORT="not-a-port"), "OPENBOOKING_")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def test_serve_answers_over_http(cli: Cli) -> None:
     token = cli("demo").stdout.split("Demo partner token: ")[1].split()[0]
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "openbooking", "serve", "--port", str(port), "--workers", "2"],
         env=cli.env,

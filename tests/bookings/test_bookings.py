@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -12,65 +12,26 @@ from sqlalchemy import select
 
 from openbooking.kit.envelope import Dialect
 from openbooking.models import Record
-from openbooking.models.records import RECORD_ACTIVE
+from tests.bookings.helpers import (
+    CAMILLE,
+    NOW,
+    NY_PHONE,
+    error,
+    ny_booking,
+    ny_service,
+    overlapping_pairs,
+    slots,
+    user_token,
+)
 from tests.conftest import MEDIA_TYPES
 from tests.test_reference_schemas import assert_valid, response_schema
 from tests.verification.conftest import BERLIN, NEW_YORK, PHONE, Customer, code_in
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
     import httpx
     from sqlalchemy.ext.asyncio import AsyncSession
 
-NOW = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)  # Tuesday
-DAY = "2026-12-03"  # Thursday
-NY_PHONE = "+12125550123"
-CAMILLE = 204  # New York: Tue-Sat
-
-
-@pytest.fixture(autouse=True)
-def clock() -> Iterator[time_machine.Traveller]:
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
-
-
-async def slots(
-    customer: Customer, location: int, staff: int, service: int, day: str = DAY
-) -> list[str]:
-    response = await customer.get(
-        f"/book_times/{location}/{staff}/{day}", params={"service_ids": service}
-    )
-    assert response.status_code == 200, response.text
-    return [slot["datetime"] for slot in response.json()["data"]]
-
-
-async def ny_service(customer: Customer) -> int:
-    data = (await customer.get(f"/book_services/{NEW_YORK}", params={"staff_id": CAMILLE})).json()[
-        "data"
-    ]
-    return int(data["services"][0]["id"])
-
-
-def ny_booking(service: int, when: str, staff: int = CAMILLE, **extra: Any) -> dict[str, Any]:
-    return {
-        "phone": NY_PHONE,
-        "fullname": "Grace Hopper",
-        "email": "grace@example.org",
-        "appointments": [{"id": 1, "services": [service], "staff_id": staff, "datetime": when}],
-        **extra,
-    }
-
-
-def error(response: httpx.Response, status: int, code: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert body["success"] is False
-    (item,) = body["meta"]["errors"]
-    assert item["code"] == code
-    assert body["errors"]["code"] == code, "the legacy reader's `errors` object"
-    assert body["errors"]["message"] == item["message"] == body["meta"]["message"]
-    return dict(item)
+pytestmark = pytest.mark.usefixtures("clock")
 
 
 @pytest.mark.usefixtures("demo")
@@ -239,10 +200,7 @@ class TestBookRecord:
     async def test_a_logged_in_customer_needs_no_code(
         self, customer: Customer, outbox: Any
     ) -> None:
-        await customer.post(f"/book_code/{BERLIN}", {"phone": PHONE})
-        token = (
-            await customer.post("/user/auth", {"phone": PHONE, "code": code_in(outbox(PHONE)[-1])})
-        ).json()["data"]["user_token"]
+        token = await user_token(customer, outbox)
         when = (await slots(customer, BERLIN, 0, 101))[0]
         body = {
             "phone": PHONE,
@@ -295,7 +253,7 @@ class TestNoDoubleBooking:
         assert all(
             a.json()["meta"]["errors"][0]["code"] == 433 for a in answers if a.status_code == 422
         )
-        assert await run_in_session(_overlapping_pairs) == 0
+        assert await run_in_session(overlapping_pairs) == []
 
     async def test_t21_partial_overlaps(self, customer: Customer, run_in_session: Any) -> None:
         """A 60-minute and a 2-hour visit, starting at different times, racing for one member."""
@@ -312,20 +270,7 @@ class TestNoDoubleBooking:
         )
         assert [a.status_code for a in answers].count(201) == 1
         assert {a.status_code for a in answers} == {201, 422}
-        assert await run_in_session(_overlapping_pairs) == 0
-
-
-async def _overlapping_pairs(session: AsyncSession) -> int:
-    rows = (await session.scalars(select(Record).where(Record.status == RECORD_ACTIVE))).all()
-    return sum(
-        1
-        for a in rows
-        for b in rows
-        if a.id < b.id
-        and a.staff_id == b.staff_id
-        and a.starts_at < b.ends_at
-        and b.starts_at < a.ends_at
-    )
+        assert await run_in_session(overlapping_pairs) == []
 
 
 @pytest.mark.usefixtures("demo")
@@ -357,10 +302,7 @@ class TestAccessToRecords:
     ) -> None:
         mine = await self.booked(customer, 0, phone="+4915112345678")
         theirs = await self.booked(customer, 4)
-        await customer.post(f"/book_code/{BERLIN}", {"phone": PHONE})
-        token = (
-            await customer.post("/user/auth", {"phone": PHONE, "code": code_in(outbox(PHONE)[-1])})
-        ).json()["data"]["user_token"]
+        token = await user_token(customer, outbox)
         assert (
             await customer.get_as(f"/book_record/{NEW_YORK}/{mine['record_id']}", token)
         ).status_code == 200
@@ -400,10 +342,7 @@ class TestAccessToRecords:
     async def test_reschedule(self, customer: Customer, outbox: Any) -> None:
         service = await ny_service(customer)
         free = await slots(customer, NEW_YORK, CAMILLE, service)
-        await customer.post(f"/book_code/{BERLIN}", {"phone": PHONE})
-        token = (
-            await customer.post("/user/auth", {"phone": PHONE, "code": code_in(outbox(PHONE)[-1])})
-        ).json()["data"]["user_token"]
+        token = await user_token(customer, outbox)
         booked = (
             await customer.post(
                 f"/book_record/{NEW_YORK}", {**ny_booking(service, free[0]), "phone": PHONE}

@@ -7,21 +7,19 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
-import time_machine
 from sqlalchemy import func, select
 
 from openbooking.bookings import idempotency
 from openbooking.kit.db import create_sessionmaker
 from openbooking.models import IdempotentRequest, Record
 from openbooking.partners import service as partners
-from tests.bookings.test_bookings import NOW, ny_booking, ny_service, slots
+from tests.bookings.helpers import ny_booking, ny_service, slots
 from tests.conftest import SECRETS
 from tests.verification.conftest import NEW_YORK
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
     import httpx
+    import time_machine
     from fastapi import FastAPI
 
     from tests.verification.conftest import Customer
@@ -29,10 +27,7 @@ if TYPE_CHECKING:
 KEY = "8e03978e-40d5-43e8-bc93-6894a57f9324"
 
 
-@pytest.fixture(autouse=True)
-def clock() -> Iterator[time_machine.Traveller]:
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
+pytestmark = pytest.mark.usefixtures("clock")
 
 
 async def booking(customer: Customer, index: int = 0) -> dict[str, Any]:

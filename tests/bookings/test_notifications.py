@@ -7,7 +7,6 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
-import time_machine
 from sqlalchemy import update
 from typer.testing import CliRunner
 
@@ -16,22 +15,18 @@ from openbooking.cli import app as cli
 from openbooking.kit.db import create_engine, create_sessionmaker
 from openbooking.models import Location
 from openbooking.sms.base import SmsDeliveryError, SmsMessage
-from tests.bookings.test_bookings import NOW, NY_PHONE, ny_booking, ny_service, slots
+from tests.bookings.helpers import NY_PHONE, ny_booking, ny_service, slots
 from tests.verification.conftest import NEW_YORK, code_in
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
+    import time_machine
     from fastapi import FastAPI
 
     from openbooking.config import Settings
     from tests.verification.conftest import Customer
 
 
-@pytest.fixture(autouse=True)
-def clock() -> Iterator[time_machine.Traveller]:
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
+pytestmark = pytest.mark.usefixtures("clock")
 
 
 async def book(customer: Customer, index: int = 0, **extra: Any) -> tuple[dict[str, Any], str]:

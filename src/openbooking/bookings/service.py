@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from openbooking.availability import service as availability
 from openbooking.availability.slots import local_instants
@@ -350,17 +351,22 @@ def record_digest(key: bytes, record_hash: str) -> str:
 async def _client(
     session: AsyncSession, location_id: int, phone: str, name: str, email: str | None
 ) -> Client:
-    client = await session.scalar(
-        select(Client).where(Client.location_id == location_id, Client.phone == phone)
-    )
+    query = select(Client).where(Client.location_id == location_id, Client.phone == phone)
+    client = await session.scalar(query)
     if client is None:
         client = Client(location_id=location_id, phone=phone, name=name, email=email or "")
-        session.add(client)
-        await session.flush()
-    else:
-        client.name = name
-        if email:
-            client.email = email
+        try:
+            async with session.begin_nested():
+                session.add(client)
+        except IntegrityError:
+            # A concurrent booking of the same new phone added the client first (PostgreSQL;
+            # SQLite writers are serial): use theirs rather than refuse a free slot.
+            client = await session.scalar(query)
+            if client is None:
+                raise
+    client.name = name
+    if email:
+        client.email = email
     return client
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError
 from starlette.responses import Response
 
 from openbooking.bookings import service
@@ -13,6 +13,7 @@ from openbooking.bookings.rules import TAKEN, BookingError
 from openbooking.deps import DialectDep, SessionDep, require_partner
 from openbooking.kit.auth import parse_authorization
 from openbooking.kit.body import read_json, read_object
+from openbooking.kit.db import lost_race
 from openbooking.kit.envelope import ERROR_RESPONSES, envelope
 from openbooking.kit.errors import Unauthorized
 from openbooking.kit.params import IdPath
@@ -64,9 +65,12 @@ async def post_book_record(
     except (CodeRejected, Throttled):
         await session.commit()  # the failed attempt counts
         raise
-    except IntegrityError:
+    except DBAPIError as exc:
         # Another booking took the slot between our check and our insert (PostgreSQL's
-        # exclusion constraint); SQLite cannot get here, its writers are serial.
+        # exclusion constraint, or a deadlock with it); SQLite cannot get here, its writers
+        # are serial.
+        if not lost_race(exc):
+            raise
         await session.rollback()
         raise BookingError(TAKEN) from None
     return envelope(data, status_code=201)
@@ -119,7 +123,9 @@ async def put_book_record(
     try:
         await service.reschedule(session, record, body)
         await session.commit()
-    except IntegrityError:
+    except DBAPIError as exc:
+        if not lost_race(exc):
+            raise
         await session.rollback()
         raise BookingError(TAKEN) from None
     return envelope(await service.view(session, record, dialect))

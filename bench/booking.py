@@ -311,14 +311,16 @@ def figures(tally: Tally, slots: int) -> dict[str, Any]:
 
 
 def server_log_errors(path: Path) -> dict[str, Any]:
-    """Tracebacks and error lines the server wrote (it logs at `warning`)."""
+    """Tracebacks and error lines the server wrote (it logs at `warning`), with the lines
+    after the first one: the log is deleted with the temporary folder."""
     lines = path.read_text(errors="replace").splitlines()
     bad = [
-        line
-        for line in lines
+        number
+        for number, line in enumerate(lines)
         if "Traceback" in line or "ERROR" in line or "database is locked" in line
     ]
-    return {"error_lines": len(bad), "first": bad[0] if bad else None}
+    excerpt = [line[:300] for line in lines[bad[0] : bad[0] + 40]] if bad else []
+    return {"error_lines": len(bad), "excerpt": excerpt}
 
 
 # ------------------------------------------------------------------------------------ main

@@ -1,4 +1,4 @@
-"""Benchmark data: a generated business file, a partner token and bulk records in SQLite.
+"""Benchmark data: a generated business file, a partner token and bulk records.
 
 Everything follows from today's date and a seed. Two locations in Europe/Berlin with 50 members
 each; the benchmarked one (`LOCATION_ID`) offers three services that every member performs. The
@@ -18,13 +18,13 @@ from itertools import islice
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import event, insert
+from sqlalchemy import event, insert, make_url, text
 
 from openbooking import migrations
 from openbooking.availability.slots import DaySchedule
 from openbooking.business import document, loader
-from openbooking.kit.db import create_engine, create_sessionmaker
-from openbooking.models import Record
+from openbooking.kit.db import create_engine, create_sessionmaker, is_sqlite
+from openbooking.models import Base, Record
 from openbooking.models.records import RECORD_ACTIVE
 from openbooking.partners import service as partners
 
@@ -175,7 +175,7 @@ def occupancy(day: date, today: date) -> float:
     return max(0.1, 0.7 * (1 - ahead / HORIZON_DAYS))
 
 
-def _local_midnight(day: date) -> datetime:
+def local_midnight(day: date) -> datetime:
     """Local midnight of `day` in UTC, by the offset at noon (clocks change at night)."""
     noon = datetime(day.year, day.month, day.day, 12, tzinfo=ZONE)
     return noon.astimezone(UTC) - timedelta(hours=12)
@@ -188,7 +188,7 @@ def _day_records(
     spans = member.weekly.get(day.weekday())
     if not spans or day in member.unusual:
         return
-    midnight = _local_midnight(day)
+    midnight = local_midnight(day)
     for start, end in spans:
         moment = start
         while True:
@@ -267,10 +267,14 @@ def _chunks(rows: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str
         yield chunk
 
 
-async def build(path: Path, data: dict[str, Any], today: date, count: int) -> Database:
-    """A migrated SQLite file at `path` with the business, a partner token and `count` records."""
+def sqlite_url(path: Path) -> str:
+    return f"sqlite+aiosqlite:///{path}"
+
+
+async def build(url: str, data: dict[str, Any], today: date, count: int) -> Database:
+    """A database migrated at `url` (a new SQLite file, or an empty PostgreSQL database: see
+    `drop_tables`) with the business, a partner token and `count` records."""
     started = time.perf_counter()
-    url = f"sqlite+aiosqlite:///{path}"
     migrations.upgrade(url)
     document.check(data)
     engine = create_engine(url)
@@ -298,7 +302,8 @@ def _bulk_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntr
 async def _insert(url: str, rows: Iterable[dict[str, Any]]) -> int:
     """Insert `rows` with executemany in chunks, in one transaction; how many there were."""
     engine = create_engine(url)
-    event.listen(engine.sync_engine, "connect", _bulk_pragmas)
+    if is_sqlite(url):
+        event.listen(engine.sync_engine, "connect", _bulk_pragmas)
     inserted = 0
     try:
         async with engine.begin() as connection:
@@ -308,3 +313,20 @@ async def _insert(url: str, rows: Iterable[dict[str, Any]]) -> int:
     finally:
         await engine.dispose()
     return inserted
+
+
+async def drop_tables(url: str) -> None:
+    """Drop every OpenBooking table and alembic's version table, so that `build` starts afresh.
+
+    Only for a throw-away database: the name must say so (it contains "bench" or "test").
+    """
+    name = make_url(url).database or ""
+    if "bench" not in name and "test" not in name:
+        raise ValueError(f"refusing to drop the tables of {name!r}: not a bench or test database")
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(Base.metadata.drop_all)
+            await connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    finally:
+        await engine.dispose()

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 import httpx
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import AsyncIterator, Sequence
 
 STARTUP_SECONDS = 30.0
 
@@ -77,12 +77,26 @@ def _process_cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-class Server:
-    """`python -m openbooking serve` on a free loopback port, for a `with` block."""
+def _children(pid: int) -> list[int]:
+    """The live child processes of `pid` (uvicorn's workers when there are several)."""
+    try:
+        return [
+            int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        ]
+    except OSError:
+        return []
 
-    def __init__(self, database_url: str, log_path: Path) -> None:
+
+class Server:
+    """`python -m openbooking serve` on a free loopback port, for a `with` block.
+
+    Its runtime files (secret key, SMS outbox) go to a `var` folder next to `log_path`.
+    """
+
+    def __init__(self, database_url: str, log_path: Path, *, workers: int = 1) -> None:
         self.port = _free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
+        self.workers = workers
         self._database_url = database_url
         self._log_path = log_path
         self._process: subprocess.Popen[bytes] | None = None
@@ -93,16 +107,22 @@ class Server:
         return self._process.pid
 
     def cpu_seconds(self) -> float | None:
-        return _process_cpu_seconds(self.pid)
+        """CPU time of the server and its worker processes so far."""
+        own = _process_cpu_seconds(self.pid)
+        if own is None:
+            return None
+        return own + sum(_process_cpu_seconds(child) or 0.0 for child in _children(self.pid))
 
     def __enter__(self) -> Server:
         env = {
             **os.environ,
             "OPENBOOKING_DATABASE_URL": self._database_url,
+            "OPENBOOKING_VAR_DIR": str(self._log_path.parent / "var"),
             # No access log: one line per request would be a large part of a cheap request.
             "OPENBOOKING_LOG_LEVEL": "warning",
         }
         command = [sys.executable, "-m", "openbooking", "serve", "--port", str(self.port)]
+        command += ["--workers", str(self.workers)]
         with self._log_path.open("wb") as log:
             self._process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
         self._wait_until_up()
@@ -208,6 +228,20 @@ def _wrk(url: str, headers: dict[str, str], connections: int, seconds: float) ->
 # ---------------------------------------------------------------------------------- httpx
 
 
+@contextlib.asynccontextmanager
+async def clients(headers: dict[str, str], count: int) -> AsyncIterator[list[httpx.AsyncClient]]:
+    """One client per connection (one shared httpx pool slows down with many waiters), all made
+    before any clock starts: each loads TLS certificates, which takes milliseconds."""
+    limits = httpx.Limits(max_connections=1)
+    async with contextlib.AsyncExitStack() as stack:
+        yield [
+            await stack.enter_async_context(
+                httpx.AsyncClient(headers=headers, limits=limits, timeout=60.0)
+            )
+            for _ in range(count)
+        ]
+
+
 async def _httpx(url: str, headers: dict[str, str], connections: int, seconds: float) -> _Measured:
     latencies: list[float] = []
     errors = 0
@@ -228,19 +262,10 @@ async def _httpx(url: str, headers: dict[str, str], connections: int, seconds: f
             if response.status_code != 200:
                 errors += 1
 
-    # A client per connection (one shared httpx pool slows down with many waiters), all made
-    # before the clock starts: each loads TLS certificates, which takes milliseconds.
-    limits = httpx.Limits(max_connections=1)
-    async with contextlib.AsyncExitStack() as stack:
-        clients = [
-            await stack.enter_async_context(
-                httpx.AsyncClient(headers=headers, limits=limits, timeout=60.0)
-            )
-            for _ in range(connections)
-        ]
+    async with clients(headers, connections) as connected:
         cpu = time.process_time()
         deadline = time.perf_counter() + seconds
-        await asyncio.gather(*(worker(client, deadline) for client in clients))
+        await asyncio.gather(*(worker(client, deadline) for client in connected))
         cpu = time.process_time() - cpu
     if not latencies:
         raise RuntimeError(f"no request to {url} succeeded")

@@ -301,9 +301,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="openbooking-bench-") as tmp:
         folder = Path(tmp)
         log(f"building a database with {dataset.NEAR_RECORDS:,} records")
-        small = asyncio.run(dataset.build(folder / "small.db", data, today, dataset.NEAR_RECORDS))
+        small_url, large_url = (dataset.sqlite_url(folder / f"{n}.db") for n in ("small", "large"))
+        small = asyncio.run(dataset.build(small_url, data, today, dataset.NEAR_RECORDS))
         log(f"building a database with {budget.large_records:,} records")
-        large = asyncio.run(dataset.build(folder / "large.db", data, today, budget.large_records))
+        large = asyncio.run(dataset.build(large_url, data, today, budget.large_records))
         log(f"built in {small.seconds:.1f} s and {large.seconds:.1f} s")
         result["setup"] = {
             "database": "SQLite file (WAL), migrated with openbooking.migrations.upgrade",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Header, Request
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
@@ -14,7 +14,7 @@ from openbooking.bookings.rules import TAKEN, BookingError
 from openbooking.deps import DialectDep, PartnerDep, SessionDep, require_partner
 from openbooking.kit.auth import parse_authorization
 from openbooking.kit.body import read_json, read_object
-from openbooking.kit.db import begin_write
+from openbooking.kit.db import begin_write, lost_race
 from openbooking.kit.envelope import ERROR_RESPONSES, JSONResponse, envelope
 from openbooking.kit.errors import ApiError, Unauthorized
 from openbooking.kit.errors import render as render_error
@@ -120,9 +120,12 @@ async def _book(
     except (CodeRejected, Throttled):
         await session.commit()  # the failed attempt counts
         raise
-    except IntegrityError:
+    except DBAPIError as exc:
         # Another booking took the slot between our check and our insert (PostgreSQL's
-        # exclusion constraint); SQLite cannot get here, its writers are serial.
+        # exclusion constraint, or a deadlock with it); SQLite cannot get here, its writers
+        # are serial.
+        if not lost_race(exc):
+            raise
         await session.rollback()
         raise BookingError(TAKEN) from None
     background.add_task(notify.send, context.sender, created.notices)
@@ -177,7 +180,9 @@ async def put_book_record(
     try:
         notices = await service.reschedule(session, record, body)
         await session.commit()
-    except IntegrityError:
+    except DBAPIError as exc:
+        if not lost_race(exc):
+            raise
         await session.rollback()
         raise BookingError(TAKEN) from None
     background.add_task(notify.send, request.app.state.sms, notices)

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import DateTime, event
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -94,6 +95,18 @@ async def begin_write(session: AsyncSession) -> None:
     if session.in_transaction():
         await session.commit()
     await session.connection(execution_options={IMMEDIATE_OPTION: True})
+
+
+def lost_race(exc: DBAPIError) -> bool:
+    """Whether a write failed because a concurrent transaction wrote a conflicting row.
+
+    Either a constraint refused it (IntegrityError), or PostgreSQL aborted it as a deadlock
+    (SQLSTATE 40P01): an exclusion constraint is checked after the index entry is inserted, so
+    two transactions inserting overlapping rows can each wait for the other, and the deadlock
+    detector aborts one of them instead of raising the violation (see the comment at the top of
+    PostgreSQL's src/backend/executor/execIndexing.c).
+    """
+    return isinstance(exc, IntegrityError) or getattr(exc.orig, "sqlstate", None) == "40P01"
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

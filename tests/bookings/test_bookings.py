@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
 import time_machine
 from sqlalchemy import select
+from sqlalchemy.engine import make_url
 
+from openbooking.kit import db
 from openbooking.kit.envelope import Dialect
 from openbooking.models import Record
 from tests.bookings.helpers import (
@@ -30,6 +33,8 @@ from tests.verification.conftest import BERLIN, NEW_YORK, PHONE, Customer, code_
 if TYPE_CHECKING:
     import httpx
     from sqlalchemy.ext.asyncio import AsyncSession
+
+    from openbooking.config import Settings
 
 pytestmark = pytest.mark.usefixtures("clock")
 
@@ -484,3 +489,28 @@ async def test_booking_answers_match_the_references(customer: Customer, dialect:
             taken.json(),
             response_schema("yclients", "/api/v1/book_check/{company_id}", "post", "422"),
         )
+
+
+@pytest.fixture
+def short_busy_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    """SQLite gives up on a held write lock after 0.1 s instead of 5 s (set before the app)."""
+    monkeypatch.setattr(db, "SQLITE_BUSY_TIMEOUT_MS", 100)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_a_write_lock_held_too_long_is_503_not_500(
+    short_busy_timeout: None, customer: Customer, settings: Settings
+) -> None:
+    service = await ny_service(customer)
+    body = ny_booking(service, (await slots(customer, NEW_YORK, CAMILLE, service))[0])
+    holder = sqlite3.connect(make_url(settings.database_url).database or "", isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")  # another process writing for a long time
+        busy = await customer.post(f"/book_record/{NEW_YORK}", body)
+        assert busy.status_code == 503, busy.text
+        assert busy.headers["retry-after"] == "1"
+        assert busy.json()["success"] is False
+        holder.execute("ROLLBACK")
+    finally:
+        holder.close()
+    assert (await customer.post(f"/book_record/{NEW_YORK}", body)).status_code == 201

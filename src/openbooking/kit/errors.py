@@ -6,6 +6,7 @@ import logging
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from openbooking.kit.envelope import error_envelope
@@ -110,6 +111,19 @@ async def _http_error(_request: Request, exc: Exception) -> Response:
     return error_envelope(exc.status_code, message, headers=exc.headers)
 
 
+async def _database_error(request: Request, exc: Exception) -> Response:
+    """SQLite gave up waiting for another writer (its busy timeout): overload, so 503 and a
+    retry; any other database error is unexpected."""
+    assert isinstance(exc, OperationalError)
+    if "database is locked" not in str(exc.orig):
+        raise exc
+    route = request.scope.get("route")
+    logger.warning("database busy on %s %s", request.method, getattr(route, "path", "?"))
+    return error_envelope(
+        503, "The server is busy. Please try again.", headers={"Retry-After": "1"}
+    )
+
+
 async def _unexpected_error(request: Request, exc: Exception) -> Response:
     # The route template, not the raw path: paths can carry record hashes.
     route = request.scope.get("route")
@@ -123,4 +137,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(OperationalError, _database_error)
     app.add_exception_handler(Exception, _unexpected_error)

@@ -32,6 +32,7 @@ from tests.verification.conftest import BERLIN, NEW_YORK, PHONE, Customer, code_
 
 if TYPE_CHECKING:
     import httpx
+    from fastapi import FastAPI
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from openbooking.config import Settings
@@ -514,3 +515,20 @@ async def test_a_write_lock_held_too_long_is_503_not_500(
     finally:
         holder.close()
     assert (await customer.post(f"/book_record/{NEW_YORK}", body)).status_code == 201
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_a_writer_waiting_too_long_in_the_process_queue_is_503(
+    short_busy_timeout: None, app: FastAPI, customer: Customer
+) -> None:
+    service = await ny_service(customer)
+    free = await slots(customer, NEW_YORK, CAMILLE, service)
+    async with app.state.sessionmaker() as writer:
+        await db.begin_write(writer)  # a slow writer in this process
+        busy = await customer.post(f"/book_record/{NEW_YORK}", ny_booking(service, free[4]))
+        assert busy.status_code == 503, busy.text
+        assert busy.headers["retry-after"] == "1"
+        await writer.rollback()  # the turn passes on
+    assert (
+        await customer.post(f"/book_record/{NEW_YORK}", ny_booking(service, free[8]))
+    ).status_code == 201

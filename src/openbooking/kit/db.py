@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import DateTime, event
+from sqlalchemy import DateTime, Engine, event
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -13,6 +15,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.types import TypeDecorator
 
 if TYPE_CHECKING:
@@ -86,6 +89,19 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     return engine
 
 
+class DatabaseBusy(Exception):
+    """A writer waited the whole busy timeout for its turn (overload): answered with 503."""
+
+
+# On SQLite, the writers of one process queue on an asyncio lock per engine before BEGIN
+# IMMEDIATE: SQLite's own busy handler polls with sleeps of up to 100 ms and wakes nobody when
+# the lock frees, so 64 waiting writers left the server half idle. The lock is held by the
+# session until its transaction ends (commit, rollback or close); other processes still meet
+# at SQLite's lock.
+_WRITER_LOCKS: WeakKeyDictionary[Engine, asyncio.Lock] = WeakKeyDictionary()
+_HELD = "openbooking_writer_lock"
+
+
 async def begin_write(session: AsyncSession) -> None:
     """Start the session's transaction as a writer (BEGIN IMMEDIATE on SQLite; no-op otherwise).
 
@@ -94,7 +110,28 @@ async def begin_write(session: AsyncSession) -> None:
     """
     if session.in_transaction():
         await session.commit()
-    await session.connection(execution_options={IMMEDIATE_OPTION: True})
+    engine = session.get_bind()
+    if not isinstance(engine, Engine) or engine.dialect.name != "sqlite":
+        await session.connection(execution_options={IMMEDIATE_OPTION: True})
+        return
+    lock = _WRITER_LOCKS.setdefault(engine, asyncio.Lock())
+    try:
+        async with asyncio.timeout(SQLITE_BUSY_TIMEOUT_MS / 1000):
+            await lock.acquire()
+    except TimeoutError:
+        raise DatabaseBusy from None
+    session.info[_HELD] = lock
+    try:
+        await session.connection(execution_options={IMMEDIATE_OPTION: True})
+    except BaseException:
+        session.info.pop(_HELD).release()
+        raise
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _release_writer_lock(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None and (lock := session.info.pop(_HELD, None)) is not None:
+        lock.release()
 
 
 def lost_race(exc: DBAPIError) -> bool:

@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from openbooking.kit.db import DatabaseBusy
 from openbooking.kit.envelope import error_envelope
 
 if TYPE_CHECKING:
@@ -111,11 +112,10 @@ async def _http_error(_request: Request, exc: Exception) -> Response:
     return error_envelope(exc.status_code, message, headers=exc.headers)
 
 
-async def _database_error(request: Request, exc: Exception) -> Response:
-    """SQLite gave up waiting for another writer (its busy timeout): overload, so 503 and a
-    retry; any other database error is unexpected."""
-    assert isinstance(exc, OperationalError)
-    if "database is locked" not in str(exc.orig):
+async def _database_busy(request: Request, exc: Exception) -> Response:
+    """A writer did not get the database within the busy timeout (overload): 503 and a retry.
+    Any other database error is unexpected."""
+    if isinstance(exc, OperationalError) and "database is locked" not in str(exc.orig):
         raise exc
     route = request.scope.get("route")
     logger.warning("database busy on %s %s", request.method, getattr(route, "path", "?"))
@@ -137,5 +137,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(OperationalError, _database_error)
+    app.add_exception_handler(OperationalError, _database_busy)
+    app.add_exception_handler(DatabaseBusy, _database_busy)
     app.add_exception_handler(Exception, _unexpected_error)

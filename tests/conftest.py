@@ -21,7 +21,7 @@ from openbooking.business import service as business
 from openbooking.config import Settings
 from openbooking.kit.db import create_engine, create_sessionmaker
 from openbooking.kit.envelope import ALTEGIO_MEDIA_TYPE, YCLIENTS_MEDIA_TYPE, Dialect
-from openbooking.models import Base
+from openbooking.models import Base, CatalogVersion
 from openbooking.partners import service as partners
 
 if TYPE_CHECKING:
@@ -102,7 +102,12 @@ async def _truncate_postgres(url: str) -> None:
     engine = create_engine(url)
     try:
         async with engine.begin() as connection:
-            tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
+            # The catalog version's one row stays (the truncation bumps it), as after a migration.
+            tables = ", ".join(
+                f'"{table.name}"'
+                for table in Base.metadata.sorted_tables
+                if table.name != CatalogVersion.__tablename__
+            )
             await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     finally:
         await engine.dispose()

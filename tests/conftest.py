@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
-from sqlalchemy import text
+from sqlalchemy import insert, text
 
 from openbooking import migrations
 from openbooking.app import close_resources, create_app
@@ -102,13 +102,10 @@ async def _truncate_postgres(url: str) -> None:
     engine = create_engine(url)
     try:
         async with engine.begin() as connection:
-            # The catalog version's one row stays (the truncation bumps it), as after a migration.
-            tables = ", ".join(
-                f'"{table.name}"'
-                for table in Base.metadata.sorted_tables
-                if table.name != CatalogVersion.__tablename__
-            )
+            tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
             await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            # The one row the migration put there (a test may have deleted it).
+            await connection.execute(insert(CatalogVersion).values(id=1, version=0))
     finally:
         await engine.dispose()
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
-from sqlalchemy import text
+from sqlalchemy import insert, text
 
 from openbooking import migrations
 from openbooking.app import close_resources, create_app
@@ -22,7 +22,7 @@ from openbooking.business import service as business
 from openbooking.config import Settings
 from openbooking.kit.db import create_engine, create_sessionmaker
 from openbooking.kit.envelope import ALTEGIO_MEDIA_TYPE, YCLIENTS_MEDIA_TYPE, Dialect
-from openbooking.models import Base
+from openbooking.models import Base, CatalogVersion
 from openbooking.partners import service as partners
 
 if TYPE_CHECKING:
@@ -105,6 +105,8 @@ async def _truncate_postgres(url: str) -> None:
         async with engine.begin() as connection:
             tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
             await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            # The one row the migration put there (a test may have deleted it).
+            await connection.execute(insert(CatalogVersion).values(id=1, version=0))
     finally:
         await engine.dispose()
 

@@ -6,21 +6,22 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from openbooking.availability import repository, slots
+from openbooking.availability import cache, repository, slots
 from openbooking.availability.slots import DaySchedule, MemberDay, Rules
 from openbooking.catalog.repository import location_or_404
 from openbooking.kit.clock import now as clock_now
 from openbooking.kit.clock import zone
-from openbooking.kit.errors import InvalidParameter, NotFound
+from openbooking.kit.errors import ApiError, InvalidParameter, NotFound
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Sequence
+    from collections.abc import Callable, Iterator, Mapping, Sequence
     from zoneinfo import ZoneInfo
 
     from sqlalchemy.ext.asyncio import AsyncSession
 
+    from openbooking.availability.repository import Wanted
     from openbooking.availability.slots import Interval
-    from openbooking.models import Location, Position, Staff
+    from openbooking.models import Location
 
 MAX_RANGE_DAYS = 400
 # Dates outside these years are refused before any arithmetic could overflow.
@@ -30,13 +31,15 @@ FIRST_YEAR, LAST_YEAR = 1970, 2200
 FIRST_BATCH = 4
 
 Nearest = tuple[date, list[datetime]]  # a day and its free starts
+NO_DAYS: dict[int, DaySchedule] = {}
+NO_DATES: dict[date, DaySchedule] = {}
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Member:
-    staff: Staff
-    position: Position | None
-    lengths: dict[int, int]  # service id -> seconds
+    staff: repository.StaffRow
+    position: repository.PositionRow | None
+    lengths: Mapping[int, int]  # service id -> seconds
 
     def length(self, service_ids: Sequence[int]) -> int | None:
         """Seconds for the chosen services back to back; without services, the shortest one."""
@@ -47,9 +50,21 @@ class Member:
         return min(self.lengths.values(), default=None)
 
 
+@dataclass(frozen=True, slots=True)
+class Team:
+    """A location's rules, its bookable members in display order and all their schedules, as
+    read at catalog `version`. Cached and shared by the requests of a process: never changed."""
+
+    version: int | None
+    rules: Rules
+    members: tuple[Member, ...]
+    schedules: repository.Schedules
+
+
 @dataclass(slots=True)
 class Availability:
-    """Everything needed to answer for some members over some days, loaded in a few queries."""
+    """Everything needed to answer for some members over some days: the team (shared, read-only)
+    and this request's own records."""
 
     rules: Rules
     now: datetime
@@ -63,13 +78,18 @@ class Availability:
         if self.member_missing:
             raise NotFound("Team member not found.")
 
+    def records(self, first: date, last: date, members: Sequence[Member] | None = None) -> Wanted:
+        """What to read for `members` (default: all of them) over `first` to `last`."""
+        chosen = self.members if members is None else members
+        return [member.staff.id for member in chosen], first, last
+
     def schedule(self, member: Member, day: date) -> DaySchedule | None:
         staff_id = member.staff.id
         return slots.resolve_day(
             day,
-            self.schedules.weekly[staff_id],
-            self.schedules.exceptions[staff_id],
-            self.schedules.days_off[staff_id],
+            self.schedules.weekly.get(staff_id, NO_DAYS),
+            self.schedules.exceptions.get(staff_id, NO_DATES),
+            self.schedules.days_off.get(staff_id, frozenset()),
         )
 
     def member_day(self, member: Member, day: date) -> MemberDay:
@@ -123,39 +143,80 @@ class Availability:
             day += timedelta(days=1)
 
 
-async def team(
-    session: AsyncSession, location_id: int, staff_id: int, service_ids: list[int]
-) -> Availability:
-    """The location's rules and the members able to do all `service_ids` (one member, or any
-    when `staff_id` is 0), without schedules or records yet. A missing location is a 404 here; a
-    missing member only at `require_member`, so that callers check their parameters first."""
-    found = await repository.team(session, location_id, staff_id or None)
+async def _read_team(session: AsyncSession, location_id: int, version: int | None) -> Team | None:
+    """The location's team as it is now, tagged with `version`, read before: the team is at
+    least that recent, so any later change shows as a version of its own."""
+    found = await repository.team(session, location_id)
     if found is None:
-        raise NotFound("Location not found.")
+        return None
     rules = Rules(
         zone=zone(found.timezone),
         step=found.slot_step_seconds,
         min_notice=found.min_notice_seconds,
         horizon_days=found.horizon_days,
     )
-    members = [Member(staff, position, lengths) for staff, position, lengths in found.members]
+    members = tuple(Member(staff, position, lengths) for staff, position, lengths in found.members)
+    schedules = await repository.schedules(session, [member.staff.id for member in members])
+    return Team(version, rules, members, schedules)
+
+
+def _availability(team: Team, staff_id: int, service_ids: list[int], now: datetime) -> Availability:
+    members = [member for member in team.members if member.staff.id == staff_id or not staff_id]
     return Availability(
-        rules=rules,
-        now=clock_now(),
+        rules=team.rules,
+        now=now,
         members=[member for member in members if member.length(service_ids) is not None],
         service_ids=service_ids,
-        member_missing=bool(staff_id) and not found.members,
+        member_missing=bool(staff_id) and not members,
+        schedules=team.schedules,
     )
 
 
-async def load_days(
-    session: AsyncSession, availability: Availability, first: date, last: date
-) -> None:
-    """The members' schedules and records over `first` to `last` (local dates, inclusive)."""
-    ids = [member.staff.id for member in availability.members]
-    availability.schedules, availability.busy = await repository.schedules_and_records(
-        session, ids, first, last
-    )
+def _guess(
+    records: Callable[[Availability], Wanted | None], availability: Availability
+) -> Wanted | None:
+    try:
+        return records(availability)
+    except ApiError:  # refused again below if the cached team turns out current
+        return None
+
+
+async def team(
+    session: AsyncSession,
+    location_id: int,
+    staff_id: int,
+    service_ids: list[int],
+    records: Callable[[Availability], Wanted | None] = lambda _: None,
+) -> Availability:
+    """The location's rules and the members able to do all `service_ids` (one member, or any
+    when `staff_id` is 0) with their schedules, and the records `records` asks for. A missing
+    location is a 404 here; a missing member only at `require_member`, so that callers check
+    their parameters first.
+
+    The team comes from the process's cache when the catalog version, read in the same statement
+    as the records, says it is current: one round trip. Otherwise it is read again (and cached),
+    and so are the records if that changed which ones are wanted.
+    """
+    now = clock_now()
+    teams = cache.of(session)
+    cached = teams.get(location_id) if teams is not None else None
+    guess = None  # the records wanted according to the cached team
+    if cached is not None:
+        guess = _guess(records, _availability(cached, staff_id, service_ids, now))
+    version, busy = await repository.records_and_version(session, guess)
+    found = cached
+    if found is None or version is None or found.version != version:
+        found = await _read_team(session, location_id, version)
+        if found is None:
+            raise NotFound("Location not found.")
+        if teams is not None and version is not None:
+            teams.put(location_id, found)
+    availability = _availability(found, staff_id, service_ids, now)
+    wanted = records(availability)
+    if wanted != guess:
+        busy = await repository.busy(session, wanted) if wanted is not None else {}
+    availability.busy = busy
+    return availability
 
 
 async def load(
@@ -165,11 +226,15 @@ async def load(
     service_ids: list[int],
     days: tuple[date, date] | None = None,
 ) -> Availability:
-    """`team`, checked, with schedules and records over `days` (first and last local date)."""
-    availability = await team(session, location_id, staff_id, service_ids)
+    """`team`, checked, with records over `days` (first and last local date)."""
+    availability = await team(
+        session,
+        location_id,
+        staff_id,
+        service_ids,
+        lambda availability: availability.records(*days) if days is not None else None,
+    )
     availability.require_member()
-    if days is not None:
-        await load_days(session, availability, *days)
     return availability
 
 
@@ -257,13 +322,20 @@ def date_window(
     return first, last
 
 
+def _moment(at: str | None, availability: Availability) -> datetime | None:
+    return parse_moment(at, "datetime", availability.rules.zone) if at else None
+
+
 async def book_times(
     session: AsyncSession, location_id: int, staff_id: int, day: date, service_ids: list[int]
 ) -> list[dict[str, Any]]:
-    availability = await load(session, location_id, staff_id, service_ids)
+    def records(availability: Availability) -> Wanted | None:
+        return availability.records(day, day) if day in set(availability.days(day, day)) else None
+
+    availability = await team(session, location_id, staff_id, service_ids, records)
+    availability.require_member()
     if day not in set(availability.days(day, day)):
         return []
-    await load_days(session, availability, day, day)
     return times(availability, day)
 
 
@@ -275,13 +347,18 @@ async def book_dates(
     window: tuple[str | None, str | None, str | None],
 ) -> tuple[list[date], list[date]]:
     """(working dates, dates with at least one free slot) in the requested window."""
-    availability = await team(session, location_id, staff_id, service_ids)
+
+    def first_batch(availability: Availability) -> Wanted | None:
+        first, last = date_window(availability.today(), *window, availability.last_day())
+        days = list(availability.days(first, last))
+        if not days:
+            return None
+        return availability.records(days[0], days[-1], availability.members[:FIRST_BATCH])
+
+    availability = await team(session, location_id, staff_id, service_ids, first_batch)
     first, last = date_window(availability.today(), *window, availability.last_day())
     availability.require_member()
     members = availability.members
-    if members:
-        ids = [member.staff.id for member in members]
-        availability.schedules = await repository.schedules(session, ids, first, last)
     working: list[date] = []
     day = first
     while day <= last:
@@ -297,15 +374,17 @@ async def bookable_days(
     """The days from `first` to `last` on which some member has a free slot.
 
     One free member settles a day, so records are read for a batch of members at a time, in
-    display order, and only over the days the batches before left undecided.
+    display order, and only over the days the batches before left undecided. The first batch's
+    records came with the team (`book_dates`).
     """
     undecided = list(availability.days(first, last))
     bookable: list[date] = []
     done, size = 0, FIRST_BATCH
     while undecided and done < len(availability.members):
         batch = availability.members[done : done + size]
-        ids = [member.staff.id for member in batch]
-        availability.busy.update(await repository.busy(session, ids, undecided[0], undecided[-1]))
+        if done:
+            wanted = availability.records(undecided[0], undecided[-1], batch)
+            availability.busy.update(await repository.busy(session, wanted))
         left = []
         for day in undecided:
             if any(availability.has_free(member, day) for member in batch):
@@ -327,12 +406,19 @@ async def book_staff(
 ) -> tuple[Location, Availability, list[tuple[Member, Nearest | None]]]:
     """Members who do all `service_ids` (and are free at `at`), each with their nearest free day."""
     location = await location_or_404(session, location_id)
-    availability = await team(session, location_id, 0, service_ids)
-    rules = availability.rules
-    moment = parse_moment(at, "datetime", rules.zone) if at else None
-    today = availability.today()
-    first = min(today, moment.astimezone(rules.zone).date()) if moment else today
-    await load_days(session, availability, first, availability.last_day())
+
+    def first_day(availability: Availability) -> date:
+        moment, today = _moment(at, availability), availability.today()
+        return min(today, moment.astimezone(availability.rules.zone).date()) if moment else today
+
+    availability = await team(
+        session,
+        location_id,
+        0,
+        service_ids,
+        lambda availability: availability.records(first_day(availability), availability.last_day()),
+    )
+    moment, today = _moment(at, availability), availability.today()
     result = []
     for member in availability.members:
         if moment is not None and not availability.is_bookable(member, moment):
@@ -348,16 +434,20 @@ async def book_staff_seances(
     session: AsyncSession, location_id: int, staff_id: int, service_ids: list[int], at: str | None
 ) -> dict[str, Any]:
     """The nearest day from `at` (or today) with free time, and its slots."""
-    availability = await team(session, location_id, staff_id, service_ids)
-    rules = availability.rules
-    start_day = availability.today()
-    if at:
-        start_day = max(
-            start_day, parse_moment(at, "datetime", rules.zone).astimezone(rules.zone).date()
-        )
+
+    def first_day(availability: Availability) -> date:
+        moment, today = _moment(at, availability), availability.today()
+        return max(today, moment.astimezone(availability.rules.zone).date()) if moment else today
+
+    availability = await team(
+        session,
+        location_id,
+        staff_id,
+        service_ids,
+        lambda availability: availability.records(first_day(availability), availability.last_day()),
+    )
+    start_day, last = first_day(availability), availability.last_day()
     availability.require_member()
-    last = availability.last_day()
-    await load_days(session, availability, start_day, last)
     for day in availability.days(start_day, last):
         found = times(availability, day)
         if found:
@@ -375,13 +465,17 @@ async def bookable_services(
     candidates: Sequence[int],
 ) -> set[int]:
     """Of `candidates`, those that can join `service_ids` with the member (or anyone), at `at`."""
-    availability = await team(session, location_id, staff_id, [])
-    rules = availability.rules
-    moment = parse_moment(at, "datetime", rules.zone) if at else None
+
+    def records(availability: Availability) -> Wanted | None:
+        moment = _moment(at, availability)
+        if moment is None:
+            return None
+        day = moment.astimezone(availability.rules.zone).date()
+        return availability.records(day, day)
+
+    availability = await team(session, location_id, staff_id, [], records)
+    moment = _moment(at, availability)
     availability.require_member()
-    if moment is not None:
-        day = moment.astimezone(rules.zone).date()
-        await load_days(session, availability, day, day)
     result: set[int] = set()
     for service_id in candidates:
         wanted = [*dict.fromkeys([*service_ids, service_id])]

@@ -3,6 +3,7 @@
 from openbooking.models.base import Base
 from openbooking.models.catalog import (
     Bookform,
+    CatalogVersion,
     Chain,
     DayOff,
     Location,
@@ -26,6 +27,7 @@ from openbooking.models.records import Client, IdempotentRequest, Record, Record
 __all__ = [
     "Base",
     "Bookform",
+    "CatalogVersion",
     "Chain",
     "Client",
     "Customer",

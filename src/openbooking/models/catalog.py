@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, true
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from openbooking.models.base import Base, Timestamped
@@ -197,3 +197,26 @@ class DayOff(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
     date: Mapped[date]
+
+
+# The tables availability reads. Database triggers (migration 0005) bump `catalog_version` on
+# every change to them, whoever makes it: the business loader, an administrator's SQL, a test.
+VERSIONED_TABLES = (
+    "locations",
+    "positions",
+    "services",
+    "staff",
+    "staff_services",
+    "schedule_intervals",
+    "days_off",
+)
+
+
+class CatalogVersion(Base):
+    """One row (id 1) whose `version` changes with every change to `VERSIONED_TABLES`: a process
+    that caches what it read from them compares versions to know whether it is still current."""
+
+    __tablename__ = "catalog_version"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(BigInteger)

@@ -24,7 +24,7 @@ from openbooking import migrations
 from openbooking.availability.slots import DaySchedule
 from openbooking.business import document, loader
 from openbooking.kit.db import create_engine, create_sessionmaker, is_sqlite
-from openbooking.models import Base, Record
+from openbooking.models import Record
 from openbooking.models.records import RECORD_ACTIVE
 from openbooking.partners import service as partners
 
@@ -316,7 +316,8 @@ async def _insert(url: str, rows: Iterable[dict[str, Any]]) -> int:
 
 
 async def drop_tables(url: str) -> None:
-    """Drop every OpenBooking table and alembic's version table, so that `build` starts afresh.
+    """Empty the database's `public` schema (tables, the catalog-version triggers' functions,
+    the btree_gist extension, alembic's version table), so that `build` starts afresh.
 
     Only for a throw-away database: the name must say so (it contains "bench" or "test").
     """
@@ -326,7 +327,7 @@ async def drop_tables(url: str) -> None:
     engine = create_engine(url)
     try:
         async with engine.begin() as connection:
-            await connection.run_sync(Base.metadata.drop_all)
-            await connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+            await connection.execute(text("DROP SCHEMA public CASCADE"))
+            await connection.execute(text("CREATE SCHEMA public"))
     finally:
         await engine.dispose()

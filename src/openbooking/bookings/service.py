@@ -277,7 +277,7 @@ async def create(
         raise InvalidParameter("email", "this location requires an e-mail address")
     if email and "@" not in email.strip("@"):
         raise InvalidParameter("email", "not an e-mail address")
-    comment = text(body, "comment", max_length=1000)
+    comment = text(body, "comment", max_length=1000, multiline=True)
     if location.booking_comment_required and not comment:
         raise InvalidParameter("comment", "this location requires a comment")
     if _blacklisted(location, phone):
@@ -456,7 +456,7 @@ async def reschedule(
     (planned,) = await plan(session, location, [appointment], ignore=record)
     record.starts_at, record.ends_at = start, planned.end
     record.reminder_at, record.reminded_at = notify.reminder_at(record, location, now), None
-    comment = text(body, "comment", max_length=1000)
+    comment = text(body, "comment", max_length=1000, multiline=True)
     if comment is not None:
         record.comment = comment
     return notify.messages(notify.CONFIRMED, location, [record])

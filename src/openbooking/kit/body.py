@@ -70,8 +70,16 @@ async def read_json(request: Request) -> Any:
     return parse_json(raw)
 
 
-def text(body: dict[str, Any], name: str, *, max_length: int, required: bool = False) -> str | None:
-    """A string field, NFC-normalised, without control characters."""
+def text(
+    body: dict[str, Any],
+    name: str,
+    *,
+    max_length: int,
+    required: bool = False,
+    multiline: bool = False,
+) -> str | None:
+    """A string field, NFC-normalised, without control characters (but line breaks and tabs
+    when `multiline`; CRLF and CR become LF)."""
     value = body.get(name)
     if value is None or value == "":
         if required:
@@ -80,9 +88,12 @@ def text(body: dict[str, Any], name: str, *, max_length: int, required: bool = F
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise InvalidParameter(name, "expected a string")
     value = unicodedata.normalize("NFC", str(value)).strip()
+    allowed = ""
+    if multiline:
+        value, allowed = value.replace("\r\n", "\n").replace("\r", "\n"), "\n\t"
     if len(value) > max_length:
         raise InvalidParameter(name, f"at most {max_length} characters")
-    if any(unicodedata.category(char) in ("Cc", "Cf") for char in value):
+    if any(unicodedata.category(c) in ("Cc", "Cf") and c not in allowed for c in value):
         raise InvalidParameter(name, "control and formatting characters are not allowed")
     if required and not value:
         raise InvalidParameter(name, "is required")

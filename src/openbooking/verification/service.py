@@ -383,7 +383,9 @@ async def change_password(
     old = body.get("old_password")
     if not isinstance(new, str):
         raise InvalidParameter("new_password", "is required")
-    reason = passwords.problem(new)
+    reason = passwords.problem(
+        new, [customer.phone.lstrip("+"), customer.name, customer.email or ""]
+    )
     if reason is not None:
         raise InvalidParameter("new_password", reason)
     if customer.password_hash is not None and not (

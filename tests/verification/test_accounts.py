@@ -295,6 +295,30 @@ class TestPhoneChange:
         data = (await customer.get_as("/booking/user/data", token)).json()["data"]
         assert data["phone"] == new_phone
 
+    async def test_a_phone_change_signs_out_the_other_sessions(
+        self, customer: Customer, outbox: Any, clock: time_machine.Traveller
+    ) -> None:
+        here = await phone_login(customer, outbox)
+        clock.shift(3600)  # past the resend interval
+        elsewhere = await phone_login(customer, outbox)
+        new_phone = "+4915177777777"
+        clock.shift(3600)
+        await customer.get_as(
+            "/booking/user/phone_confirmation",
+            here,
+            params={"company_id": BERLIN, "phone": new_phone},
+        )
+        code = code_in(outbox(new_phone)[-1])
+        changed = await customer.put(
+            "/booking/user", {"phone": new_phone, "confirmation_code": code}, user=here
+        )
+        assert changed.status_code == 202, changed.text
+        assert (await customer.get_as("/booking/user/data", here)).status_code == 200
+        assert (await customer.get_as("/booking/user/data", elsewhere)).status_code == 401
+        renamed = await customer.put("/booking/user", {"name": "Ada"}, user=here)
+        assert renamed.status_code == 202
+        assert (await customer.get_as("/booking/user/data", here)).status_code == 200
+
     async def test_t7_a_login_code_does_not_change_a_phone(
         self, customer: Customer, outbox: Any, clock: time_machine.Traveller
     ) -> None:

@@ -141,10 +141,14 @@ async def get_user_data(
 
 @router.put("/booking/user", status_code=202, summary="Change name, e-mail or phone")
 async def put_user(
-    session: WriteSessionDep, context: ContextDep, customer: CustomerDep, body: BodyDep
+    session: WriteSessionDep,
+    context: ContextDep,
+    customer: CustomerDep,
+    token: Annotated[str, Depends(user_token)],
+    body: BodyDep,
 ) -> Response:
     try:
-        await service.update_profile(session, context, customer, body)
+        await service.update_profile(session, context, customer, token, body)
     finally:
         await session.commit()
     return envelope(None, meta={"message": "Accepted"}, status_code=202)

@@ -133,10 +133,14 @@ async def token_owner(session: AsyncSession, digest: str, now: datetime) -> Cust
     )
 
 
-async def revoke_tokens(session: AsyncSession, customer_id: int, now: datetime) -> int:
-    result = await session.execute(
-        update(UserToken)
-        .where(UserToken.customer_id == customer_id, UserToken.revoked_at.is_(None))
-        .values(revoked_at=now)
+async def revoke_tokens(
+    session: AsyncSession, customer_id: int, now: datetime, *, keep: str | None = None
+) -> int:
+    """Revoke the customer's live tokens, except the one whose digest is `keep`."""
+    query = update(UserToken).where(
+        UserToken.customer_id == customer_id, UserToken.revoked_at.is_(None)
     )
+    if keep is not None:
+        query = query.where(UserToken.token_sha256 != keep)
+    result = await session.execute(query.values(revoked_at=now))
     return int(result.rowcount)  # type: ignore[attr-defined]

@@ -342,9 +342,10 @@ async def authenticate(session: AsyncSession, token: str) -> Customer:
 
 
 async def update_profile(
-    session: AsyncSession, ctx: Context, customer: Customer, body: dict[str, Any]
+    session: AsyncSession, ctx: Context, customer: Customer, token: str, body: dict[str, Any]
 ) -> None:
-    """PUT /booking/user: name, email; a new phone needs the code sent to it."""
+    """PUT /booking/user: name, email; a new phone needs the code sent to it. The phone is the
+    login, so changing it signs out every other session: only `token` stays valid (R17)."""
     name = text(body, "name", max_length=255)
     email = text(body, "email", max_length=254)
     if email is not None:
@@ -368,7 +369,11 @@ async def update_profile(
         owner = await repository.customer_by_phone(session, phone)
         if owner is not None and owner.id != customer.id:
             raise InvalidParameter("phone", "The specified number is already in use.")
-        customer.phone = phone
+        if phone != customer.phone:
+            customer.phone = phone
+            await repository.revoke_tokens(
+                session, customer.id, clock_now(), keep=token_digest(token)
+            )
 
 
 async def change_password(

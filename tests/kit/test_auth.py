@@ -58,6 +58,12 @@ def test_t18_codes_are_six_ascii_digits_and_spread_evenly() -> None:
         ("10.0.0.5", "garbage", ["10.0.0.0/8"], "10.0.0.5"),
         ("10.0.0.5", None, ["10.0.0.0/8"], "10.0.0.5"),
         (None, "192.0.2.1", [], "unknown"),
+        # An IPv6 client is its /64: rotating the low bits gives no fresh budget.
+        ("2001:db8:1:2:aaaa::1", None, [], "2001:db8:1:2::/64"),
+        ("2001:db8:1:2:ffff:ffff:ffff:ffff", None, [], "2001:db8:1:2::/64"),
+        ("2001:db8:1:3::1", None, [], "2001:db8:1:3::/64"),
+        ("10.0.0.5", "2001:DB8:1:2::7", ["10.0.0.0/8"], "2001:db8:1:2::/64"),
+        ("::ffff:203.0.113.7", None, [], "203.0.113.7"),
     ],
 )
 def test_t13_client_address(

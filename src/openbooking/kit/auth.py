@@ -13,6 +13,7 @@ _AUTHORIZATION = re.compile(
     re.IGNORECASE,
 )
 MAX_HEADER_LENGTH = 1024
+IPV6_PREFIX = 64  # per-address limits count an IPv6 client's whole /64
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,8 +43,10 @@ def token_digest(token: str) -> str:
 
 
 def client_address(peer: str | None, forwarded_for: str | None, trusted: list[str]) -> str:
-    """The socket peer, or, when the peer is a trusted proxy, the nearest untrusted address in
-    X-Forwarded-For (clients can prepend anything, so the list is read from the right)."""
+    """Who the client is, for per-address limits: the socket peer, or, when the peer is a
+    trusted proxy, the nearest untrusted address in X-Forwarded-For (clients can prepend
+    anything, so the list is read from the right). An IPv6 client is its /64 network: one
+    subscriber usually holds a whole /64, and would otherwise get a fresh budget per address."""
     if not peer:
         return "unknown"
     networks = [ipaddress.ip_network(entry, strict=False) for entry in trusted]
@@ -55,12 +58,22 @@ def client_address(peer: str | None, forwarded_for: str | None, trusted: list[st
             return False
         return any(ip in network for network in networks)
 
-    if not forwarded_for or not is_trusted(peer):
-        return peer
-    for hop in reversed([part.strip() for part in forwarded_for.split(",")]):
-        if not is_trusted(hop):
-            try:
-                return str(ipaddress.ip_address(hop))
-            except ValueError:
-                return peer
-    return peer
+    if forwarded_for and is_trusted(peer):
+        for hop in reversed([part.strip() for part in forwarded_for.split(",")]):
+            if not is_trusted(hop):
+                try:
+                    return _bucket(ipaddress.ip_address(hop))
+                except ValueError:
+                    break
+    try:
+        return _bucket(ipaddress.ip_address(peer))
+    except ValueError:
+        return peer  # not an address (a test client's name, a Unix socket)
+
+
+def _bucket(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, IPV6_PREFIX), strict=False))
+    return str(ip)

@@ -69,6 +69,12 @@ class Settings(BaseSettings):
     sms_per_phone_day: int = Field(default=10, ge=1)
     sms_per_ip_hour: int = Field(default=20, ge=1)
     sms_phones_per_ip_hour: int = Field(default=5, ge=1)
+    sms_per_prefix_hour: int = Field(
+        default=10,
+        ge=1,
+        description="Code SMS per hour to one block of 10,000 numbers (the number less its last "
+        "4 digits), from any address: SMS pumping walks through adjacent numbers.",
+    )
     sms_location_daily_budget: int = Field(default=500, ge=1)
     password_failures_per_minute: int = Field(default=5, ge=1)
     user_token_ttl_days: int = Field(default=30, ge=1, le=30)

@@ -111,6 +111,25 @@ class TestClientAddress:
         ]
         assert statuses == [201] * (settings.sms_phones_per_ip_hour + 2)
 
+    @pytest.mark.usefixtures("demo")
+    async def test_t12_a_block_of_numbers_from_many_addresses(
+        self, second_app: Any, partner_token: str, settings: Settings, outbox: Any
+    ) -> None:
+        """SMS pumping: adjacent numbers, each from its own address behind a trusted proxy."""
+        app = second_app(trusted_proxies=["10.0.0.0/8"])
+        cap = settings.sms_per_prefix_hour
+
+        async def send(phone: str, n: int) -> int:
+            response = await post_code(
+                app, partner_token, phone, peer="10.1.2.3", forwarded=f"192.0.2.{n}"
+            )
+            return response.status_code
+
+        block = [await send(f"+491513000{n:04d}", n) for n in range(cap + 5)]
+        assert block == [201] * cap + [429] * 5
+        assert len(outbox()) == cap, "no SMS beyond the cap"
+        assert await send("+4915130010000", 200) == 201, "the next block is not affected"
+
 
 @pytest.fixture
 def redis_url() -> str:

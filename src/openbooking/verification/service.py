@@ -160,6 +160,10 @@ async def _check_client_budget(ctx: Context, phone: str) -> None:
     if not verdict.allowed:
         raise Throttled(verdict.retry_after)
     await limiter.hit("1000/hour", *marker)
+    verdict = await limiter.hit(f"{settings.sms_per_prefix_hour}/hour", "sms-prefix", phone[:-4])
+    if not verdict.allowed:
+        logger.warning("code SMS to the block %sXXXX throttled: possible SMS pumping", phone[:-4])
+        raise Throttled(verdict.retry_after)
 
 
 async def prepare_code(

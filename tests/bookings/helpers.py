@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import aliased
 
 from openbooking.models import Record
@@ -88,3 +88,8 @@ async def overlapping_pairs(session: AsyncSession) -> list[tuple[int, int]]:
         .where(a.status == RECORD_ACTIVE, b.status == RECORD_ACTIVE)
     )
     return [(first, second) for first, second in rows]
+
+
+async def record_count(session: AsyncSession) -> int:
+    """How many records are stored, whatever their state."""
+    return int(await session.scalar(select(func.count()).select_from(Record)) or 0)

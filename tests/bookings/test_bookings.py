@@ -9,12 +9,10 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 import time_machine
-from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from openbooking.kit import db
 from openbooking.kit.envelope import Dialect
-from openbooking.models import Record
 from tests.bookings.helpers import (
     CAMILLE,
     NOW,
@@ -23,6 +21,7 @@ from tests.bookings.helpers import (
     ny_booking,
     ny_service,
     overlapping_pairs,
+    record_count,
     slots,
     user_token,
 )
@@ -33,7 +32,6 @@ from tests.verification.conftest import BERLIN, NEW_YORK, PHONE, Customer, code_
 if TYPE_CHECKING:
     import httpx
     from fastapi import FastAPI
-    from sqlalchemy.ext.asyncio import AsyncSession
 
     from openbooking.config import Settings
 
@@ -233,11 +231,7 @@ class TestBookRecord:
             }
         )
         error(await customer.post(f"/book_record/{NEW_YORK}", body), 422, 433)
-
-        async def records(session: AsyncSession) -> int:
-            return len((await session.scalars(select(Record))).all())
-
-        assert await run_in_session(records) == 0
+        assert await run_in_session(record_count) == 0
 
 
 @pytest.mark.usefixtures("demo")

@@ -10,10 +10,10 @@ import json
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from openbooking.models import Record
-from tests.bookings.helpers import CAMILLE, ny_booking, ny_service, slots
+from tests.bookings.helpers import CAMILLE, ny_booking, ny_service, record_count, slots
 from tests.verification.conftest import NEW_YORK
 
 if TYPE_CHECKING:
@@ -226,7 +226,4 @@ class TestHostileBodies:
             customer, json.dumps(await self.valid(customer)).encode(), "application/json"
         )
         assert response.status_code == 201, response.text
-        count = await run_in_session(
-            lambda session: session.scalar(select(func.count()).select_from(Record))
-        )
-        assert count == 1
+        assert await run_in_session(record_count) == 1

@@ -7,13 +7,13 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from openbooking.bookings import idempotency
 from openbooking.kit.db import create_sessionmaker
-from openbooking.models import IdempotentRequest, Record
+from openbooking.models import IdempotentRequest
 from openbooking.partners import service as partners
-from tests.bookings.helpers import ny_booking, ny_service, slots
+from tests.bookings.helpers import ny_booking, ny_service, record_count, slots
 from tests.conftest import SECRETS
 from tests.verification.conftest import NEW_YORK
 
@@ -39,13 +39,6 @@ async def book(customer: Customer, body: dict[str, Any], key: str | bytes = KEY)
     return await customer.post(f"/book_record/{NEW_YORK}", body, headers={"Idempotency-Key": key})
 
 
-async def records(run_in_session: Any) -> int:
-    count: int = await run_in_session(
-        lambda session: session.scalar(select(func.count()).select_from(Record))
-    )
-    return count
-
-
 @pytest.mark.usefixtures("demo")
 class TestIdempotencyKey:
     async def test_a_retry_gets_the_first_answer(
@@ -59,7 +52,7 @@ class TestIdempotencyKey:
         assert again.content == first.content
         assert again.headers["idempotent-replayed"] == "true"
         assert "idempotent-replayed" not in first.headers
-        assert await records(run_in_session) == 1
+        assert await run_in_session(record_count) == 1
         (item,) = again.json()["data"]
         read = await customer.get(
             f"/book_record/{NEW_YORK}/{item['record_id']}/{item['record_hash']}"
@@ -73,7 +66,7 @@ class TestIdempotencyKey:
         other = await book(customer, await booking(customer, 2))
         assert other.status_code == 422, other.text
         assert other.json()["meta"]["errors"][0]["field"] == "Idempotency-Key"
-        assert await records(run_in_session) == 1
+        assert await run_in_session(record_count) == 1
 
     async def test_concurrent_retries_book_once(
         self, customer: Customer, run_in_session: Any
@@ -85,7 +78,7 @@ class TestIdempotencyKey:
         created = [answer.content for answer in answers if answer.status_code == 201]
         assert created, "the first call books"
         assert len(set(created)) == 1, "every 201 is the one answer"
-        assert await records(run_in_session) == 1
+        assert await run_in_session(record_count) == 1
 
     async def test_a_call_in_flight_is_409_until_its_lease_ends(
         self,
@@ -104,10 +97,10 @@ class TestIdempotencyKey:
         busy = await book(customer, body)
         assert busy.status_code == 409, busy.text
         assert busy.json()["success"] is False
-        assert await records(run_in_session) == 0
+        assert await run_in_session(record_count) == 0
         clock.shift(idempotency.LEASE + timedelta(seconds=1))
         assert (await book(customer, body)).status_code == 201
-        assert await records(run_in_session) == 1
+        assert await run_in_session(record_count) == 1
 
     async def test_refusals_are_replayed_too(self, customer: Customer) -> None:
         body = await booking(customer)
@@ -133,7 +126,7 @@ class TestIdempotencyKey:
         fresh = await book(customer, await booking(customer, 2))
         assert fresh.status_code == 201, "a day later the key is new again"
         assert "idempotent-replayed" not in fresh.headers
-        assert await records(run_in_session) == 2
+        assert await run_in_session(record_count) == 2
 
     async def test_keys_belong_to_one_partner(
         self, customer: Customer, run_in_session: Any
@@ -155,7 +148,7 @@ class TestIdempotencyKey:
         response = await book(customer, await booking(customer), key=key)
         assert response.status_code == 400, response.text
         assert response.json()["meta"]["errors"][0]["field"] == "Idempotency-Key"
-        assert await records(run_in_session) == 0
+        assert await run_in_session(record_count) == 0
 
     async def test_long_and_quoted_keys_work(self, customer: Customer) -> None:
         assert (await book(customer, await booking(customer), key="k" * 255)).status_code == 201

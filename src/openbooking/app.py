@@ -20,6 +20,7 @@ from openbooking.kit.db import create_engine, create_sessionmaker
 from openbooking.kit.envelope import JSONResponse
 from openbooking.kit.errors import install_error_handlers
 from openbooking.kit.middleware import AccessLog, BodySizeLimit, StripTrailingSlash
+from openbooking.kit.openapi import install as install_openapi
 from openbooking.kit.ratelimit import RateLimiter
 from openbooking.sms.factory import create_sender
 from openbooking.verification.endpoints import router as verification_router
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         else load_or_create_key(settings.var_dir / "secret-key")
     )
     install_error_handlers(app)
+    install_openapi(app)
     app.include_router(catalog_router, prefix=API_PREFIX)
     app.include_router(availability_router, prefix=API_PREFIX)
     app.include_router(verification_router, prefix=API_PREFIX)

@@ -1,4 +1,5 @@
-"""Request dependencies shared by every domain: session, dialect, partner."""
+"""What every endpoint may ask of the request: settings, dialect, the unit of work and its
+session, and the verification context. Who is calling lives in `auth`."""
 
 from __future__ import annotations
 
@@ -9,11 +10,10 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from openbooking.config import Settings
-from openbooking.kit.auth import parse_authorization
+from openbooking.kit.auth import client_address
+from openbooking.kit.db import UnitOfWork, unit_of_work
 from openbooking.kit.envelope import Dialect, dialect_from_accept
-from openbooking.kit.errors import Unauthorized
-from openbooking.models import PartnerToken
-from openbooking.partners import service as partners
+from openbooking.verification.service import Context
 
 
 def get_settings(request: Request) -> Settings:
@@ -21,29 +21,47 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    async with request.app.state.sessionmaker() as session:
-        yield session
-
-
 def get_dialect(request: Request) -> Dialect:
     default = Dialect(get_settings(request).default_dialect)
     return dialect_from_accept(request.headers.get("accept"), default)
 
 
+async def get_unit_of_work(request: Request) -> AsyncIterator[UnitOfWork]:
+    """The request's unit of work: it ends (commits or rolls back) when the handler returns,
+    before the answer is sent."""
+    async with unit_of_work(request.app.state.sessionmaker) as work:
+        yield work
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
 DialectDep = Annotated[Dialect, Depends(get_dialect)]
+WorkDep = Annotated[UnitOfWork, Depends(get_unit_of_work, scope="function")]
 
 
-async def require_partner(request: Request, session: SessionDep) -> PartnerToken:
-    credentials = parse_authorization(request.headers.get("authorization"))
-    if credentials is None:
-        raise Unauthorized
-    partner = await partners.find_active(session, credentials.partner_token)
-    if partner is None:
-        raise Unauthorized
-    return partner
+def get_session(work: WorkDep) -> AsyncSession:
+    return work.session
 
 
-PartnerDep = Annotated[PartnerToken, Depends(require_partner)]
+async def get_write_session(work: WorkDep) -> AsyncSession:
+    """The request's session in a writer's transaction (BEGIN IMMEDIATE on SQLite)."""
+    return await work.write()
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+WriteSessionDep = Annotated[AsyncSession, Depends(get_write_session)]
+
+
+def get_context(request: Request, settings: SettingsDep) -> Context:
+    peer = request.client.host if request.client else None
+    return Context(
+        settings=settings,
+        key=request.app.state.secret_key,
+        limiter=request.app.state.limiter,
+        sender=request.app.state.sms,
+        client=client_address(
+            peer, request.headers.get("x-forwarded-for"), settings.trusted_proxies
+        ),
+    )
+
+
+ContextDep = Annotated[Context, Depends(get_context)]

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from openbooking.bookings import idempotency
-from openbooking.kit.db import create_sessionmaker
+from openbooking.kit.db import create_sessionmaker, unit_of_work
 from openbooking.models import IdempotentRequest
 from openbooking.partners import service as partners
 from tests.bookings.helpers import ny_booking, ny_service, record_count, slots
@@ -92,8 +92,8 @@ class TestIdempotencyKey:
         partner = await run_in_session(lambda session: partners.find_active(session, partner_token))
         claim = idempotency.Claim.of(app.state.secret_key, partner.id, KEY, [NEW_YORK, None, body])
         # A first call claimed the key and has not answered yet (or its process died).
-        async with create_sessionmaker(app.state.engine)() as session:
-            assert await idempotency.begin(session, claim) is None
+        async with unit_of_work(create_sessionmaker(app.state.engine)) as work:
+            assert await idempotency.begin(work, claim) is None
         busy = await book(customer, body)
         assert busy.status_code == 409, busy.text
         assert busy.json()["success"] is False

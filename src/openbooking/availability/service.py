@@ -3,29 +3,27 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from openbooking.availability import cache, repository, slots
 from openbooking.availability.slots import DaySchedule, MemberDay, Rules
-from openbooking.catalog.repository import location_or_404
+from openbooking.catalog import service as catalog
+from openbooking.kit.clock import instant, zone
 from openbooking.kit.clock import now as clock_now
-from openbooking.kit.clock import zone
 from openbooking.kit.errors import ApiError, InvalidParameter, NotFound
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping, Sequence
-    from zoneinfo import ZoneInfo
 
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from openbooking.availability.repository import Wanted
     from openbooking.availability.slots import Interval
-    from openbooking.models import Location
+    from openbooking.catalog.schemas import BookServicesQuery, CompaniesQuery
+    from openbooking.kit.envelope import Dialect
 
 MAX_RANGE_DAYS = 400
-# Dates outside these years are refused before any arithmetic could overflow.
-FIRST_YEAR, LAST_YEAR = 1970, 2200
 # book_dates reads the records of this many members first (in display order), then of twice as
 # many for the days still undecided, and so on: usually the first members settle every day.
 FIRST_BATCH = 4
@@ -238,41 +236,6 @@ async def load(
     return availability
 
 
-def parse_date(value: str, field_name: str) -> date:
-    try:
-        if len(value) != 10:
-            raise ValueError(value)
-        parsed = date.fromisoformat(value)
-    except ValueError:
-        raise InvalidParameter(field_name, "expected a date as YYYY-MM-DD") from None
-    if not FIRST_YEAR <= parsed.year <= LAST_YEAR:
-        raise InvalidParameter(field_name, f"the year must be {FIRST_YEAR} to {LAST_YEAR}")
-    return parsed
-
-
-def parse_moment(value: str, field_name: str, local: ZoneInfo) -> datetime:
-    """A filter time: `YYYY-MM-DDTHH:MM[:SS]` in the location's zone, ISO with an offset, or a
-    Unix timestamp. A local time that does not exist that day is refused."""
-    text = value.strip()
-    try:
-        if text.isascii() and text.isdigit() and len(text) <= 12:
-            moment = datetime.fromtimestamp(int(text), UTC)
-        elif len(text) > 40:
-            raise ValueError(text)
-        else:
-            moment = datetime.fromisoformat(text.replace(" ", "T", 1))
-    except (ValueError, OverflowError, OSError):
-        raise InvalidParameter(field_name, "expected YYYY-MM-DDTHH:MM") from None
-    if not FIRST_YEAR <= moment.year <= LAST_YEAR:
-        raise InvalidParameter(field_name, f"the year must be {FIRST_YEAR} to {LAST_YEAR}")
-    if moment.tzinfo is not None:
-        return moment.astimezone(UTC)
-    instants = slots.local_instants(moment, local)
-    if not instants:
-        raise InvalidParameter(field_name, "that local time does not exist (clock change)")
-    return instants[0]
-
-
 def slot_view(start: datetime, length: int, rules: Rules) -> dict[str, Any]:
     local = start.astimezone(rules.zone)
     return {
@@ -302,18 +265,17 @@ def nearest(availability: Availability, member: Member, first: date) -> Nearest 
 
 
 def date_window(
-    today: date, on: str | None, date_from: str | None, date_to: str | None, horizon_end: date
+    today: date, on: date | None, date_from: date | None, date_to: date | None, horizon_end: date
 ) -> tuple[date, date]:
     """`date_from`+`date_to` win; else the month of `date`; else today to the horizon."""
     if date_from or date_to:
         if not (date_from and date_to):
             raise InvalidParameter("date_to" if date_from else "date_from", "give both or neither")
-        first, last = parse_date(date_from, "date_from"), parse_date(date_to, "date_to")
+        first, last = date_from, date_to
         if last < first:
             raise InvalidParameter("date_to", "must not be before date_from")
     elif on:
-        anchor = parse_date(on, "date")
-        first = anchor.replace(day=1)
+        first = on.replace(day=1)
         last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
     else:
         first, last = today, max(today, horizon_end)
@@ -322,8 +284,14 @@ def date_window(
     return first, last
 
 
-def _moment(at: str | None, availability: Availability) -> datetime | None:
-    return parse_moment(at, "datetime", availability.rules.zone) if at else None
+def _moment(at: datetime | None, availability: Availability) -> datetime | None:
+    """A filter time in UTC (a repeated local time is its first occurrence)."""
+    if at is None:
+        return None
+    try:
+        return instant(at, availability.rules.zone, exact=False)
+    except ValueError as exc:
+        raise InvalidParameter("datetime", str(exc)) from None
 
 
 async def book_times(
@@ -344,7 +312,7 @@ async def book_dates(
     location_id: int,
     staff_id: int,
     service_ids: list[int],
-    window: tuple[str | None, str | None, str | None],
+    window: tuple[date | None, date | None, date | None],
 ) -> tuple[list[date], list[date]]:
     """(working dates, dates with at least one free slot) in the requested window."""
 
@@ -400,12 +368,13 @@ async def book_staff(
     session: AsyncSession,
     location_id: int,
     service_ids: list[int],
-    at: str | None,
+    at: datetime | None,
     *,
     seances: bool,
-) -> tuple[Location, Availability, list[tuple[Member, Nearest | None]]]:
-    """Members who do all `service_ids` (and are free at `at`), each with their nearest free day."""
-    location = await location_or_404(session, location_id)
+) -> tuple[bool, Availability, list[tuple[Member, Nearest | None]]]:
+    """Members who do all `service_ids` (and are free at `at`), each with their nearest free
+    day; and whether members are shown by their position (`catalog.shows_position`)."""
+    location = await catalog.location(session, location_id)
 
     def first_day(availability: Availability) -> date:
         moment, today = _moment(at, availability), availability.today()
@@ -427,11 +396,15 @@ async def book_staff(
         if found is not None and not seances:
             found = (found[0], [])
         result.append((member, found))
-    return location, availability, result
+    return await catalog.shows_position(session, location), availability, result
 
 
 async def book_staff_seances(
-    session: AsyncSession, location_id: int, staff_id: int, service_ids: list[int], at: str | None
+    session: AsyncSession,
+    location_id: int,
+    staff_id: int,
+    service_ids: list[int],
+    at: datetime | None,
 ) -> dict[str, Any]:
     """The nearest day from `at` (or today) with free time, and its slots."""
 
@@ -460,7 +433,7 @@ async def bookable_services(
     location_id: int,
     staff_id: int,
     service_ids: list[int],
-    at: str | None,
+    at: datetime | None,
     *,
     candidates: Sequence[int],
 ) -> set[int]:
@@ -493,3 +466,55 @@ async def next_slot(session: AsyncSession, location_id: int) -> str:
     """The earliest free start at the location with anyone, for anything ("" when none)."""
     data = await book_staff_seances(session, location_id, 0, [], None)
     return str(data["seances"][0]["datetime"]) if data["seances"] else ""
+
+
+async def companies(
+    session: AsyncSession, dialect: Dialect, params: CompaniesQuery
+) -> list[dict[str, Any]]:
+    """`GET /companies`: the catalog's locations, with `next_slot` when asked `forBooking`."""
+    items = await catalog.companies(
+        session,
+        dialect,
+        location_id=params.id,
+        chain_id=params.group_id,
+        active_only=params.active,
+        title=params.title,
+        page=params.page,
+        count=params.count,
+    )
+    if params.forBooking:
+        for item in items:
+            item["next_slot"] = await next_slot(session, item["id"])
+    return items
+
+
+async def company(
+    session: AsyncSession, location_id: int, dialect: Dialect, *, for_booking: bool
+) -> dict[str, Any]:
+    data = await catalog.company(session, location_id, dialect)
+    if for_booking:
+        data["next_slot"] = await next_slot(session, location_id)
+    return data
+
+
+async def book_services(
+    session: AsyncSession, location_id: int, params: BookServicesQuery
+) -> dict[str, Any]:
+    """A location's categories and services; with `staff_id` that member's, at their length.
+
+    With `service_ids` and/or `datetime` (a local time), only what can still be booked:
+    services that one member (that member, or anyone) can do together with the chosen ones at
+    that time.
+    """
+    offered = await catalog.services(session, location_id, params.staff_id)
+    if params.service_ids or params.datetime:
+        keep = await bookable_services(
+            session,
+            location_id,
+            params.staff_id,
+            params.service_ids,
+            params.datetime,
+            candidates=[item["id"] for item in offered],
+        )
+        offered = [item for item in offered if item["id"] in keep]
+    return await catalog.book_services(session, location_id, offered)

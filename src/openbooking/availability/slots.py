@@ -17,6 +17,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from openbooking.kit.clock import local_instants
+
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
     from zoneinfo import ZoneInfo
@@ -93,16 +95,6 @@ def resolve_day(
 
 def _wall(day: date, seconds: int) -> datetime:
     return datetime.combine(day, time()) + timedelta(seconds=seconds)
-
-
-def local_instants(naive: datetime, zone: ZoneInfo) -> list[datetime]:
-    """The real instants (UTC) showing wall-clock `naive`: none, one, or two at fall-back."""
-    found = []
-    for fold in (0, 1):
-        instant = naive.replace(tzinfo=zone, fold=fold).astimezone(UTC)
-        if instant.astimezone(zone).replace(tzinfo=None) == naive and instant not in found:
-            found.append(instant)
-    return sorted(found)
 
 
 def _transition_after(lo: datetime, hi: datetime, zone: ZoneInfo) -> datetime:

@@ -5,39 +5,26 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Header, Request
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
+from openbooking.auth.dependencies import (
+    CustomerDep,
+    MaybeCustomerDep,
+    PartnerDep,
+    require_partner,
+)
 from openbooking.bookings import idempotency, notify, service
-from openbooking.bookings.rules import TAKEN, BookingError
-from openbooking.deps import DialectDep, PartnerDep, SessionDep, require_partner
-from openbooking.kit.auth import parse_authorization
-from openbooking.kit.body import read_json, read_object
-from openbooking.kit.db import begin_write, lost_race
-from openbooking.kit.envelope import ERROR_RESPONSES, JSONResponse, envelope
-from openbooking.kit.errors import ApiError, Unauthorized
-from openbooking.kit.errors import render as render_error
-from openbooking.kit.params import IdPath
+from openbooking.bookings.schemas import BookRecordBody, CheckBody, RescheduleBody
+from openbooking.deps import ContextDep, DialectDep, SessionDep, WorkDep, WriteSessionDep
+from openbooking.kit.body import read_json
+from openbooking.kit.envelope import ERROR_RESPONSES, Dialect, envelope
+from openbooking.kit.errors import Unauthorized
+from openbooking.kit.wire import IdPath, body
 from openbooking.models import Customer
-from openbooking.verification import service as verification
-from openbooking.verification.endpoints import ContextDep, CustomerDep, WriteSessionDep
-from openbooking.verification.service import CodeRejected, Context, Throttled
 
 router = APIRouter(
     dependencies=[Depends(require_partner)], tags=["bookings"], responses=ERROR_RESPONSES
 )
-
-
-async def optional_customer(request: Request, session: SessionDep) -> Customer | None:
-    """The customer when a `User` token is sent (a bad one is 401), else None."""
-    credentials = parse_authorization(request.headers.get("authorization"))
-    if credentials is None or credentials.user_token is None:
-        return None
-    return await verification.authenticate(session, credentials.user_token)
-
-
-MaybeCustomerDep = Annotated[Customer | None, Depends(optional_customer)]
 
 
 def _key(request: Request) -> bytes:
@@ -47,21 +34,24 @@ def _key(request: Request) -> bytes:
 
 @router.post("/book_check/{location_id}", status_code=201, summary="Check appointments")
 async def post_book_check(
-    location_id: IdPath, session: SessionDep, body: Annotated[Any, Depends(read_json)]
+    location_id: IdPath,
+    data: Annotated[CheckBody, Depends(body(CheckBody))],
+    session: SessionDep,
 ) -> Response:
-    await service.check(session, location_id, body)
+    await service.check(session, location_id, data)
     return envelope(None, meta={"message": "Created"}, status_code=201)
 
 
 @router.post("/book_record/{location_id}", status_code=201, summary="Book appointments")
 async def post_book_record(
     request: Request,
-    session: SessionDep,
-    partner: PartnerDep,
     location_id: IdPath,
+    data: Annotated[BookRecordBody, Depends(body(BookRecordBody))],
+    raw: Annotated[Any, Depends(read_json)],
+    work: WorkDep,
+    partner: PartnerDep,
     context: ContextDep,
     customer: MaybeCustomerDep,
-    body: Annotated[dict[str, Any], Depends(read_object)],
     background: BackgroundTasks,
     idempotency_key: Annotated[
         str | None,
@@ -71,64 +61,18 @@ async def post_book_record(
         ),
     ] = None,
 ) -> Response:
-    key = idempotency.parse_key(idempotency_key)
-    if key is None:
-        return await _book(session, context, location_id, body, customer, background, None)
-    request_id = [location_id, customer.id if customer else None, body]
-    claim = idempotency.Claim.of(_key(request), partner.id, key, request_id)
-    stored = await idempotency.begin(session, claim)
-    if stored is not None:
-        status_code, content = stored
-        return Response(
-            content, status_code, {"Idempotent-Replayed": "true"}, JSONResponse.media_type
-        )
-    try:
-        return await _book(session, context, location_id, body, customer, background, claim)
-    except ApiError as exc:
-        await session.rollback()
-        if exc.status_code == Throttled.status_code:  # a retry later should run again
-            await idempotency.release(session, claim)
-            raise
-        answer = render_error(exc)
-        await begin_write(session)
-        await idempotency.store(session, claim, answer.status_code, bytes(answer.body))
-        await session.commit()
-        return answer
-    except BaseException:
-        await session.rollback()
-        await idempotency.release(session, claim)
-        raise
-
-
-async def _book(
-    session: AsyncSession,
-    context: Context,
-    location_id: int,
-    body: dict[str, Any],
-    customer: Customer | None,
-    background: BackgroundTasks,
-    claim: idempotency.Claim | None,
-) -> Response:
-    """Book in one write transaction; with a claim, its answer is stored in that transaction."""
-    await begin_write(session)
-    try:
-        created = await service.create(session, context, location_id, body, customer)
-        answer = envelope(created.answer, status_code=201)
-        if claim is not None:
-            await idempotency.store(session, claim, answer.status_code, bytes(answer.body))
-        await session.commit()
-    except (CodeRejected, Throttled):
-        await session.commit()  # the failed attempt counts
-        raise
-    except DBAPIError as exc:
-        # Another booking took the slot between our check and our insert (PostgreSQL's
-        # exclusion constraint, or a deadlock with it); SQLite cannot get here, its writers
-        # are serial.
-        if not lost_race(exc):
-            raise
-        await session.rollback()
-        raise BookingError(TAKEN) from None
-    background.add_task(notify.send, context.sender, created.notices)
+    claim = idempotency.claim(
+        _key(request),
+        partner.id,
+        idempotency_key,
+        [location_id, customer.id if customer else None, raw],
+    )
+    answer, notices = await idempotency.run(
+        work,
+        claim,
+        lambda session: service.create(session, context, location_id, data, customer),
+    )
+    background.add_task(notify.send, context.sender, notices)
     return answer
 
 
@@ -166,26 +110,20 @@ async def get_own_book_record(
 @router.put("/book_record/{location_id}/{record_id}", summary="Reschedule an appointment")
 async def put_book_record(
     request: Request,
-    session: WriteSessionDep,
     location_id: IdPath,
     record_id: IdPath,
+    data: Annotated[RescheduleBody, Depends(body(RescheduleBody))],
+    session: WriteSessionDep,
     dialect: DialectDep,
     customer: CustomerDep,
-    body: Annotated[dict[str, Any], Depends(read_object)],
+    context: ContextDep,
     background: BackgroundTasks,
 ) -> Response:
     record = await service.find(
         session, _key(request), record_id, None, customer, location_id=location_id, for_update=True
     )
-    try:
-        notices = await service.reschedule(session, record, body)
-        await session.commit()
-    except DBAPIError as exc:
-        if not lost_race(exc):
-            raise
-        await session.rollback()
-        raise BookingError(TAKEN) from None
-    background.add_task(notify.send, request.app.state.sms, notices)
+    notices = await service.reschedule(session, record, data)
+    background.add_task(notify.send, context.sender, notices)
     return envelope(await service.view(session, record, dialect))
 
 
@@ -195,7 +133,7 @@ async def _records(
     record_id: int,
     record_hash: str | None,
     customer: Customer | None,
-    dialect: Any,
+    dialect: Dialect,
 ) -> Response:
     if record_hash:
         found = [await service.find(session, _key(request), record_id, record_hash, customer)]
@@ -232,7 +170,7 @@ async def get_user_records_by_token(
 
 async def _cancel(
     request: Request,
-    session: AsyncSession,
+    session: SessionDep,
     record_id: int,
     record_hash: str | None,
     customer: Customer | None,
@@ -242,7 +180,6 @@ async def _cancel(
         session, _key(request), record_id, record_hash, customer, for_update=True
     )
     notices = await service.cancel(session, record)
-    await session.commit()
     background.add_task(notify.send, request.app.state.sms, notices)
     return envelope(None)
 
@@ -250,9 +187,9 @@ async def _cancel(
 @router.delete("/user/records/{record_id}/{record_hash}", summary="Cancel an appointment")
 async def delete_user_record(
     request: Request,
-    session: WriteSessionDep,
     record_id: IdPath,
     record_hash: str,
+    session: WriteSessionDep,
     customer: MaybeCustomerDep,
     background: BackgroundTasks,
 ) -> Response:
@@ -262,8 +199,8 @@ async def delete_user_record(
 @router.delete("/user/records/{record_id}", summary="Cancel an appointment of the customer")
 async def delete_own_record(
     request: Request,
-    session: WriteSessionDep,
     record_id: IdPath,
+    session: WriteSessionDep,
     customer: CustomerDep,
     background: BackgroundTasks,
 ) -> Response:

@@ -23,17 +23,25 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
+from starlette.responses import Response
 
+from openbooking.bookings import repository
 from openbooking.kit.clock import now as clock_now
 from openbooking.kit.crypto import keyed_digest, same
-from openbooking.kit.db import begin_write
+from openbooking.kit.db import keeps_writes
+from openbooking.kit.envelope import JSONResponse, envelope
 from openbooking.kit.errors import ApiError
-from openbooking.models import IdempotentRequest
+from openbooking.kit.errors import render as render_error
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
     from sqlalchemy.ext.asyncio import AsyncSession
+
+    from openbooking.bookings.service import Created
+    from openbooking.kit.db import UnitOfWork
+    from openbooking.sms.base import SmsMessage
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
@@ -106,60 +114,87 @@ class Claim:
         return f"{self.digest}\x1f{status_code}".encode()
 
 
-async def begin(session: AsyncSession, claim: Claim) -> tuple[int, bytes] | None:
+def claim(secret: bytes, partner_id: int, raw_key: str | None, request: list[Any]) -> Claim | None:
+    """The claim of a call made with the header (None without it; 400 for a malformed key)."""
+    key = parse_key(raw_key)
+    return None if key is None else Claim.of(secret, partner_id, key, request)
+
+
+async def run(
+    work: UnitOfWork, found: Claim | None, create: Callable[[AsyncSession], Awaitable[Created]]
+) -> tuple[Response, list[SmsMessage]]:
+    """Book with `create` in a write transaction, once per key: the answer and the SMS to send.
+
+    Without a claim this is simply the booking. With one, a stored answer is replayed; a new
+    call's answer, success or refusal, is stored (a throttle or a crash frees the key instead,
+    so that a retry runs again).
+    """
+    if found is None:
+        created = await create(await work.write())
+        return envelope(created.answer, status_code=201), created.notices
+    stored = await begin(work, found)
+    if stored is not None:
+        status_code, content = stored
+        replay = Response(
+            content, status_code, {"Idempotent-Replayed": "true"}, JSONResponse.media_type
+        )
+        return replay, []
+    try:
+        session = await work.write()
+        created = await create(session)
+        answer: Response = envelope(created.answer, status_code=201)
+        await store(session, found, answer)
+    except ApiError as exc:
+        await (work.checkpoint() if keeps_writes(exc) else work.discard())
+        if exc.status_code == 429:  # a retry later should run again
+            await release(work, found)
+            raise
+        answer = render_error(exc)
+        await store(await work.write(), found, answer)
+        return answer, []
+    except BaseException:
+        await work.discard()
+        await release(work, found)
+        raise
+    return answer, created.notices
+
+
+async def begin(work: UnitOfWork, found: Claim) -> tuple[int, bytes] | None:
     """Claim the key for this call (None: go ahead), or the stored answer to replay.
 
-    Commits. Raises KeyReused for another request under the key, KeyInFlight while the first
-    call runs. Expired rows are purged on the way (an indexed delete)."""
+    The claim is committed at once, so that every other call sees it. Raises KeyReused for
+    another request under the key, KeyInFlight while the first call runs. Expired rows are
+    purged on the way (an indexed delete)."""
     now = clock_now()
-    await begin_write(session)
-    await session.execute(
-        delete(IdempotentRequest).where(IdempotentRequest.created_at < now - KEEP)
-    )
-    row = await session.scalar(
-        select(IdempotentRequest)
-        .where(IdempotentRequest.key_digest == claim.digest)
-        .with_for_update()
-    )
+    session = await work.write()
+    await repository.purge_keys(session, now - KEEP)
+    row = await repository.key_for_update(session, found.digest)
     abandoned = row is not None and row.status_code is None and row.created_at < now - LEASE
-    if row is None or abandoned:
-        if row is None:
-            session.add(
-                IdempotentRequest(
-                    key_digest=claim.digest, fingerprint=claim.fingerprint, created_at=now
-                )
-            )
-        else:
-            row.fingerprint, row.created_at = claim.fingerprint, now
+    if row is None:
         try:
-            await session.commit()
+            await repository.add_key(session, found.digest, found.fingerprint, now)
         except IntegrityError:  # PostgreSQL: another call inserted the key first
-            await session.rollback()
+            await work.discard()
             raise KeyInFlight from None
+    elif abandoned:
+        row.fingerprint, row.created_at = found.fingerprint, now
+    await work.checkpoint()
+    if row is None or abandoned:
         return None
-    await session.commit()
-    if not same(row.fingerprint, claim.fingerprint):
+    if not same(row.fingerprint, found.fingerprint):
         raise KeyReused
     if row.status_code is None or row.response is None:
         raise KeyInFlight
-    return row.status_code, claim.open(row.status_code, row.response)
+    return row.status_code, found.open(row.status_code, row.response)
 
 
-async def store(session: AsyncSession, claim: Claim, status_code: int, body: bytes) -> None:
+async def store(session: AsyncSession, found: Claim, answer: Response) -> None:
     """Keep the answer under the key, in the caller's transaction."""
-    await session.execute(
-        update(IdempotentRequest)
-        .where(IdempotentRequest.key_digest == claim.digest)
-        .values(status_code=status_code, response=claim.seal(status_code, body))
-    )
+    sealed = found.seal(answer.status_code, bytes(answer.body))
+    await repository.store_answer(session, found.digest, answer.status_code, sealed)
 
 
-async def release(session: AsyncSession, claim: Claim) -> None:
-    """Forget an unfinished claim (the call failed in a way a retry should redo). Commits."""
-    await begin_write(session)
-    await session.execute(
-        delete(IdempotentRequest).where(
-            IdempotentRequest.key_digest == claim.digest, IdempotentRequest.status_code.is_(None)
-        )
-    )
-    await session.commit()
+async def release(work: UnitOfWork, found: Claim) -> None:
+    """Forget an unfinished claim (the call failed in a way a retry should redo)."""
+    await repository.forget_unfinished_key(await work.write(), found.digest)
+    await work.checkpoint()

@@ -15,13 +15,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select, update
-
+from openbooking.bookings import repository
 from openbooking.kit.clock import now as clock_now
 from openbooking.kit.clock import zone
-from openbooking.kit.db import begin_write
-from openbooking.models import Location, Record
-from openbooking.models.records import RECORD_ACTIVE
+from openbooking.kit.db import unit_of_work
 from openbooking.sms.base import SmsDeliveryError, SmsMessage
 from openbooking.verification.service import may_text
 
@@ -31,6 +28,7 @@ if TYPE_CHECKING:
 
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+    from openbooking.models import Location, Record
     from openbooking.sms.base import SmsSender
 
 logger = logging.getLogger("openbooking.bookings")
@@ -108,37 +106,13 @@ async def send_due_reminders(
 ) -> ReminderRun:
     """Claim the reminders due now (at most `limit`), send them, put back the failed ones."""
     now = clock_now()
-    async with sessionmaker() as session:
-        await begin_write(session)
-        claimed = (
-            await session.scalars(
-                update(Record)
-                .where(
-                    Record.id.in_(
-                        select(Record.id)
-                        .where(Record.reminder_at <= now, Record.status == RECORD_ACTIVE)
-                        .order_by(Record.reminder_at)
-                        .limit(limit)
-                        .scalar_subquery()
-                    ),
-                    Record.reminder_at.is_not(None),
-                    Record.reminder_at <= now,
-                )
-                .values(reminder_at=None, reminded_at=now)
-                .returning(Record.id)
-            )
-        ).all()
-        await session.commit()
+    async with unit_of_work(sessionmaker) as work:
+        claimed = await repository.claim_due_reminders(await work.write(), now, limit)
+        await work.checkpoint()
         if not claimed:
             return ReminderRun(0, 0, 0)
-        rows = (
-            await session.execute(
-                select(Record, Location)
-                .join(Location, Location.id == Record.location_id)
-                .where(Record.id.in_(claimed))
-            )
-        ).all()
-        await session.commit()
+        rows = await repository.records_with_locations(work.session, claimed)
+        await work.checkpoint()  # no transaction stays open while the SMS go out
         failed: list[Record] = []
         sent = 0
         for record, location in rows:
@@ -150,15 +124,6 @@ async def send_due_reminders(
             else:
                 failed.append(record)
         for record in failed:
-            await begin_write(session)
-            await session.execute(
-                update(Record)
-                .where(
-                    Record.id == record.id,
-                    Record.reminded_at == now,
-                    Record.status == RECORD_ACTIVE,
-                )
-                .values(reminder_at=now, reminded_at=None)
-            )
-            await session.commit()
+            await repository.unclaim_reminder(await work.write(), record.id, now)
+            await work.checkpoint()
     return ReminderRun(len(claimed), sent, len(failed))

@@ -7,17 +7,16 @@ SQLite the write lock taken before reading (BEGIN IMMEDIATE).
 
 from __future__ import annotations
 
+import logging
 import secrets
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError
 
 from openbooking.availability import service as availability
-from openbooking.availability.slots import local_instants
-from openbooking.bookings import notify, render
+from openbooking.bookings import notify, render, repository
 from openbooking.bookings.rules import (
     BAD_CODE,
     BAD_PHONE,
@@ -31,14 +30,14 @@ from openbooking.bookings.rules import (
     BookingError,
     NotAllowed,
 )
-from openbooking.catalog.repository import location_or_404
+from openbooking.catalog import service as catalog
 from openbooking.kit import phones
-from openbooking.kit.body import text
+from openbooking.kit.clock import instant, zone
 from openbooking.kit.clock import now as clock_now
-from openbooking.kit.clock import zone
 from openbooking.kit.crypto import keyed_digest, same
+from openbooking.kit.db import lost_race
 from openbooking.kit.errors import InvalidParameter, NotFound
-from openbooking.models import Client, Customer, Position, Record, RecordService, Service, Staff
+from openbooking.models import Customer, Record, Service
 from openbooking.models.customers import PURPOSE_VERIFY
 from openbooking.models.records import MAX_RECORD_SECONDS, RECORD_ACTIVE, RECORD_CANCELLED
 from openbooking.verification import service as verification
@@ -48,12 +47,13 @@ if TYPE_CHECKING:
 
     from sqlalchemy.ext.asyncio import AsyncSession
 
+    from openbooking.bookings.schemas import BookRecordBody, CheckBody, RescheduleBody
     from openbooking.kit.envelope import Dialect
     from openbooking.models import Location
     from openbooking.sms.base import SmsMessage
     from openbooking.verification.service import Context
 
-MAX_APPOINTMENTS = 10
+logger = logging.getLogger("openbooking.bookings")
 
 
 @dataclass(slots=True)
@@ -62,7 +62,7 @@ class Appointment:
     service_ids: list[int]
     staff_id: int
     start: datetime
-    custom_fields: dict[str, Any] = field(default_factory=dict)
+    custom_fields: dict[str, Any]
 
 
 @dataclass(slots=True)
@@ -79,65 +79,26 @@ class Planned:
     services: list[tuple[Service, int]]  # with this member's length
 
 
-def _int(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise InvalidParameter(name, "expected an integer")
+def start_of(moment: datetime, location: Location, field: str) -> datetime:
+    """An appointment's start in UTC: without an offset it is read in the location's zone, and
+    a local time that is ambiguous (clock going back) is refused."""
     try:
-        number = float(value)
-    except ValueError:
-        raise InvalidParameter(name, "expected an integer") from None
-    if not number.is_integer() or not 0 <= number < 2**53:
-        raise InvalidParameter(name, "expected a non-negative integer")
-    return int(number)
+        return instant(moment, zone(location.timezone), exact=True)
+    except ValueError as exc:
+        raise InvalidParameter(field, str(exc)) from None
 
 
-def parse_moment(value: Any, name: str, location: Location) -> datetime:
-    """An appointment's start: ISO 8601 as book_times gives it. Without an offset it is read in
-    the location's zone, and a local time that is ambiguous (clock going back) is refused."""
-    if not isinstance(value, str) or len(value) > 40:
-        raise InvalidParameter(name, "expected an ISO 8601 date-time")
-    try:
-        moment = datetime.fromisoformat(value.strip().replace(" ", "T", 1))
-    except ValueError:
-        raise InvalidParameter(name, "expected an ISO 8601 date-time") from None
-    if not availability.FIRST_YEAR <= moment.year <= availability.LAST_YEAR:
-        raise InvalidParameter(name, "the date is out of range")
-    if moment.tzinfo is not None:
-        return moment.astimezone(UTC)
-    instants = local_instants(moment, zone(location.timezone))
-    if len(instants) != 1:
-        problem = "that local time does not exist" if not instants else "send the UTC offset"
-        raise InvalidParameter(name, f"{problem} (clock change)")
-    return instants[0]
-
-
-def parse_appointments(body: Any, location: Location) -> list[Appointment]:
-    raw = body.get("appointments") if isinstance(body, dict) else body
-    if not isinstance(raw, list) or not raw:
-        raise InvalidParameter("appointments", "expected a non-empty list")
-    if len(raw) > MAX_APPOINTMENTS:
-        raise InvalidParameter("appointments", f"at most {MAX_APPOINTMENTS} in one request")
-    result = []
-    for index, item in enumerate(raw):
-        where = f"appointments[{index}]"
-        if not isinstance(item, dict):
-            raise InvalidParameter(where, "expected an object")
-        services = item.get("services", item.get("events", []))
-        if not isinstance(services, list) or len(services) > 20:
-            raise InvalidParameter(f"{where}.services", "expected a list of service ids")
-        custom = item.get("custom_fields") or {}
-        if not isinstance(custom, dict):
-            raise InvalidParameter(f"{where}.custom_fields", "expected an object")
-        result.append(
-            Appointment(
-                id=_int(item.get("id", index + 1), f"{where}.id"),
-                service_ids=[_int(s, f"{where}.services") for s in services],
-                staff_id=_int(item.get("staff_id", 0), f"{where}.staff_id"),
-                start=parse_moment(item.get("datetime"), f"{where}.datetime", location),
-                custom_fields=custom,
-            )
+def appointments_of(body: CheckBody | BookRecordBody, location: Location) -> list[Appointment]:
+    return [
+        Appointment(
+            id=index + 1 if item.id is None else item.id,
+            service_ids=item.service_ids,
+            staff_id=item.staff_id,
+            start=start_of(item.datetime, location, f"appointments[{index}].datetime"),
+            custom_fields=item.custom_fields or {},
         )
-    return result
+        for index, item in enumerate(body.appointments)
+    ]
 
 
 async def plan(
@@ -210,26 +171,16 @@ def _refusal(appointment: Appointment, state: Any, planned: list[Planned]) -> in
 async def _services(
     session: AsyncSession, location_id: int, appointment: Appointment
 ) -> list[Service]:
-    rows = {
-        row.id: row
-        for row in await session.scalars(
-            select(Service).where(
-                Service.id.in_(appointment.service_ids),
-                Service.location_id == location_id,
-                Service.deleted.is_(False),
-                Service.active.is_(True),
-            )
-        )
-    }
+    rows = await repository.active_services(session, location_id, appointment.service_ids)
     if len(rows) != len(set(appointment.service_ids)):
         raise BookingError(NOT_BOOKABLE, appointment.id)
     return [rows[service_id] for service_id in dict.fromkeys(appointment.service_ids)]
 
 
-async def check(session: AsyncSession, location_id: int, body: Any) -> None:
+async def check(session: AsyncSession, location_id: int, body: CheckBody) -> None:
     """POST /book_check: everything book_record would check about the appointments."""
-    location = await location_or_404(session, location_id)
-    await plan(session, location, parse_appointments(body, location))
+    location = await catalog.location(session, location_id)
+    await plan(session, location, appointments_of(body, location))
 
 
 def _phone(location: Location, raw: Any) -> str:
@@ -251,56 +202,42 @@ def _blacklisted(location: Location, phone: str) -> bool:
     return False
 
 
-def _hours(value: Any, name: str) -> int:
-    hours = _int(value or 0, name)
-    if hours > 24 * 30:
-        raise InvalidParameter(name, "at most 720 hours")
-    return hours
-
-
 async def create(
     session: AsyncSession,
     ctx: Context,
     location_id: int,
-    body: dict[str, Any],
+    body: BookRecordBody,
     customer: Customer | None,
 ) -> Created:
-    """POST /book_record: all appointments or none. A customer logged in with the same phone
-    needs no SMS code (their phone was proven when they logged in)."""
-    location = await location_or_404(session, location_id)
-    phone = _phone(location, body.get("phone"))
-    name = text(body, "fullname", max_length=255)
+    """POST /book_record: all appointments or none, in the caller's write transaction. A
+    customer logged in with the same phone needs no SMS code (their phone was proven when they
+    logged in)."""
+    location = await catalog.location(session, location_id)
+    phone = _phone(location, body.phone)
+    name = body.fullname
     if not name:
         raise BookingError(NO_NAME)
-    email = text(body, "email", max_length=254)
+    email = body.email
     if location.booking_email_required and not email:
         raise InvalidParameter("email", "this location requires an e-mail address")
     if email and "@" not in email.strip("@"):
         raise InvalidParameter("email", "not an e-mail address")
-    comment = text(body, "comment", max_length=1000, multiline=True)
+    comment = body.comment
     if location.booking_comment_required and not comment:
         raise InvalidParameter("comment", "this location requires a comment")
     if _blacklisted(location, phone):
         raise Blacklisted
-    appointments = parse_appointments(body, location)
-    sms, mail = (
-        _hours(body.get("notify_by_sms"), "notify_by_sms"),
-        _hours(body.get("notify_by_email"), "notify_by_email"),
-    )
-    custom = body.get("custom_fields") or {}
-    if not isinstance(custom, dict):
-        raise InvalidParameter("custom_fields", "expected an object")
+    wanted = appointments_of(body, location)
     if location.phone_confirmation and not (customer is not None and customer.phone == phone):
         try:
-            code = verification.parse_code(body.get("code"))
+            code = verification.parse_code(body.code)
         except InvalidParameter:
             raise BookingError(BAD_CODE) from None
         await verification.check_code(
             session, ctx, [phone], code, PURPOSE_VERIFY, location_id=location.id
         )
-    planned = await plan(session, location, appointments)
-    client = await _client(session, location.id, phone, name, email)
-    api_id = text(body, "api_id", max_length=64) or ""
+    planned = await plan(session, location, wanted)
+    client = await repository.client(session, location.id, phone, name, email)
     now = clock_now()
     answer, records = [], []
     for item in planned:
@@ -317,57 +254,39 @@ async def create(
             client_name=name,
             client_email=email or "",
             comment=comment or "",
-            api_id=api_id,
-            custom_fields={**custom, **item.appointment.custom_fields},
+            api_id=body.api_id or "",
+            custom_fields={**(body.custom_fields or {}), **item.appointment.custom_fields},
             master_requested=item.appointment.staff_id != 0,
-            notify_by_sms=sms,
-            notify_by_email=mail,
+            notify_by_sms=body.notify_by_sms,
+            notify_by_email=body.notify_by_email,
         )
         record.reminder_at = notify.reminder_at(record, location, now)
-        session.add(record)
+        await _insert(session, record, item)
         records.append(record)
-        await session.flush()
-        session.add_all(
-            RecordService(
-                record_id=record.id,
-                service_id=service.id,
-                position=index,
-                duration_seconds=length,
-                cost=service.price_min,
-            )
-            for index, (service, length) in enumerate(item.services)
-        )
         answer.append(
             {"id": item.appointment.id, "record_id": record.id, "record_hash": record_hash}
         )
-    await session.flush()
+    for record in records:
+        logger.info(
+            "booked record %s at location %s (member %s)", record.id, location.id, record.staff_id
+        )
     return Created(answer, notify.messages(notify.CONFIRMED, location, records))
+
+
+async def _insert(session: AsyncSession, record: Record, item: Planned) -> None:
+    try:
+        await repository.add_record(session, record, item.services)
+    except DBAPIError as exc:
+        # Another booking took the slot between our check and our insert (PostgreSQL's
+        # exclusion constraint, or a deadlock with it); SQLite cannot get here, its writers
+        # are serial.
+        if not lost_race(exc):
+            raise
+        raise BookingError(TAKEN, item.appointment.id) from None
 
 
 def record_digest(key: bytes, record_hash: str) -> str:
     return keyed_digest(key, "record", record_hash)
-
-
-async def _client(
-    session: AsyncSession, location_id: int, phone: str, name: str, email: str | None
-) -> Client:
-    query = select(Client).where(Client.location_id == location_id, Client.phone == phone)
-    client = await session.scalar(query)
-    if client is None:
-        client = Client(location_id=location_id, phone=phone, name=name, email=email or "")
-        try:
-            async with session.begin_nested():
-                session.add(client)
-        except IntegrityError:
-            # A concurrent booking of the same new phone added the client first (PostgreSQL;
-            # SQLite writers are serial): use theirs rather than refuse a free slot.
-            client = await session.scalar(query)
-            if client is None:
-                raise
-    client.name = name
-    if email:
-        client.email = email
-    return client
 
 
 async def find(
@@ -381,10 +300,7 @@ async def find(
     for_update: bool = False,
 ) -> Record:
     """A record reachable with its hash, or owned (same phone) by the logged-in customer."""
-    query = select(Record).where(Record.id == record_id)
-    if for_update:
-        query = query.with_for_update()
-    record = await session.scalar(query)
+    record = await repository.record(session, record_id, for_update=for_update)
     if record is None or (location_id is not None and record.location_id != location_id):
         raise NotFound("Such an appointment does not exist.")
     by_hash = bool(record_hash) and same(record.hash_digest, record_digest(key, record_hash or ""))
@@ -396,13 +312,7 @@ async def find(
 
 async def customer_records(session: AsyncSession, customer: Customer) -> Sequence[Record]:
     """All appointments made with the customer's phone, at any location, newest first."""
-    return (
-        await session.scalars(
-            select(Record)
-            .where(Record.client_phone == customer.phone)
-            .order_by(Record.starts_at.desc())
-        )
-    ).all()
+    return await repository.records_of_phone(session, customer.phone)
 
 
 def _window_closed(record: Record, delay: int, now: datetime) -> bool:
@@ -412,7 +322,7 @@ def _window_closed(record: Record, delay: int, now: datetime) -> bool:
 
 async def cancel(session: AsyncSession, record: Record) -> list[SmsMessage]:
     """Cancel (a record already cancelled stays so); the cancellation SMS to send."""
-    location = await location_or_404(session, record.location_id)
+    location = await catalog.location(session, record.location_id)
     now = clock_now()
     if record.status != RECORD_ACTIVE:
         return []
@@ -426,15 +336,16 @@ async def cancel(session: AsyncSession, record: Record) -> list[SmsMessage]:
         )
     record.status = RECORD_CANCELLED
     record.reminder_at = None
+    logger.info("cancelled record %s at location %s", record.id, location.id)
     return notify.messages(notify.CANCELLED, location, [record])
 
 
 async def reschedule(
-    session: AsyncSession, record: Record, body: dict[str, Any]
+    session: AsyncSession, record: Record, body: RescheduleBody
 ) -> list[SmsMessage]:
     """PUT /book_record: the same member and services at a new time, re-validated; the
     confirmation SMS of the new time to send."""
-    location = await location_or_404(session, record.location_id)
+    location = await catalog.location(session, record.location_id)
     now = clock_now()
     if record.status != RECORD_ACTIVE:
         raise NotAllowed("This appointment was cancelled.")
@@ -442,36 +353,30 @@ async def reschedule(
         raise NotAllowed("Unable to reschedule online. Please contact the administrator.")
     if _window_closed(record, location.allow_change_record_delay_step, now):
         raise NotAllowed("It is too late to reschedule this appointment online.")
-    start = parse_moment(body.get("datetime"), "datetime", location)
-    services = (
-        await session.scalars(
-            select(RecordService.service_id)
-            .where(RecordService.record_id == record.id)
-            .order_by(RecordService.position)
-        )
-    ).all()
+    start = start_of(body.datetime, location, "datetime")
     appointment = Appointment(
-        id=record.id, service_ids=list(services), staff_id=record.staff_id, start=start
+        id=record.id,
+        service_ids=await repository.service_ids(session, record.id),
+        staff_id=record.staff_id,
+        start=start,
+        custom_fields={},
     )
     (planned,) = await plan(session, location, [appointment], ignore=record)
     record.starts_at, record.ends_at = start, planned.end
     record.reminder_at, record.reminded_at = notify.reminder_at(record, location, now), None
-    comment = text(body, "comment", max_length=1000, multiline=True)
-    if comment is not None:
-        record.comment = comment
+    if body.comment is not None:
+        record.comment = body.comment
+    try:
+        await session.flush()
+    except DBAPIError as exc:
+        if not lost_race(exc):
+            raise
+        raise BookingError(TAKEN) from None
+    logger.info("rescheduled record %s at location %s", record.id, location.id)
     return notify.messages(notify.CONFIRMED, location, [record])
 
 
 async def view(session: AsyncSession, record: Record, dialect: Dialect) -> dict[str, Any]:
-    location = await location_or_404(session, record.location_id)
-    staff = await session.get(Staff, record.staff_id)
-    assert staff is not None
-    position = await session.get(Position, staff.position_id) if staff.position_id else None
-    links = await session.execute(
-        select(RecordService, Service)
-        .join(Service, Service.id == RecordService.service_id)
-        .where(RecordService.record_id == record.id)
-        .order_by(RecordService.position)
-    )
-    services = [(link, service) for link, service in links]
+    location = await catalog.location(session, record.location_id)
+    staff, position, services = await repository.details(session, record)
     return render.record(record, location, staff, position, services, dialect=dialect)

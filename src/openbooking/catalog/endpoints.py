@@ -4,24 +4,22 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends
 from starlette.responses import Response
 
+from openbooking.auth.dependencies import require_partner
+from openbooking.availability import service as availability
 from openbooking.catalog import service
 from openbooking.catalog.languages import translation_bytes
-from openbooking.deps import DialectDep, SessionDep, require_partner
+from openbooking.catalog.schemas import BookServicesQuery, CompaniesQuery, CompanyQuery
+from openbooking.deps import DialectDep, SessionDep
 from openbooking.kit.envelope import ERROR_RESPONSES, JSONResponse, envelope
 from openbooking.kit.errors import NotFound
-from openbooking.kit.params import IdPath, IdQuery, parse_id_list
+from openbooking.kit.wire import IdPath, query
 
 router = APIRouter(
     dependencies=[Depends(require_partner)], tags=["catalog"], responses=ERROR_RESPONSES
 )
-
-MAX_PAGE_SIZE = 500
-ForBooking = Annotated[
-    int, Query(ge=0, le=1, description="1 adds `next_slot`, the earliest free start time")
-]
 
 
 @router.get("/bookform/{bookform_id}", summary="Booking form settings")
@@ -46,26 +44,9 @@ async def get_privacy_policy(location_id: IdPath, session: SessionDep) -> Respon
 async def get_companies(
     session: SessionDep,
     dialect: DialectDep,
-    id: IdQuery | None = None,
-    group_id: IdQuery | None = None,
-    active: Annotated[int, Query(ge=0, le=1)] = 0,
-    title: Annotated[str | None, Query(max_length=255)] = None,
-    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
-    count: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 100,
-    forBooking: ForBooking = 0,  # noqa: N803 - the wire name
+    params: Annotated[CompaniesQuery, Depends(query(CompaniesQuery))],
 ) -> Response:
-    data = await service.companies(
-        session,
-        dialect,
-        location_id=id,
-        chain_id=group_id,
-        active_only=bool(active),
-        title=title,
-        page=page,
-        count=count,
-        for_booking=bool(forBooking),
-    )
-    return envelope(data)
+    return envelope(await availability.companies(session, dialect, params))
 
 
 @router.get("/company/{location_id}", summary="One location")
@@ -73,22 +54,17 @@ async def get_company(
     location_id: IdPath,
     session: SessionDep,
     dialect: DialectDep,
-    forBooking: ForBooking = 0,  # noqa: N803 - the wire name
+    params: Annotated[CompanyQuery, Depends(query(CompanyQuery))],
 ) -> Response:
-    data = await service.company(session, location_id, dialect, for_booking=bool(forBooking))
-    return envelope(data)
+    return envelope(
+        await availability.company(session, location_id, dialect, for_booking=params.forBooking)
+    )
 
 
 @router.get("/book_services/{location_id}", summary="Bookable services and their categories")
 async def get_book_services(
-    request: Request,
     location_id: IdPath,
     session: SessionDep,
-    staff_id: IdQuery = 0,
-    datetime: Annotated[
-        str | None, Query(max_length=40, description="YYYY-MM-DDTHH:MM in the location's zone")
-    ] = None,
+    params: Annotated[BookServicesQuery, Depends(query(BookServicesQuery))],
 ) -> Response:
-    service_ids = parse_id_list(request.query_params, "service_ids")
-    data = await service.book_services(session, location_id, staff_id, service_ids, datetime)
-    return envelope(data)
+    return envelope(await availability.book_services(session, location_id, params))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from openbooking.availability.service import bookable_services, next_slot
 from openbooking.catalog import render, repository
 from openbooking.kit.errors import NotFound
 
@@ -12,6 +11,18 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from openbooking.kit.envelope import Dialect
+    from openbooking.models import Location
+
+location = repository.location_or_404
+first_location_of_chain = repository.first_location_of_chain
+country_codes = repository.country_codes
+
+
+async def shows_position(session: AsyncSession, location: Location) -> bool:
+    """Whether team members are presented by their position rather than their own
+    specialization: the display mode of the location's first booking form."""
+    forms = await repository.bookforms_of_location(session, location)
+    return bool(forms) and forms[0].specialization_display_mode == 1
 
 
 async def bookform(session: AsyncSession, bookform_id: int, dialect: Dialect) -> dict[str, Any]:
@@ -43,7 +54,6 @@ async def companies(
     title: str | None,
     page: int,
     count: int,
-    for_booking: bool,
 ) -> list[dict[str, Any]]:
     locations = await repository.list_locations(
         session,
@@ -55,58 +65,37 @@ async def companies(
         limit=count,
     )
     counts = await repository.active_staff_counts(session, [loc.id for loc in locations])
-    items = [render.location_summary(loc, counts.get(loc.id, 0), dialect) for loc in locations]
-    if for_booking:
-        for item in items:
-            item["next_slot"] = await next_slot(session, item["id"])
-    return items
+    return [render.location_summary(loc, counts.get(loc.id, 0), dialect) for loc in locations]
 
 
-async def company(
-    session: AsyncSession, location_id: int, dialect: Dialect, *, for_booking: bool
-) -> dict[str, Any]:
+async def company(session: AsyncSession, location_id: int, dialect: Dialect) -> dict[str, Any]:
     location = await repository.location_or_404(session, location_id)
     chain = await repository.get_chain(session, location.chain_id) if location.chain_id else None
     counts = await repository.active_staff_counts(session, [location.id])
     forms = await repository.bookforms_of_location(session, location)
-    data = render.location_detail(location, chain, counts.get(location.id, 0), forms, dialect)
-    if for_booking:
-        data["next_slot"] = await next_slot(session, location_id)
-    return data
+    return render.location_detail(location, chain, counts.get(location.id, 0), forms, dialect)
 
 
-async def book_services(
-    session: AsyncSession,
-    location_id: int,
-    staff_id: int,
-    service_ids: list[int],
-    at: str | None,
-) -> dict[str, Any]:
-    """A location's categories and services; with `staff_id` that member's, at their length.
-
-    With `service_ids` and/or `at` (a local time), only what can still be booked: services that
-    one member (that member, or anyone) can do together with the chosen ones at that time.
-    """
+async def services(session: AsyncSession, location_id: int, staff_id: int) -> list[dict[str, Any]]:
+    """A location's services; with `staff_id` that member's, at their length and price."""
     await repository.location_or_404(session, location_id)
     if staff_id:
         if await repository.get_staff(session, location_id, staff_id) is None:
             raise NotFound("Team member not found.")
         pairs = await repository.services_of_staff(session, location_id, staff_id)
-        services = [render.service(row, link) for row, link in pairs]
-    else:
-        services = [
-            render.service(row, None) for row in await repository.services(session, location_id)
-        ]
-    if service_ids or at:
-        candidates = [item["id"] for item in services]
-        keep = await bookable_services(
-            session, location_id, staff_id, service_ids, at, candidates=candidates
-        )
-        services = [item for item in services if item["id"] in keep]
-    used = {item["category_id"] for item in services}
+        return [render.service(row, link) for row, link in pairs]
+    return [render.service(row, None) for row in await repository.services(session, location_id)]
+
+
+async def book_services(
+    session: AsyncSession, location_id: int, offered: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """`book_services`' answer for the `offered` services (from `services`, maybe filtered):
+    them, and the categories they use."""
+    used = {item["category_id"] for item in offered}
     categories = [
         render.category(row)
         for row in await repository.categories(session, location_id)
         if row.id in used
     ]
-    return {"events": [], "services": services, "category": categories}
+    return {"events": [], "services": offered, "category": categories}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import unicodedata
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl
 
@@ -68,33 +67,3 @@ async def read_json(request: Request) -> Any:
     if content_type not in ("application/json", "") and not content_type.endswith("+json"):
         raise UnsupportedMediaType
     return parse_json(raw)
-
-
-def text(
-    body: dict[str, Any],
-    name: str,
-    *,
-    max_length: int,
-    required: bool = False,
-    multiline: bool = False,
-) -> str | None:
-    """A string field, NFC-normalised, without control characters (but line breaks and tabs
-    when `multiline`; CRLF and CR become LF)."""
-    value = body.get(name)
-    if value is None or value == "":
-        if required:
-            raise InvalidParameter(name, "is required")
-        return None
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        raise InvalidParameter(name, "expected a string")
-    value = unicodedata.normalize("NFC", str(value)).strip()
-    allowed = ""
-    if multiline:
-        value, allowed = value.replace("\r\n", "\n").replace("\r", "\n"), "\n\t"
-    if len(value) > max_length:
-        raise InvalidParameter(name, f"at most {max_length} characters")
-    if any(unicodedata.category(c) in ("Cc", "Cf") and c not in allowed for c in value):
-        raise InvalidParameter(name, "control and formatting characters are not allowed")
-    if required and not value:
-        raise InvalidParameter(name, "is required")
-    return value or None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from weakref import WeakKeyDictionary
@@ -19,6 +20,8 @@ from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.types import TypeDecorator
 
 if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
     from sqlalchemy.engine import Connection, Dialect
     from sqlalchemy.engine.interfaces import DBAPIConnection
     from sqlalchemy.pool import ConnectionPoolEntry
@@ -105,8 +108,8 @@ _HELD = "openbooking_writer_lock"
 async def begin_write(session: AsyncSession) -> None:
     """Start the session's transaction as a writer (BEGIN IMMEDIATE on SQLite; no-op otherwise).
 
-    Call it before the statements of a transaction that reads and then writes; a read
-    transaction already open (the partner-token check) is ended first.
+    Called before the statements of a transaction that reads and then writes; a read
+    transaction already open is ended first (it wrote nothing).
     """
     if session.in_transaction():
         await session.commit()
@@ -126,6 +129,58 @@ async def begin_write(session: AsyncSession) -> None:
     except BaseException:
         session.info.pop(_HELD).release()
         raise
+
+
+def keeps_writes(error: BaseException) -> bool:
+    """Whether a request that failed with `error` still commits what it wrote: refusals that
+    must be remembered (a wrong SMS code counts against the phone; a throttle) say so with a
+    true `keeps_writes` class attribute."""
+    return bool(getattr(error, "keeps_writes", False))
+
+
+class UnitOfWork:
+    """The database work of a request (or of a CLI command) in one session.
+
+    Transactions end only here. The request edge calls `finish` once the handler is done:
+    commit on success and on errors that `keeps_writes`, roll back on any other error. A few
+    flows need a step to be durable before they go on, and say so by name: `checkpoint` (an
+    idempotency claim other requests must see; a code stored before its SMS leaves) and
+    `discard` (drop a failed step's writes, then record the failure in a fresh transaction).
+    """
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def write(self) -> AsyncSession:
+        """Make the current transaction a writer's (see `begin_write`)."""
+        await begin_write(self.session)
+        return self.session
+
+    async def checkpoint(self) -> None:
+        await self.session.commit()
+
+    async def discard(self) -> None:
+        await self.session.rollback()
+
+    async def finish(self, error: BaseException | None) -> None:
+        if error is None or keeps_writes(error):
+            await self.session.commit()
+        else:
+            await self.session.rollback()
+
+
+@asynccontextmanager
+async def unit_of_work(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> AsyncIterator[UnitOfWork]:
+    async with sessionmaker() as session:
+        work = UnitOfWork(session)
+        try:
+            yield work
+        except BaseException as exc:
+            await work.finish(exc)
+            raise
+        await work.finish(None)
 
 
 @event.listens_for(Session, "after_transaction_end")

@@ -51,6 +51,8 @@ class VerificationCode(Base):
     location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"))
     phone: Mapped[str] = mapped_column(String(16))
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
+    # The name sent with `book_code`: a customer created by logging in with this code gets it.
+    name: Mapped[str] = mapped_column(String(255), default="", server_default="")
     digest: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]

@@ -144,3 +144,11 @@ async def revoke_tokens(
         query = query.where(UserToken.token_sha256 != keep)
     result = await session.execute(query.values(revoked_at=now))
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def mark_undelivered(session: AsyncSession, code_id: int, log_id: int, now: datetime) -> None:
+    """The gateway refused the SMS: its code dies, and the send is logged as undelivered."""
+    await session.execute(
+        update(VerificationCode).where(VerificationCode.id == code_id).values(dead_at=now)
+    )
+    await session.execute(update(SmsLog).where(SmsLog.id == log_id).values(delivered=False))

@@ -13,15 +13,13 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
-from openbooking.catalog import repository as catalog
+from openbooking.catalog import service as catalog
 from openbooking.kit import phones
 from openbooking.kit.auth import new_token, token_digest
-from openbooking.kit.body import text
 from openbooking.kit.clock import now as clock_now
 from openbooking.kit.crypto import keyed_digest, new_code, same
-from openbooking.kit.db import begin_write
 from openbooking.kit.errors import ApiError, InvalidParameter, NotFound, Unauthorized
 from openbooking.models import Customer, SmsLog, UserToken, VerificationCode, VerificationFailure
 from openbooking.models.customers import PURPOSE_PHONE_CHANGE, PURPOSE_VERIFY
@@ -32,9 +30,16 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from openbooking.config import Settings
+    from openbooking.kit.db import UnitOfWork
     from openbooking.kit.ratelimit import RateLimiter
     from openbooking.models import Location
     from openbooking.sms.base import SmsSender
+    from openbooking.verification.schemas import (
+        BookCodeBody,
+        PasswordBody,
+        UserAuthBody,
+        UserUpdateBody,
+    )
 
 logger = logging.getLogger("openbooking.auth")
 _CODE = re.compile(r"^[0-9]{6}$", re.ASCII)
@@ -43,6 +48,7 @@ HOUR, DAY = 3600, 86400
 
 class Throttled(ApiError):
     status_code: ClassVar[int] = 429
+    keeps_writes = True  # a failed guess that led here still counts
     default_message = "Too many requests. Try again later."
 
     def __init__(self, retry_after: float, message: str | None = None) -> None:
@@ -56,6 +62,7 @@ class CodeRejected(ApiError):
 
     status_code = 422
     default_message = "Invalid code from SMS."
+    keeps_writes = True  # the failed attempt counts against the phone
 
     def __init__(self) -> None:
         error = {"code": 432, "message": self.default_message}
@@ -69,6 +76,7 @@ class BadCredentials(ApiError):
 
 class DeliveryFailed(ApiError):
     status_code = 503
+    keeps_writes = True  # the code that never left is dead
     default_message = "The SMS could not be sent. Please try again later."
 
 
@@ -174,11 +182,9 @@ async def prepare_code(
     purpose: str,
     *,
     customer_id: int | None = None,
+    name: str | None = None,
 ) -> PendingSms:
-    """Check every send limit, then store a new code (killing older ones) and log the send.
-
-    The caller commits before `deliver`, so no database lock is held while the gateway talks.
-    """
+    """Check every send limit, then store a new code (killing older ones) and log the send."""
     if not phones.can_receive_sms(phone):
         raise InvalidParameter("phone", "this number cannot receive SMS")
     allowed = _allowed_countries(location)
@@ -195,6 +201,7 @@ async def prepare_code(
         location_id=location.id,
         phone=phone,
         customer_id=customer_id,
+        name=name or "",
         digest=_digest(ctx, purpose, location.id, phone, code),
         created_at=now,
         expires_at=now + timedelta(seconds=ctx.settings.code_ttl_seconds),
@@ -208,18 +215,17 @@ async def prepare_code(
     return PendingSms(row.id, log.id, SmsMessage(to=phone, text=text, location_id=location.id))
 
 
-async def deliver(session: AsyncSession, ctx: Context, pending: PendingSms) -> None:
-    """Send the SMS; if the gateway refuses, the code dies and the caller gets 503."""
+async def send(work: UnitOfWork, ctx: Context, pending: PendingSms) -> None:
+    """Send a code stored by `prepare_code`. The code is committed first, so no database lock
+    is held while the gateway talks; if the gateway refuses, the code dies and the caller gets
+    503."""
+    await work.checkpoint()
     try:
         await ctx.sender.send(pending.message)
     except SmsDeliveryError as exc:
         logger.warning("sms delivery failed to %s: %s", phones.masked(pending.message.to), exc)
-        code = await session.get(VerificationCode, pending.code_id)
-        log = await session.get(SmsLog, pending.log_id)
-        if code is not None:
-            code.dead_at = clock_now()
-        if log is not None:
-            log.delivered = False
+        session = await work.write()
+        await repository.mark_undelivered(session, pending.code_id, pending.log_id, clock_now())
         raise DeliveryFailed from None
     logger.info(
         "code sent to %s for %s", phones.masked(pending.message.to), pending.message.location_id
@@ -227,12 +233,14 @@ async def deliver(session: AsyncSession, ctx: Context, pending: PendingSms) -> N
 
 
 async def send_booking_code(
-    session: AsyncSession, ctx: Context, location_id: int, body: dict[str, Any]
-) -> PendingSms:
+    work: UnitOfWork, ctx: Context, location_id: int, body: BookCodeBody
+) -> None:
     """POST /book_code: the same answer whether or not the phone belongs to anyone."""
-    location = await catalog.location_or_404(session, location_id)
-    phone = phone_or_422(body.get("phone"), location.country_code or None)
-    return await prepare_code(session, ctx, location, phone, PURPOSE_VERIFY)
+    session = await work.write()
+    location = await catalog.location(session, location_id)
+    phone = phone_or_422(body.phone, location.country_code or None)
+    pending = await prepare_code(session, ctx, location, phone, PURPOSE_VERIFY, name=body.name)
+    await send(work, ctx, pending)
 
 
 async def check_code(
@@ -244,9 +252,9 @@ async def check_code(
     *,
     location_id: int | None = None,
     customer_id: int | None = None,
-) -> str:
-    """Spend the code; return the phone it proved. Failures are recorded (the caller commits
-    either way) and all look the same to the client."""
+) -> VerificationCode:
+    """Spend the code; return it (its phone is proven). Failures are recorded (CodeRejected
+    keeps the writes) and all look the same to the client."""
     now = clock_now()
     row = await repository.live_code(session, candidates, purpose, now)
     phone = row.phone if row is not None else candidates[0]
@@ -270,7 +278,8 @@ async def check_code(
         logger.info("code check failed for %s", phones.masked(phone))
         raise CodeRejected
     logger.info("code accepted for %s", phones.masked(phone))
-    return phone
+    assert row is not None
+    return row
 
 
 async def issue_token(session: AsyncSession, settings: Settings, customer: Customer) -> str:
@@ -288,31 +297,39 @@ async def issue_token(session: AsyncSession, settings: Settings, customer: Custo
     return token
 
 
-async def login_with_code(session: AsyncSession, ctx: Context, body: dict[str, Any]) -> str:
-    """POST /user/auth: the first login creates the account of that phone."""
-    raw_phone = body.get("phone", body.get("login"))
-    code = parse_code(body.get("code", body.get("password")))
+async def login_with_code(session: AsyncSession, ctx: Context, body: UserAuthBody) -> str:
+    """POST /user/auth: the first login creates the account of that phone, named as the
+    `book_code` call that sent the code said."""
+    raw_phone = body.phone if body.phone is not None else body.login
+    code = parse_code(body.code if body.code is not None else body.password)
     candidates = phones.candidates(raw_phone, await catalog.country_codes(session))
     if not candidates:
         phone_or_422(raw_phone, None)  # raises with the reason
-    phone = await check_code(session, ctx, candidates, code, PURPOSE_VERIFY)
-    customer = await repository.customer_by_phone(session, phone)
+    proof = await check_code(session, ctx, candidates, code, PURPOSE_VERIFY)
+    customer = await repository.customer_by_phone(session, proof.phone)
     if customer is None:
-        customer = Customer(phone=phone)
+        customer = Customer(phone=proof.phone, name=proof.name)
         session.add(customer)
         await session.flush()
         logger.info("customer %s created by phone login", customer.id)
+    elif not customer.name and proof.name:
+        customer.name = proof.name
     return await issue_token(session, ctx.settings, customer)
 
 
 async def login_with_password(
-    session: AsyncSession, ctx: Context, login: str, password: str
+    work: UnitOfWork, ctx: Context, login: str | None, password: str
 ) -> tuple[Customer, str]:
     """POST /booking/auth: unknown logins cost one dummy argon2 check, like wrong passwords.
 
     Guesses are counted per login (its normalised phone or e-mail) and client address, and
     argon2 runs before the write transaction begins, so no database lock waits on it.
     """
+    if not login:
+        raise InvalidParameter("login", "is required")
+    if not password:
+        raise InvalidParameter("password", "is required")
+    session = work.session
     candidates = phones.candidates(login, await catalog.country_codes(session))
     key = candidates[0] if candidates else login.strip().lower()
     rule = f"{ctx.settings.password_failures_per_minute}/minute"
@@ -330,7 +347,7 @@ async def login_with_password(
     new_hash = (
         await passwords.hash_password(password) if passwords.needs_rehash(stored or "") else None
     )
-    await begin_write(session)
+    await work.write()
     if new_hash is not None:
         customer.password_hash = new_hash
         session.add(customer)
@@ -346,12 +363,11 @@ async def authenticate(session: AsyncSession, token: str) -> Customer:
 
 
 async def update_profile(
-    session: AsyncSession, ctx: Context, customer: Customer, token: str, body: dict[str, Any]
+    session: AsyncSession, ctx: Context, customer: Customer, token: str, body: UserUpdateBody
 ) -> None:
     """PUT /booking/user: name, email; a new phone needs the code sent to it. The phone is the
     login, so changing it signs out every other session: only `token` stays valid (R17)."""
-    name = text(body, "name", max_length=255)
-    email = text(body, "email", max_length=254)
+    name, email = body.name, body.email
     if email is not None:
         email = email.lower()
         if "@" not in email.strip("@"):
@@ -362,14 +378,15 @@ async def update_profile(
         customer.email = email
     if name is not None:
         customer.name = name
-    if body.get("phone") not in (None, ""):
-        candidates = phones.candidates(body.get("phone"), await catalog.country_codes(session))
+    if body.phone not in (None, ""):
+        candidates = phones.candidates(body.phone, await catalog.country_codes(session))
         if not candidates:
-            phone_or_422(body.get("phone"), None)
-        code = parse_code(body.get("confirmation_code"))
-        phone = await check_code(
+            phone_or_422(body.phone, None)
+        code = parse_code(body.confirmation_code)
+        proof = await check_code(
             session, ctx, candidates, code, PURPOSE_PHONE_CHANGE, customer_id=customer.id
         )
+        phone = proof.phone
         owner = await repository.customer_by_phone(session, phone)
         if owner is not None and owner.id != customer.id:
             raise InvalidParameter("phone", "The specified number is already in use.")
@@ -381,16 +398,15 @@ async def update_profile(
 
 
 async def change_password(
-    session: AsyncSession, settings: Settings, customer: Customer, body: dict[str, Any]
+    work: UnitOfWork, settings: Settings, customer: Customer, body: PasswordBody
 ) -> str:
     """PUT /booking/user/password: every earlier token dies; the new one is returned.
 
     A customer who has no password yet (they log in with SMS codes) sets the first one with
     `old_password` left out.
     """
-    new = body.get("new_password")
-    old = body.get("old_password")
-    if not isinstance(new, str):
+    new, old = body.new_password, body.old_password
+    if new is None:
         raise InvalidParameter("new_password", "is required")
     reason = passwords.problem(
         new, [customer.phone.lstrip("+"), customer.name, customer.email or ""]
@@ -402,7 +418,7 @@ async def change_password(
     ):
         raise InvalidParameter("old_password", "Wrong password specified")
     new_hash = await passwords.hash_password(new)
-    await begin_write(session)  # only now: argon2 ran outside any database lock
+    session = await work.write()  # only now: argon2 ran outside any database lock
     customer.password_hash = new_hash
     session.add(customer)
     revoked = await repository.revoke_tokens(session, customer.id, clock_now())
@@ -411,19 +427,20 @@ async def change_password(
 
 
 async def phone_change_code(
-    session: AsyncSession,
+    work: UnitOfWork,
     ctx: Context,
     customer: Customer,
     raw_phone: str,
     *,
     location_id: int | None,
     chain_id: int | None,
-) -> PendingSms:
+) -> None:
     """GET /booking/user/phone_confirmation: a code to the new phone, bound to this customer."""
+    session = await work.write()
     if (location_id is None) == (chain_id is None):
         raise InvalidParameter("company_id", "give company_id or group_id")
     if location_id is not None:
-        location = await catalog.location_or_404(session, location_id)
+        location = await catalog.location(session, location_id)
     else:
         assert chain_id is not None
         found = await catalog.first_location_of_chain(session, chain_id)
@@ -431,9 +448,10 @@ async def phone_change_code(
             raise NotFound("Chain not found.")
         location = found
     phone = phone_or_422(raw_phone, location.country_code or None)
-    return await prepare_code(
+    pending = await prepare_code(
         session, ctx, location, phone, PURPOSE_PHONE_CHANGE, customer_id=customer.id
     )
+    await send(work, ctx, pending)
 
 
 async def revoke_all(session: AsyncSession, phone: str) -> int:

@@ -1,0 +1,64 @@
+"""Who is calling, as FastAPI dependencies.
+
+Every request carries `Authorization: Bearer <partner token>`, optionally followed by
+`, User <user token>` for a customer. The partner is checked in a short session of its own, so
+no database connection is held while the rest of the request (its body) arrives.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from openbooking.deps import SessionDep
+from openbooking.kit.auth import Credentials, parse_authorization
+from openbooking.kit.errors import Unauthorized
+from openbooking.models import Customer, PartnerToken
+from openbooking.partners import service as partners
+from openbooking.verification import service as verification
+
+
+def get_credentials(request: Request) -> Credentials:
+    credentials = parse_authorization(request.headers.get("authorization"))
+    if credentials is None:
+        raise Unauthorized
+    return credentials
+
+
+CredentialsDep = Annotated[Credentials, Depends(get_credentials)]
+
+
+async def require_partner(request: Request, credentials: CredentialsDep) -> PartnerToken:
+    async with request.app.state.sessionmaker() as session:
+        partner = await partners.find_active(session, credentials.partner_token)
+    if partner is None:
+        raise Unauthorized
+    return partner
+
+
+PartnerDep = Annotated[PartnerToken, Depends(require_partner)]
+
+
+def user_token(credentials: CredentialsDep) -> str:
+    if credentials.user_token is None:
+        raise Unauthorized
+    return credentials.user_token
+
+
+UserTokenDep = Annotated[str, Depends(user_token)]
+
+
+async def current_customer(session: SessionDep, token: UserTokenDep) -> Customer:
+    return await verification.authenticate(session, token)
+
+
+async def optional_customer(session: SessionDep, credentials: CredentialsDep) -> Customer | None:
+    """The customer when a `User` token is sent (a bad one is 401), else None."""
+    if credentials.user_token is None:
+        return None
+    return await verification.authenticate(session, credentials.user_token)
+
+
+CustomerDep = Annotated[Customer, Depends(current_customer)]
+MaybeCustomerDep = Annotated[Customer | None, Depends(optional_customer)]

@@ -1,0 +1,210 @@
+"""Bookings SQL: records and their services, clients, idempotency keys, due reminders."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+
+from openbooking.models import (
+    Client,
+    IdempotentRequest,
+    Location,
+    Position,
+    Record,
+    RecordService,
+    Service,
+    Staff,
+)
+from openbooking.models.records import RECORD_ACTIVE
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from datetime import datetime
+
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+
+async def active_services(
+    session: AsyncSession, location_id: int, service_ids: Sequence[int]
+) -> dict[int, Service]:
+    """The location's bookable services among `service_ids`, by id."""
+    rows = await session.scalars(
+        select(Service).where(
+            Service.id.in_(service_ids),
+            Service.location_id == location_id,
+            Service.deleted.is_(False),
+            Service.active.is_(True),
+        )
+    )
+    return {row.id: row for row in rows}
+
+
+async def client(
+    session: AsyncSession, location_id: int, phone: str, name: str, email: str | None
+) -> Client:
+    """The location's client with `phone`, added if new, with the name and e-mail given now."""
+    query = select(Client).where(Client.location_id == location_id, Client.phone == phone)
+    found = await session.scalar(query)
+    if found is None:
+        found = Client(location_id=location_id, phone=phone, name=name, email=email or "")
+        try:
+            async with session.begin_nested():
+                session.add(found)
+        except IntegrityError:
+            # A concurrent booking of the same new phone added the client first (PostgreSQL;
+            # SQLite writers are serial): use theirs rather than refuse a free slot.
+            found = await session.scalar(query)
+            if found is None:
+                raise
+    found.name = name
+    if email:
+        found.email = email
+    return found
+
+
+async def add_record(
+    session: AsyncSession, record: Record, services: Sequence[tuple[Service, int]]
+) -> None:
+    """Insert `record` with its services (and each one's length); the database refuses an
+    overlap with another active record of the member (PostgreSQL's exclusion constraint)."""
+    session.add(record)
+    await session.flush()
+    session.add_all(
+        RecordService(
+            record_id=record.id,
+            service_id=service.id,
+            position=index,
+            duration_seconds=length,
+            cost=service.price_min,
+        )
+        for index, (service, length) in enumerate(services)
+    )
+    await session.flush()
+
+
+async def record(
+    session: AsyncSession, record_id: int, *, for_update: bool = False
+) -> Record | None:
+    query = select(Record).where(Record.id == record_id)
+    if for_update:
+        query = query.with_for_update()
+    return await session.scalar(query)
+
+
+async def records_of_phone(session: AsyncSession, phone: str) -> Sequence[Record]:
+    """All records made with `phone`, at any location, newest first."""
+    return (
+        await session.scalars(
+            select(Record).where(Record.client_phone == phone).order_by(Record.starts_at.desc())
+        )
+    ).all()
+
+
+async def service_ids(session: AsyncSession, record_id: int) -> list[int]:
+    rows = await session.scalars(
+        select(RecordService.service_id)
+        .where(RecordService.record_id == record_id)
+        .order_by(RecordService.position)
+    )
+    return list(rows)
+
+
+async def details(
+    session: AsyncSession, record: Record
+) -> tuple[Staff, Position | None, list[tuple[RecordService, Service]]]:
+    """What a record's view shows beyond the record: its member, their position, its services."""
+    staff = await session.get(Staff, record.staff_id)
+    assert staff is not None
+    position = await session.get(Position, staff.position_id) if staff.position_id else None
+    links = await session.execute(
+        select(RecordService, Service)
+        .join(Service, Service.id == RecordService.service_id)
+        .where(RecordService.record_id == record.id)
+        .order_by(RecordService.position)
+    )
+    return staff, position, [(link, service) for link, service in links]
+
+
+# Idempotency keys.
+
+
+async def purge_keys(session: AsyncSession, before: datetime) -> None:
+    await session.execute(delete(IdempotentRequest).where(IdempotentRequest.created_at < before))
+
+
+async def key_for_update(session: AsyncSession, digest: str) -> IdempotentRequest | None:
+    return await session.scalar(
+        select(IdempotentRequest).where(IdempotentRequest.key_digest == digest).with_for_update()
+    )
+
+
+async def add_key(session: AsyncSession, digest: str, fingerprint: str, now: datetime) -> None:
+    session.add(IdempotentRequest(key_digest=digest, fingerprint=fingerprint, created_at=now))
+    await session.flush()
+
+
+async def store_answer(session: AsyncSession, digest: str, status_code: int, sealed: bytes) -> None:
+    await session.execute(
+        update(IdempotentRequest)
+        .where(IdempotentRequest.key_digest == digest)
+        .values(status_code=status_code, response=sealed)
+    )
+
+
+async def forget_unfinished_key(session: AsyncSession, digest: str) -> None:
+    await session.execute(
+        delete(IdempotentRequest).where(
+            IdempotentRequest.key_digest == digest, IdempotentRequest.status_code.is_(None)
+        )
+    )
+
+
+# Reminders.
+
+
+async def claim_due_reminders(session: AsyncSession, now: datetime, limit: int) -> list[int]:
+    """Mark up to `limit` due reminders as sent now, in one conditional UPDATE, so that
+    overlapping runs claim each reminder once; their record ids."""
+    claimed = await session.scalars(
+        update(Record)
+        .where(
+            Record.id.in_(
+                select(Record.id)
+                .where(Record.reminder_at <= now, Record.status == RECORD_ACTIVE)
+                .order_by(Record.reminder_at)
+                .limit(limit)
+                .scalar_subquery()
+            ),
+            Record.reminder_at.is_not(None),
+            Record.reminder_at <= now,
+        )
+        .values(reminder_at=None, reminded_at=now)
+        .returning(Record.id)
+    )
+    return list(claimed)
+
+
+async def records_with_locations(
+    session: AsyncSession, record_ids: Sequence[int]
+) -> list[tuple[Record, Location]]:
+    rows = await session.execute(
+        select(Record, Location)
+        .join(Location, Location.id == Record.location_id)
+        .where(Record.id.in_(record_ids))
+    )
+    return [(record, location) for record, location in rows]
+
+
+async def unclaim_reminder(session: AsyncSession, record_id: int, claimed_at: datetime) -> None:
+    """Put a claimed reminder back as due (its SMS failed), unless the record changed since."""
+    await session.execute(
+        update(Record)
+        .where(
+            Record.id == record_id,
+            Record.reminded_at == claimed_at,
+            Record.status == RECORD_ACTIVE,
+        )
+        .values(reminder_at=claimed_at, reminded_at=None)
+    )

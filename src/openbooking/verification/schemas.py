@@ -1,0 +1,72 @@
+"""Bodies and queries of phone verification and customer login.
+
+Phones and codes are typed loosely here: their checks carry the API's own answers (a bad code
+is 432 in `book_record`), so the rules in `service` judge them.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import Field, WithJsonSchema
+
+from openbooking.kit.wire import Clean, Id, QuerySchema, Schema
+
+Phone = Annotated[
+    Any,
+    WithJsonSchema(
+        {"type": "string", "maxLength": 32, "examples": ["+4915112345678", "79161234567"]}
+    ),
+]
+Code = Annotated[
+    Any,
+    WithJsonSchema(
+        {"type": "string", "pattern": "^[0-9]{6}$", "description": "The 6-digit code from the SMS"}
+    ),
+]
+
+
+class BookCodeBody(Schema):
+    phone: Phone = Field(None, description="The phone to confirm")
+    fullname: Annotated[str | None, Clean(255)] = Field(
+        None, description="The customer's name, kept for their new account"
+    )
+    fulname: Annotated[str | None, Clean(255)] = Field(
+        None, description="The same, as one vendor client spells it"
+    )
+
+    @property
+    def name(self) -> str | None:
+        return self.fullname or self.fulname
+
+
+class UserAuthBody(Schema):
+    phone: Phone = None
+    login: Phone = Field(None, description="Accepted in place of `phone`")
+    code: Code = None
+    password: Code = Field(None, description="Accepted in place of `code`")
+
+
+class BookingAuthBody(Schema):
+    login: Annotated[str | None, Clean(254)] = Field(None, description="Phone or e-mail")
+    password: str = ""
+
+
+class UserUpdateBody(Schema):
+    name: Annotated[str | None, Clean(255)] = None
+    email: Annotated[str | None, Clean(254)] = None
+    phone: Phone = Field(None, description="A new phone, with `confirmation_code`")
+    confirmation_code: Code = Field(
+        None, description="The code `GET /booking/user/phone_confirmation` sent to the new phone"
+    )
+
+
+class PasswordBody(Schema):
+    new_password: str | None = None
+    old_password: str | None = Field(None, description="Left out when setting a first password")
+
+
+class PhoneConfirmationQuery(QuerySchema):
+    phone: str = Field(max_length=32)
+    company_id: Id | None = Field(None, description="The location that sends the SMS")
+    group_id: Id | None = Field(None, description="Or the chain whose first location sends it")

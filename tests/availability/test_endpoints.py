@@ -233,6 +233,14 @@ class TestBookStaff:
         assert data
         assert all(member["seances"] == [] for member in data)
 
+    @pytest.mark.parametrize(("flag", "empty"), [("true", True), ("True", True), ("false", False)])
+    async def test_without_seances_in_every_boolean_spelling(
+        self, api: Api, flag: str, empty: bool
+    ) -> None:
+        data = ok(await api.get(f"/book_staff/{BERLIN}", params={"without_seances": flag}))
+        assert data
+        assert any(member["seances"] for member in data) is not empty
+
 
 @pytest.mark.usefixtures("demo")
 class TestBookStaffSeances:

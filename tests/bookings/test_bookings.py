@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -324,6 +325,18 @@ class TestAccessToRecords:
         again = (await customer.get(path)).json()["data"][0]
         assert again["deleted"] is True
 
+    async def test_bookings_and_cancellations_are_logged_without_secrets(
+        self, customer: Customer, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        caplog.set_level(logging.INFO, logger="openbooking.bookings")
+        booked = await self.booked(customer)
+        path = f"/user/records/{booked['record_id']}/{booked['record_hash']}"
+        assert (await customer.send("DELETE", path, None)).status_code == 200
+        events = [r.getMessage() for r in caplog.records if r.name == "openbooking.bookings"]
+        assert f"booked record {booked['record_id']} at location {NEW_YORK}" in " ".join(events)
+        assert f"cancelled record {booked['record_id']} at location {NEW_YORK}" in events
+        assert not [e for e in events if booked["record_hash"] in e or NY_PHONE[2:] in e]
+
     async def test_cancel_too_late_is_refused(
         self, customer: Customer, clock: time_machine.Traveller
     ) -> None:
@@ -526,3 +539,34 @@ async def test_a_writer_waiting_too_long_in_the_process_queue_is_503(
     assert (
         await customer.post(f"/book_record/{NEW_YORK}", ny_booking(service, free[8]))
     ).status_code == 201
+
+
+@pytest.fixture
+def two_second_busy_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(db, "SQLITE_BUSY_TIMEOUT_MS", 2000)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_a_queue_that_keeps_moving_serves_every_writer(
+    two_second_busy_timeout: None, app: FastAPI, customer: Customer
+) -> None:
+    """Defect 7 of the typed-boundary issue: under load, legitimate concurrent writers got 503
+    once their wait in the queue passed the busy timeout, although the queue kept moving."""
+    service = await ny_service(customer)
+    free = await slots(customer, NEW_YORK, CAMILLE, service)
+    first, second = app.state.sessionmaker(), app.state.sessionmaker()
+    await db.begin_write(first)  # a writer at work
+    queued = asyncio.create_task(db.begin_write(second))  # and one waiting before ours
+    await asyncio.sleep(0.1)
+    ours = asyncio.create_task(
+        customer.post(f"/book_record/{NEW_YORK}", ny_booking(service, free[4]))
+    )
+    await asyncio.sleep(1.2)
+    await first.rollback()  # the turn passes on, to `second`...
+    await queued
+    await asyncio.sleep(1.2)  # ...which holds it while our wait passes the busy timeout
+    await second.rollback()
+    booked = await ours
+    assert booked.status_code == 201, booked.text
+    await first.close()
+    await second.close()

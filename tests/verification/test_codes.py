@@ -196,6 +196,16 @@ class TestUserAuth:
         assert profile.status_code == 200
         assert profile.json()["data"]["phone"] == PHONE
 
+    @pytest.mark.parametrize("field", ["fullname", "fulname"])
+    async def test_the_name_sent_with_the_code_names_the_new_account(
+        self, customer: Customer, outbox: Any, field: str
+    ) -> None:
+        sent = await customer.post(f"/book_code/{BERLIN}", {"phone": PHONE, field: "Ada Lovelace"})
+        assert sent.status_code == 201, sent.text
+        token = (await login(customer, code_in(outbox(PHONE)[-1]))).json()["data"]["user_token"]
+        profile = await customer.get_as("/booking/user/data", token)
+        assert profile.json()["data"]["name"] == "Ada Lovelace"
+
     async def test_t1_five_wrong_then_the_right_one(self, customer: Customer, outbox: Any) -> None:
         code = await request_code(customer, outbox)
         answers = [await login(customer, wrong(code, n)) for n in range(1, 6)]

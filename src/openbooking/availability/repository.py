@@ -3,7 +3,7 @@ possible: every request of the booking widget comes here, and each round trip th
 driver costs more than the query itself.
 
 What a location's team looks like (settings, members, service lengths, schedules) changes rarely
-and is cached per process by the service; `records_and_version` reads the records of a request
+and is cached per process by the service; `busy_and_version` reads the busy time of a request
 together with the catalog version that tells whether such a cache is still current.
 
 The statements are built once at import with bound parameters (building one costs about as much
@@ -27,24 +27,23 @@ from sqlalchemy import (
     union_all,
 )
 
+from openbooking.availability import busy
 from openbooking.availability.slots import DaySchedule, Interval
 from openbooking.models import (
     CatalogVersion,
     DayOff,
     Location,
     Position,
-    Record,
     ScheduleInterval,
     Service,
     Staff,
     StaffService,
 )
-from openbooking.models.records import MAX_RECORD_SECONDS, RECORD_ACTIVE
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
-    from sqlalchemy import ColumnElement
+    from sqlalchemy import ColumnElement, Row
     from sqlalchemy.ext.asyncio import AsyncSession
 
 
@@ -72,7 +71,7 @@ class PositionRow:
     title: str
 
 
-_STAFF_COLUMNS = [getattr(Staff, name) for name in StaffRow.__dataclass_fields__]
+_STAFF_COLUMNS = [getattr(Staff, name).label(f"staff_{name}") for name in StaffRow.__slots__]
 
 # A location's settings with its bookable members in display order: a row per member and
 # service, or one row without a member when the location has none.
@@ -82,11 +81,11 @@ TEAM = (
         Location.slot_step_seconds,
         Location.min_notice_seconds,
         Location.horizon_days,
-        Position.id,
-        Position.title,
-        Service.id,
-        StaffService.duration_seconds,
-        Service.duration_seconds,
+        Position.id.label("position_id"),
+        Position.title.label("position_title"),
+        Service.id.label("service_id"),
+        StaffService.duration_seconds.label("own_length"),
+        Service.duration_seconds.label("default_length"),
         *_STAFF_COLUMNS,
     )
     .select_from(Location)
@@ -106,11 +105,9 @@ TEAM = (
     .order_by(Staff.weight.desc(), Staff.id)
 )
 
-# Rows of different tables come in one round trip as a union told apart by `kind`, with NULL
-# where a column does not apply: schedules as (staff_id, kind, weekday, date, start_second,
-# end_second, is_break); records as (staff_id, kind, starts_at, ends_at), and the catalog version
-# as (version, kind, NULL, NULL).
-INTERVAL, DAY_OFF, RECORD, VERSION = 1, 2, 3, 4
+# Rows of different kinds come in one round trip as a union told apart by `kind`, with NULL
+# where a column does not apply.
+INTERVAL, DAY_OFF, BUSY, VERSION = 1, 2, 3, 4
 
 
 def _kind(kind: int) -> ColumnElement[int]:
@@ -119,7 +116,6 @@ def _kind(kind: int) -> ColumnElement[int]:
 
 _intervals = ScheduleInterval.__table__.c
 _days_off = DayOff.__table__.c
-_records = Record.__table__.c
 _versions = CatalogVersion.__table__.c
 # Every working interval and day off of the members, whatever the date: they are cached.
 SCHEDULES = union_all(
@@ -142,23 +138,17 @@ SCHEDULES = union_all(
         null(),
     ).where(_days_off.staff_id.in_(bindparam("staff_ids", expanding=True))),
 )
-# Records intersecting [start, end). The lower bound on `starts_at` (`earliest`: `start` less
-# the longest a record can last) keeps this an index range scan on (staff, starts_at) whatever
-# the number of past records.
-RECORDS = select(
-    _records.staff_id,
-    _kind(RECORD),
-    _records.starts_at,
-    _records.ends_at,
-).where(
-    _records.staff_id.in_(bindparam("staff_ids", expanding=True)),
-    _records.status == RECORD_ACTIVE,
-    _records.starts_at >= bindparam("earliest"),
-    _records.starts_at < bindparam("end"),
-    _records.ends_at > bindparam("start"),
-)
-VERSION_ONLY = select(_versions.version, _kind(VERSION), null(), null()).where(_versions.id == 1)
-RECORDS_AND_VERSION = union_all(RECORDS, VERSION_ONLY)
+# Busy intervals of every source, and the catalog version in the same statement (its row
+# carries the version in `staff_id`).
+_BUSY = [source.add_columns(_kind(BUSY)) for source in busy.SOURCES]
+BUSY_ONLY = union_all(*_BUSY)
+VERSION_ONLY = select(
+    _versions.version.label("staff_id"),
+    null().label("starts_at"),
+    null().label("ends_at"),
+    _kind(VERSION),
+).where(_versions.id == 1)
+BUSY_AND_VERSION = union_all(*_BUSY, VERSION_ONLY)
 
 
 @dataclass(slots=True)
@@ -177,18 +167,27 @@ async def team(session: AsyncSession, location_id: int) -> Team | None:
     result: Team | None = None
     lengths: dict[int, dict[int, int]] = {}
     for row in await session.execute(TEAM, {"location_id": location_id}):
-        timezone, step, notice, horizon, position_id, title, service_id, own, default = row[:9]
         if result is None:
-            result = Team(timezone, step, notice, horizon)
-        staff_id = row[9]
+            result = Team(
+                row.timezone, row.slot_step_seconds, row.min_notice_seconds, row.horizon_days
+            )
+        staff_id = row.staff_id
         if staff_id is None:
             continue
         if staff_id not in lengths:
             lengths[staff_id] = {}
-            position = PositionRow(position_id, title) if position_id is not None else None
-            result.members.append((StaffRow(*row[9:]), position, lengths[staff_id]))
-        if service_id is not None:  # a link to a deleted or inactive service does not count
-            lengths[staff_id][service_id] = own if own is not None else default
+            position = (
+                PositionRow(row.position_id, row.position_title)
+                if row.position_id is not None
+                else None
+            )
+            member = StaffRow(
+                **{name: row._mapping[f"staff_{name}"] for name in StaffRow.__slots__}
+            )
+            result.members.append((member, position, lengths[staff_id]))
+        if row.service_id is not None:  # a link to a deleted or inactive service does not count
+            own = row.own_length
+            lengths[staff_id][row.service_id] = own if own is not None else row.default_length
     return result
 
 
@@ -229,47 +228,45 @@ async def schedules(session: AsyncSession, staff_ids: Sequence[int]) -> Schedule
     )
 
 
-Busy = dict[int, list[Interval]]  # member id -> records
-# Whose records over which local dates (first and last, inclusive).
+Busy = dict[int, list[Interval]]  # member id -> busy intervals
+# Whose busy time over which local dates (first and last, inclusive).
 Wanted = tuple[list[int], date, date]
 
 
-def _record_parameters(wanted: Wanted) -> dict[str, Any]:
+def _busy_parameters(wanted: Wanted) -> dict[str, Any]:
     """The UTC instants covering the local dates in any zone."""
     staff_ids, first, last = wanted
     start = datetime.combine(first - timedelta(days=1), time(), UTC)
     end = datetime.combine(last + timedelta(days=2), time(), UTC)
     return {
         "staff_ids": list(staff_ids),
-        "earliest": start - timedelta(seconds=MAX_RECORD_SECONDS),
+        "earliest": start - timedelta(seconds=busy.MAX_BUSY_SECONDS),
         "start": start,
         "end": end,
     }
 
 
-def _collect(rows: Iterable[Sequence[Any]]) -> tuple[int | None, Busy]:
+def _collect(rows: Iterable[Row[Any]]) -> tuple[int | None, Busy]:
     version: int | None = None
-    busy: Busy = defaultdict(list)
-    for staff_id, kind, starts_at, ends_at in rows:
-        if kind == RECORD:
-            busy[staff_id].append((starts_at, ends_at))
+    found: Busy = defaultdict(list)
+    for row in rows:
+        if row.kind == BUSY:
+            found[row.staff_id].append((row.starts_at, row.ends_at))
         else:
-            version = staff_id
-    return version, busy
+            version = row.staff_id
+    return version, found
 
 
-async def busy(session: AsyncSession, wanted: Wanted) -> Busy:
-    """The members' records over the local dates."""
+async def busy_time(session: AsyncSession, wanted: Wanted) -> Busy:
+    """The members' busy intervals over the local dates."""
     if not wanted[0]:
         return {}
-    return _collect(await session.execute(RECORDS, _record_parameters(wanted)))[1]
+    return _collect(await session.execute(BUSY_ONLY, _busy_parameters(wanted)))[1]
 
 
-async def records_and_version(
-    session: AsyncSession, wanted: Wanted | None
-) -> tuple[int | None, Busy]:
-    """The catalog version (None when its row is missing) and the records `wanted` asks for,
-    read in one statement."""
+async def busy_and_version(session: AsyncSession, wanted: Wanted | None) -> tuple[int | None, Busy]:
+    """The catalog version (None when its row is missing) and the busy time `wanted` asks
+    for, read in one statement."""
     if wanted is None or not wanted[0]:
         return _collect(await session.execute(VERSION_ONLY))
-    return _collect(await session.execute(RECORDS_AND_VERSION, _record_parameters(wanted)))
+    return _collect(await session.execute(BUSY_AND_VERSION, _busy_parameters(wanted)))

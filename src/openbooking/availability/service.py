@@ -201,7 +201,7 @@ async def team(
     guess = None  # the records wanted according to the cached team
     if cached is not None:
         guess = _guess(records, _availability(cached, staff_id, service_ids, now))
-    version, busy = await repository.records_and_version(session, guess)
+    version, busy = await repository.busy_and_version(session, guess)
     found = cached
     if found is None or version is None or found.version != version:
         found = await _read_team(session, location_id, version)
@@ -212,7 +212,7 @@ async def team(
     availability = _availability(found, staff_id, service_ids, now)
     wanted = records(availability)
     if wanted != guess:
-        busy = await repository.busy(session, wanted) if wanted is not None else {}
+        busy = await repository.busy_time(session, wanted) if wanted is not None else {}
     availability.busy = busy
     return availability
 
@@ -352,7 +352,7 @@ async def bookable_days(
         batch = availability.members[done : done + size]
         if done:
             wanted = availability.records(undecided[0], undecided[-1], batch)
-            availability.busy.update(await repository.busy(session, wanted))
+            availability.busy.update(await repository.busy_time(session, wanted))
         left = []
         for day in undecided:
             if any(availability.has_free(member, day) for member in batch):

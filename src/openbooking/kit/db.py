@@ -96,13 +96,46 @@ class DatabaseBusy(Exception):
     """A writer waited the whole busy timeout for its turn (overload): answered with 503."""
 
 
-# On SQLite, the writers of one process queue on an asyncio lock per engine before BEGIN
-# IMMEDIATE: SQLite's own busy handler polls with sleeps of up to 100 ms and wakes nobody when
-# the lock frees, so 64 waiting writers left the server half idle. The lock is held by the
-# session until its transaction ends (commit, rollback or close); other processes still meet
-# at SQLite's lock.
-_WRITER_LOCKS: WeakKeyDictionary[Engine, asyncio.Lock] = WeakKeyDictionary()
-_HELD = "openbooking_writer_lock"
+class WriterQueue:
+    """The writers of one process on one SQLite database, served in arrival order.
+
+    SQLite's own busy handler polls with sleeps of up to 100 ms and wakes nobody when the lock
+    frees, so 64 waiting writers left the server half idle; writers therefore queue here before
+    BEGIN IMMEDIATE, and the turn is held until the session's transaction ends (commit,
+    rollback or close). Other processes still meet at SQLite's lock.
+
+    A waiter gives up (503) only when the queue has not moved for `patience` seconds: a writer
+    stuck that long is an outage, while a long queue that keeps moving is load, and every
+    writer in it gets its turn.
+    """
+
+    def __init__(self) -> None:
+        self._lock = asyncio.Lock()
+        self.turns = 0  # how many times the turn has passed on
+
+    async def acquire(self, patience: float) -> None:
+        waiting = asyncio.ensure_future(self._lock.acquire())
+        try:
+            while True:
+                seen = self.turns
+                done, _ = await asyncio.wait({waiting}, timeout=patience)
+                if done:
+                    return
+                if self.turns == seen:
+                    raise DatabaseBusy
+        except BaseException:
+            if waiting.done() and not waiting.cancelled() and waiting.exception() is None:
+                self.release()  # the turn came just as we gave up: pass it on
+            waiting.cancel()
+            raise
+
+    def release(self) -> None:
+        self.turns += 1
+        self._lock.release()
+
+
+_WRITER_QUEUES: WeakKeyDictionary[Engine, WriterQueue] = WeakKeyDictionary()
+_HELD = "openbooking_writer_turn"
 
 
 async def begin_write(session: AsyncSession) -> None:
@@ -117,13 +150,9 @@ async def begin_write(session: AsyncSession) -> None:
     if not isinstance(engine, Engine) or engine.dialect.name != "sqlite":
         await session.connection(execution_options={IMMEDIATE_OPTION: True})
         return
-    lock = _WRITER_LOCKS.setdefault(engine, asyncio.Lock())
-    try:
-        async with asyncio.timeout(SQLITE_BUSY_TIMEOUT_MS / 1000):
-            await lock.acquire()
-    except TimeoutError:
-        raise DatabaseBusy from None
-    session.info[_HELD] = lock
+    queue = _WRITER_QUEUES.setdefault(engine, WriterQueue())
+    await queue.acquire(SQLITE_BUSY_TIMEOUT_MS / 1000)
+    session.info[_HELD] = queue
     try:
         await session.connection(execution_options={IMMEDIATE_OPTION: True})
     except BaseException:
@@ -185,8 +214,8 @@ async def unit_of_work(
 
 @event.listens_for(Session, "after_transaction_end")
 def _release_writer_lock(session: Session, transaction: SessionTransaction) -> None:
-    if transaction.parent is None and (lock := session.info.pop(_HELD, None)) is not None:
-        lock.release()
+    if transaction.parent is None and (queue := session.info.pop(_HELD, None)) is not None:
+        queue.release()
 
 
 def lost_race(exc: DBAPIError) -> bool:

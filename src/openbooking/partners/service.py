@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
-
 from openbooking.kit.auth import new_token, token_digest
 from openbooking.kit.db import utcnow
 from openbooking.models import PartnerToken
+from openbooking.partners import repository
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -27,7 +26,7 @@ async def create(session: AsyncSession, name: str) -> str:
     name = name.strip()
     if not name or len(name) > MAX_NAME_LENGTH:
         raise PartnerTokenError(f"a token name must be 1 to {MAX_NAME_LENGTH} characters")
-    if await session.scalar(select(PartnerToken.id).where(PartnerToken.name == name)):
+    if await repository.by_name(session, name) is not None:
         raise PartnerTokenError(f"a partner token named {name!r} already exists")
     token = new_token()
     session.add(PartnerToken(name=name, token_sha256=token_digest(token)))
@@ -36,11 +35,11 @@ async def create(session: AsyncSession, name: str) -> str:
 
 
 async def list_all(session: AsyncSession) -> Sequence[PartnerToken]:
-    return (await session.scalars(select(PartnerToken).order_by(PartnerToken.name))).all()
+    return await repository.all_tokens(session)
 
 
 async def revoke(session: AsyncSession, name: str) -> None:
-    row = await session.scalar(select(PartnerToken).where(PartnerToken.name == name))
+    row = await repository.by_name(session, name)
     if row is None:
         raise PartnerTokenError(f"no partner token named {name!r}")
     if row.revoked_at is None:
@@ -48,16 +47,12 @@ async def revoke(session: AsyncSession, name: str) -> None:
 
 
 async def find_active(session: AsyncSession, token: str) -> PartnerToken | None:
-    return await session.scalar(
-        select(PartnerToken).where(
-            PartnerToken.token_sha256 == token_digest(token), PartnerToken.revoked_at.is_(None)
-        )
-    )
+    return await repository.active_by_digest(session, token_digest(token))
 
 
 async def delete(session: AsyncSession, name: str) -> None:
     """Forget a token entirely (used when the demo replaces its own lost token)."""
-    row = await session.scalar(select(PartnerToken).where(PartnerToken.name == name))
+    row = await repository.by_name(session, name)
     if row is not None:
         await session.delete(row)
         await session.flush()

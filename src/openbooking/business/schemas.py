@@ -94,18 +94,18 @@ def _known_zone(value: str) -> str:
 
 def _language(value: str) -> str:
     """A language the widget knows (`LANGUAGES`) and has a string table for."""
+    tables = ", ".join(sorted(available_translations()))
     if value not in LANGUAGES:
         raise PydanticCustomError(
             "language",
-            "unknown language {value}; known: {known}",
-            {"value": repr(value), "known": ", ".join(LANGUAGES)},
+            "unknown language {value}; languages with strings: {tables}",
+            {"value": repr(value), "tables": tables},
         )
-    tables = available_translations()
-    if value not in tables:
+    if value not in available_translations():
         raise PydanticCustomError(
             "language",
             "no widget strings for {value}; languages with strings: {tables}",
-            {"value": repr(value), "tables": ", ".join(sorted(tables))},
+            {"value": repr(value), "tables": tables},
         )
     return value
 

@@ -6,15 +6,12 @@ import os
 import subprocess
 import sys
 import time
-from typing import TYPE_CHECKING
+from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.conftest import free_port
-
-if TYPE_CHECKING:
-    from pathlib import Path
 
 GOOD_FILE = """
 version: 1
@@ -167,3 +164,10 @@ def test_sms_outbox_lists_messages(cli: Cli, tmp_path: Path) -> None:
     shown = cli("sms", "outbox", "--phone", "+49 151 12345678", "--last")
     assert shown.returncode == 0
     assert "123456 is your code" in shown.stdout
+
+
+def test_business_schema_prints_the_published_schema(tmp_path: Path) -> None:
+    result = Cli(tmp_path)("business-schema")
+    assert result.returncode == 0, result.stderr
+    published = Path(__file__).parent.parent / "docs" / "business-file.schema.json"
+    assert result.stdout == published.read_text("utf-8")

@@ -248,6 +248,14 @@ def openapi() -> None:
     typer.echo(json.dumps(schema, indent=2, ensure_ascii=False, sort_keys=True))
 
 
+@app.command("business-schema")
+def business_schema() -> None:
+    """Print the business file's JSON Schema (docs/business-file.schema.json is this output)."""
+    from openbooking.business.schemas import json_schema  # noqa: PLC0415
+
+    typer.echo(json.dumps(json_schema(), indent=2, ensure_ascii=False))
+
+
 def main() -> None:
     from openbooking.business.document import BusinessFileError  # noqa: PLC0415
     from openbooking.kit.errors import ApiError  # noqa: PLC0415

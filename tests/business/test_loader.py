@@ -12,7 +12,15 @@ from sqlalchemy import select
 from openbooking.business import document, loader
 from openbooking.business.document import BusinessFileError
 from openbooking.business.service import demo_path
-from openbooking.models import Base, Location, ScheduleInterval, Service, Staff, StaffService
+from openbooking.models import (
+    Base,
+    Bookform,
+    Location,
+    ScheduleInterval,
+    Service,
+    Staff,
+    StaffService,
+)
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -275,3 +283,128 @@ class TestLoader:
         assert caught.value.path == "locations[0].categories[0].id"
         assert "another location" in caught.value.message
         assert await run_in_session(snapshot) == before
+
+
+def _with_chain_form(data: dict[str, Any], steps: list[dict[str, Any]]) -> None:
+    data["chain"] = {"id": 9, "title": "Barbers United"}
+    data["bookforms"] = [{"id": 72, "steps": steps}]
+
+
+class TestChecks:
+    """Mistakes that used to load silently are refused, naming the field."""
+
+    @pytest.mark.parametrize(
+        ("mutate", "path", "words"),
+        [
+            (
+                lambda d: d["locations"][0]["staff"][0]["schedule"]["weekly"].update(
+                    mon=["10:00-14:00", "12:00-18:00"]
+                ),
+                "locations[0].staff[0].schedule.weekly.mon.hours[1]",
+                "overlaps 10:00-14:00",
+            ),
+            (
+                lambda d: d["locations"][0]["staff"][0]["schedule"]["weekly"].update(
+                    fri={"hours": ["14:00-20:00", "09:00-15:00"], "breaks": []}
+                ),
+                "locations[0].staff[0].schedule.weekly.fri.hours[1]",
+                "overlaps 14:00-20:00 ([0])",
+            ),
+            (
+                lambda d: d["locations"][0]["staff"][0]["schedule"]["exceptions"][0].update(
+                    hours=["09:00-12:00", "09:00-12:00"]
+                ),
+                "locations[0].staff[0].schedule.exceptions[0].hours.hours[1]",
+                "overlap",
+            ),
+            (
+                lambda d: d["locations"][0]["staff"][0]["schedule"]["weekly"].update(
+                    tue={"hours": "10:00-19:00", "breaks": ["13:00-14:00", "13:30-14:30"]}
+                ),
+                "locations[0].staff[0].schedule.weekly.tue.breaks[1]",
+                "overlaps 13:00-14:00",
+            ),
+            (
+                lambda d: d["locations"][0]["bookforms"][0].update(
+                    steps=[{"step": "master", "default": 999}, {"step": "service"}]
+                ),
+                "locations[0].bookforms[0].steps[0].default",
+                "no staff member 999 in this location",
+            ),
+            (
+                lambda d: d["locations"][0]["bookforms"][0].update(
+                    steps=[{"step": "service", "default": 601}]
+                ),
+                "locations[0].bookforms[0].steps[0].default",
+                "no service 601 in this location",
+            ),
+            (
+                lambda d: d["locations"][0]["bookforms"][0].update(
+                    steps=[{"step": "master", "default": "601"}]
+                ),
+                "locations[0].bookforms[0].steps[0].default",
+                "staff member",
+            ),
+            (
+                lambda d: _with_chain_form(
+                    d, [{"step": "company"}, {"step": "master", "default": 602}]
+                ),
+                "bookforms[0].steps[1].default",
+                "no staff member 602 in this chain",
+            ),
+            (
+                lambda d: d["locations"][0].update(language="fr-FR"),
+                "locations[0].language",
+                "en-US, ru-RU",
+            ),
+            (
+                lambda d: d["locations"][0]["bookforms"][0].update(lang="es-ES"),
+                "locations[0].bookforms[0].lang",
+                "en-US, ru-RU",
+            ),
+            (
+                lambda d: d["locations"][0]["bookforms"][0].update(langs=["en-US", "it-IT"]),
+                "locations[0].bookforms[0].langs[1]",
+                "no widget strings for 'it-IT'",
+            ),
+        ],
+    )
+    def test_refused_with_the_path(self, mutate: Any, path: str, words: str) -> None:
+        data = minimal()
+        mutate(data)
+        with pytest.raises(BusinessFileError) as caught:
+            document.check(data)
+        assert caught.value.path == path
+        assert words in caught.value.message
+
+    async def test_touching_ranges_and_known_defaults_load(self, run_in_session: Runner) -> None:
+        data = minimal()
+        location = data["locations"][0]
+        location["staff"][0]["schedule"]["weekly"]["wed"] = ["10:00-12:00", "12:00-14:00"]
+        location["bookforms"][0]["steps"] = [
+            {"step": "service", "default": 502},
+            {"step": "master", "default": 601},
+        ]
+        _with_chain_form(data, [{"step": "company"}, {"step": "master", "default": 601}])
+        await run_in_session(load(data))
+
+        async def check(session: AsyncSession) -> None:
+            wednesday = (
+                await session.scalars(
+                    select(ScheduleInterval)
+                    .where(ScheduleInterval.staff_id == 601, ScheduleInterval.weekday == 2)
+                    .order_by(ScheduleInterval.start_second)
+                )
+            ).all()
+            assert [(i.start_second, i.end_second) for i in wednesday] == [
+                (10 * 3600, 12 * 3600),
+                (12 * 3600, 14 * 3600),
+            ]
+            form = await session.get(Bookform, 71)
+            assert form is not None
+            assert form.steps == [
+                {"step": "service", "default": 502},
+                {"step": "master", "default": 601},
+            ]
+
+        await run_in_session(check)

@@ -19,13 +19,14 @@ def demo_path() -> Path:
 
 async def load_file(session: AsyncSession, path: Path) -> None:
     """Check and apply `path`; raises BusinessFileError before writing anything if it is bad."""
-    await loader.load(session, document.read(path))
+    await loader.load(session, document.read_file(path))
 
 
 async def load_demo_once(session: AsyncSession) -> bool:
     """Load the bundled demo unless its chain is already there. True if it was loaded now."""
-    data = document.read(demo_path())
-    if await session.get(Chain, data["chain"]["id"]) is not None:
+    data = document.read_file(demo_path())
+    assert data.chain is not None
+    if await session.get(Chain, data.chain.id) is not None:
         return False
     await loader.load(session, data)
     return True

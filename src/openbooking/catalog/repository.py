@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import asdict, dataclass
+from datetime import date
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 
 from openbooking.kit.errors import NotFound
 from openbooking.models import (
+    Base,
     Bookform,
     Chain,
+    DayOff,
     Location,
     Position,
+    ScheduleInterval,
     Service,
     ServiceCategory,
     Staff,
@@ -19,7 +24,7 @@ from openbooking.models import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
 
     from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -167,3 +172,135 @@ async def country_codes(session: AsyncSession) -> set[str]:
         select(Location.country_code).where(Location.deleted.is_(False)).distinct()
     )
     return {code for code in rows if code}
+
+
+# ---------------------------------------------------------------------------------------------
+# Writes: the business-file loader applies a checked file through these. The caller commits.
+# ---------------------------------------------------------------------------------------------
+
+
+class OwnedElsewhere(Exception):
+    """The id is taken by a row of another owner (another location, or another chain)."""
+
+    def __init__(self, owner: str, owner_id: int | None) -> None:
+        self.owner = owner
+        self.owner_id = owner_id
+        super().__init__(f"id already belongs to another {owner} ({owner_id})")
+
+
+@dataclass(frozen=True)
+class StaffServiceFields:
+    """A member's own duration and prices for one service; None = the service's."""
+
+    duration_seconds: int | None = None
+    price_min: float | None = None
+    price_max: float | None = None
+
+
+@dataclass(frozen=True)
+class IntervalKey:
+    """One schedule row: a weekday (0 = Monday) or a date, seconds from local midnight."""
+
+    weekday: int | None
+    date: date | None
+    start_second: int
+    end_second: int
+    is_break: bool
+
+
+async def upsert(
+    session: AsyncSession,
+    model: type[Base],
+    entity_id: int,
+    fields: dict[str, Any],
+    *,
+    owner: tuple[str, int | None] | None,
+) -> None:
+    """Insert or update `model(id=entity_id)` (reviving it if soft-deleted), writing only what
+    changed. `owner` is (column, value): a row whose column differs raises OwnedElsewhere."""
+    row = await session.get(model, entity_id)
+    if row is None:
+        session.add(model(id=entity_id, **fields))
+        return
+    if owner is not None and getattr(row, owner[0]) != owner[1]:
+        raise OwnedElsewhere(owner[0].removesuffix("_id"), getattr(row, owner[0]))
+    for name, value in {**fields, "deleted": False}.items():
+        if getattr(row, name) != value:
+            setattr(row, name, value)
+
+
+async def soft_delete_missing(
+    session: AsyncSession, model: type[Base], owner: tuple[str, int], keep: Sequence[int]
+) -> None:
+    """Soft-delete the rows of `owner` (column, value) whose ids are not in `keep`."""
+    table: Any = model
+    await session.execute(
+        update(table)
+        .where(
+            getattr(table, owner[0]) == owner[1],
+            table.id.not_in(keep),
+            table.deleted.is_(False),
+        )
+        .values(deleted=True)
+    )
+
+
+async def sync_staff_services(
+    session: AsyncSession, staff_id: int, wanted: Mapping[int, StaffServiceFields]
+) -> None:
+    """Make the member's service links exactly `wanted` (service id -> overrides)."""
+    existing = {
+        row.service_id: row
+        for row in await session.scalars(
+            select(StaffService).where(StaffService.staff_id == staff_id)
+        )
+    }
+    for service_id, row in existing.items():
+        if service_id not in wanted:
+            await session.delete(row)
+    for service_id, fields in wanted.items():
+        values = asdict(fields)
+        link = existing.get(service_id)
+        if link is None:
+            session.add(StaffService(staff_id=staff_id, service_id=service_id, **values))
+            continue
+        for name, value in values.items():
+            if getattr(link, name) != value:
+                setattr(link, name, value)
+
+
+async def sync_schedule(
+    session: AsyncSession, staff_id: int, intervals: set[IntervalKey], days_off: set[date]
+) -> None:
+    """Make the member's schedule rows and days off exactly `intervals` and `days_off`."""
+    existing = {
+        IntervalKey(row.weekday, row.date, row.start_second, row.end_second, row.is_break): row
+        for row in await session.scalars(
+            select(ScheduleInterval).where(ScheduleInterval.staff_id == staff_id)
+        )
+    }
+    for key, row in existing.items():
+        if key not in intervals:
+            await session.delete(row)
+    session.add_all(
+        ScheduleInterval(staff_id=staff_id, **asdict(key))
+        for key in sorted(intervals - existing.keys(), key=_interval_order)
+    )
+    current = set(
+        (await session.scalars(select(DayOff.date).where(DayOff.staff_id == staff_id))).all()
+    )
+    if current - days_off:
+        await session.execute(
+            delete(DayOff).where(DayOff.staff_id == staff_id, DayOff.date.in_(current - days_off))
+        )
+    session.add_all(DayOff(staff_id=staff_id, date=day) for day in sorted(days_off - current))
+
+
+def _interval_order(key: IntervalKey) -> tuple[int, date, int, int, bool]:
+    return (
+        -1 if key.weekday is None else key.weekday,
+        key.date or date.min,
+        key.start_second,
+        key.end_second,
+        key.is_break,
+    )

@@ -2,7 +2,7 @@
 
 Upserts by the file's ids, so reloading an unchanged file changes nothing and an edited file
 updates in place. Entities that vanished from the file are soft-deleted; schedules and
-member-service links become exactly what the file says. The SQL is in `catalog.repository`.
+member-service links become exactly what the file says. The SQL is in `catalog.repository`, reached through `catalog.service`.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from openbooking.business.schemas import (
     Service,
     StaffMember,
 )
-from openbooking.catalog import repository
-from openbooking.catalog.repository import IntervalKey, OwnedElsewhere, StaffServiceFields
+from openbooking.catalog import service as catalog
+from openbooking.catalog.service import IntervalKey, OwnedElsewhere, StaffServiceFields
 from openbooking.models import Base
 from openbooking.models import Bookform as BookformRow
 from openbooking.models import Chain as ChainRow
@@ -50,13 +50,13 @@ async def load(session: AsyncSession, data: BusinessFile | Mapping[str, Any]) ->
         await _load_location(session, location, chain_id, f"locations[{index}]")
     if chain is not None:
         owner = ("chain_id", chain.id)
-        await repository.soft_delete_missing(
+        await catalog.soft_delete_missing(
             session, LocationRow, owner, [location.id for location in business.locations]
         )
         for index, form in enumerate(business.bookforms):
             fields = _bookform_fields(form, "en-US", chain_id=chain.id, location_id=None)
             await _upsert(session, BookformRow, form.id, f"bookforms[{index}]", fields, owner=owner)
-        await repository.soft_delete_missing(
+        await catalog.soft_delete_missing(
             session, BookformRow, owner, [form.id for form in business.bookforms]
         )
     await session.flush()
@@ -72,7 +72,7 @@ async def _upsert(
     owner: tuple[str, int | None] | None,
 ) -> None:
     try:
-        await repository.upsert(session, model, entity_id, fields, owner=owner)
+        await catalog.upsert(session, model, entity_id, fields, owner=owner)
     except OwnedElsewhere as exc:
         raise BusinessFileError(
             f"{path}.id", f"id {entity_id} already belongs to another {exc.owner} ({exc.owner_id})"
@@ -229,18 +229,18 @@ async def _load_location(
         (StaffRow, [item.id for item in location.staff]),
     ]
     for model, ids in kept:
-        await repository.soft_delete_missing(session, model, owner, ids)
+        await catalog.soft_delete_missing(session, model, owner, ids)
     for member in location.staff:
-        await repository.sync_staff_services(session, member.id, _staff_services(member))
+        await catalog.sync_staff_services(session, member.id, _staff_services(member))
         days_off = set(member.schedule.days_off)
-        await repository.sync_schedule(session, member.id, _intervals(member), days_off)
+        await catalog.sync_schedule(session, member.id, _intervals(member), days_off)
 
     for index, form in enumerate(location.bookforms):
         fields = _bookform_fields(form, location.language, chain_id=None, location_id=location_id)
         await _upsert(
             session, BookformRow, form.id, f"{path}.bookforms[{index}]", fields, owner=owner
         )
-    await repository.soft_delete_missing(
+    await catalog.soft_delete_missing(
         session, BookformRow, owner, [form.id for form in location.bookforms]
     )
 

@@ -17,6 +17,16 @@ location = repository.location_or_404
 first_location_of_chain = repository.first_location_of_chain
 country_codes = repository.country_codes
 
+# The catalog's writes, as the business file loader (business/loader.py) makes them: rows by
+# the file's ids, refusing ids owned elsewhere, soft-deleting what vanished.
+upsert = repository.upsert
+soft_delete_missing = repository.soft_delete_missing
+sync_staff_services = repository.sync_staff_services
+sync_schedule = repository.sync_schedule
+OwnedElsewhere = repository.OwnedElsewhere
+IntervalKey = repository.IntervalKey
+StaffServiceFields = repository.StaffServiceFields
+
 
 async def shows_position(session: AsyncSession, location: Location) -> bool:
     """Whether team members are presented by their position rather than their own

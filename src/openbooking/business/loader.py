@@ -2,7 +2,8 @@
 
 Upserts by the file's ids, so reloading an unchanged file changes nothing and an edited file
 updates in place. Entities that vanished from the file are soft-deleted; schedules and
-member-service links become exactly what the file says. The SQL is in `catalog.repository`, reached through `catalog.service`.
+member-service links become exactly what the file says. The SQL is in `catalog.repository`,
+reached through `catalog.service`.
 """
 
 from __future__ import annotations

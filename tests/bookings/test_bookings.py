@@ -151,6 +151,11 @@ class TestBookRecord:
         [
             ({"phone": "not a phone"}, 422, 431),
             ({"fullname": ""}, 422, 435),
+            # Names that show nothing: fillers, a grapheme joiner, a lone mark.
+            ({"fullname": "\u3164"}, 422, 435),
+            ({"fullname": "\u115f\u3164 \u115f"}, 422, 435),
+            ({"fullname": "\u034f\u034f"}, 422, 435),
+            ({"fullname": "\u0301"}, 422, 435),
         ],
     )
     async def test_contact_errors(
@@ -165,6 +170,20 @@ class TestBookRecord:
             status,
             code,
         )
+
+    async def test_a_name_of_stacked_marks_is_refused(self, customer: Customer) -> None:
+        service = await ny_service(customer)
+        when = (await slots(customer, NEW_YORK, CAMILLE, service))[0]
+        zalgo = "Z" + "\u0301" * 250
+        response = await customer.post(
+            f"/book_record/{NEW_YORK}", {**ny_booking(service, when), "fullname": zalgo}
+        )
+        assert response.status_code == 422, response.text
+        assert response.json()["meta"]["errors"][0]["field"] == "fullname"
+        ok = await customer.post(
+            f"/book_record/{NEW_YORK}", {**ny_booking(service, when), "fullname": "Nguyễn Thị Ánh"}
+        )
+        assert ok.status_code == 201, ok.text
 
     async def test_required_email_names_the_field(self, customer: Customer) -> None:
         service = await ny_service(customer)

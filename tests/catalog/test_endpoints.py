@@ -98,6 +98,12 @@ class TestProtocolTolerance:
             "/companies?page=0",
             "/companies?count=100000",
             "/companies?group_id=1e3",
+            # Python's int() would read each of these as 1001.
+            f"/company/1_00{BERLIN % 10}",
+            f"/company/+{BERLIN}",
+            f"/company/%20%20{BERLIN}",
+            f"/company/{BERLIN}%20",
+            f"/book_services/{BERLIN}?staff_id=2_01",
         ],
     )
     async def test_malformed_parameters_are_422_naming_the_field(self, api: Api, path: str) -> None:
@@ -105,6 +111,10 @@ class TestProtocolTolerance:
         field = meta["errors"][0]["field"]
         assert field in {"location_id", "staff_id", "page", "count", "group_id"}
         assert field in meta["message"]
+
+    @pytest.mark.parametrize("spelling", [f"{BERLIN}", f"{BERLIN}.0", f"{BERLIN}.00"])
+    async def test_ids_as_vendor_clients_send_them(self, api: Api, spelling: str) -> None:
+        assert ok(await api.get(f"/company/{spelling}"))["id"] == BERLIN
 
     @pytest.mark.parametrize(
         "path", ["/company/999999", "/bookform/999999", "/privacy_policy/999999", "/nope"]
@@ -117,6 +127,24 @@ class TestProtocolTolerance:
             f"/api/v1/company/{BERLIN}", headers={"Authorization": f"Bearer {api.token}"}
         )
         failed(response, 405)
+
+    @pytest.mark.parametrize(
+        ("method", "path", "allowed"),
+        [
+            ("POST", "/api/v1/book_record/1002/1", "GET, PUT"),
+            ("PATCH", "/api/v1/user/records/1/abc", "DELETE, GET"),
+            ("POST", "/api/v1/user/records/1", "DELETE, GET"),
+            ("DELETE", "/api/v1/companies", "GET"),
+        ],
+    )
+    async def test_405_names_every_method_of_the_path(
+        self, api: Api, method: str, path: str, allowed: str
+    ) -> None:
+        response = await api.client.request(
+            method, path, headers={"Authorization": f"Bearer {api.token}"}
+        )
+        failed(response, 405)
+        assert response.headers["allow"] == allowed
 
     async def test_oversized_body_is_413(self, api: Api) -> None:
         response = await api.client.request(

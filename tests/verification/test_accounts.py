@@ -258,6 +258,16 @@ class TestTokens:
         await customer.put("/booking/user", {"name": "Mine"}, user=mine)
         assert (await customer.get_as("/booking/user/data", theirs)).json()["data"]["name"] == ""
 
+    @pytest.mark.parametrize("name", ["\u3164", "\u115f\u1160", "\u034f", "A" + "\u0300" * 250])
+    async def test_a_name_that_shows_nothing_is_refused(
+        self, customer: Customer, outbox: Any, name: str
+    ) -> None:
+        token = await phone_login(customer, outbox)
+        response = await customer.put("/booking/user", {"name": name}, user=token)
+        assert response.status_code == 422, response.text
+        assert response.json()["meta"]["errors"][0]["field"] == "name"
+        assert (await customer.get_as("/booking/user/data", token)).json()["data"]["name"] != name
+
     async def test_profile_answer(self, customer: Customer, outbox: Any) -> None:
         token = await phone_login(customer, outbox)
         data = (await customer.get_as("/booking/user/data", token)).json()["data"]

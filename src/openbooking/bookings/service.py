@@ -37,6 +37,7 @@ from openbooking.kit.clock import now as clock_now
 from openbooking.kit.crypto import keyed_digest, same
 from openbooking.kit.db import lost_race
 from openbooking.kit.errors import InvalidParameter, NotFound
+from openbooking.kit.wire import visible
 from openbooking.models import Customer, Record, Service
 from openbooking.models.customers import PURPOSE_VERIFY
 from openbooking.models.records import MAX_RECORD_SECONDS, RECORD_ACTIVE, RECORD_CANCELLED
@@ -215,7 +216,7 @@ async def create(
     location = await catalog.location(session, location_id)
     phone = _phone(location, body.phone)
     name = body.fullname
-    if not name:
+    if not name or not visible(name):  # a name of fillers and marks is no name
         raise BookingError(NO_NAME)
     email = body.email
     if location.booking_email_required and not email:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from fastapi import routing
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 from openbooking.kit.db import DatabaseBusy
 from openbooking.kit.envelope import error_envelope
@@ -106,10 +108,28 @@ _HTTP_MESSAGES = {
 }
 
 
-async def _http_error(_request: Request, exc: Exception) -> Response:
+def allowed_methods(request: Request) -> str:
+    """Every method some route answers at the request's path (Starlette's 405 names only the
+    first route that matched the path, e.g. GET where PUT and DELETE answer too)."""
+    routes = getattr(request.app.state, "route_patterns", None)
+    if routes is None:
+        routes = request.app.state.route_patterns = [
+            (compile_path(template)[0], route.methods or set())
+            for route in routing.iter_route_contexts(request.app.routes)
+            if (template := getattr(route, "path_format", None))
+        ]
+    path = request.scope["path"]
+    methods = {method for pattern, found in routes if pattern.match(path) for method in found}
+    return ", ".join(sorted(methods))
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     message = _HTTP_MESSAGES.get(exc.status_code, "Request failed.")
-    return error_envelope(exc.status_code, message, headers=exc.headers)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = allowed_methods(request)
+    return error_envelope(exc.status_code, message, headers=headers)
 
 
 async def _database_busy(request: Request, exc: Exception) -> Response:

@@ -117,9 +117,49 @@ def to_day(value: object) -> date:
     return day
 
 
-def clean_text(value: object, *, max_length: int, multiline: bool = False) -> str | None:
+# Unicode's Default_Ignorable_Code_Point ranges outside the Cf category (which is refused
+# anyway): fillers that render as nothing, such as U+3164 HANGUL FILLER.
+_IGNORABLE = (
+    (0x034F, 0x034F),
+    (0x115F, 0x1160),
+    (0x17B4, 0x17B5),
+    (0x180B, 0x180F),
+    (0x3164, 0x3164),
+    (0xFE00, 0xFE0F),
+    (0xFFA0, 0xFFA0),
+    (0xE0100, 0xE01EF),
+)
+MAX_COMBINING_RUN = 4  # marks on one base: enough for every script, not for "Zalgo" stacks
+
+
+def _ignorable(char: str) -> bool:
+    point = ord(char)
+    return any(low <= point <= high for low, high in _IGNORABLE)
+
+
+def visible(text: str) -> bool:
+    """Whether `text` shows something: a character that is neither a space, a mark, nor an
+    ignorable filler."""
+    return any(
+        not char.isspace() and unicodedata.category(char)[0] != "M" and not _ignorable(char)
+        for char in text
+    )
+
+
+def _combining_run(text: str) -> int:
+    longest = run = 0
+    for char in text:
+        run = run + 1 if unicodedata.category(char) in ("Mn", "Me") else 0
+        longest = max(longest, run)
+    return longest
+
+
+def clean_text(
+    value: object, *, max_length: int, multiline: bool = False, name: bool = False
+) -> str | None:
     """NFC, trimmed, no control or formatting characters (line breaks and tabs allowed when
-    `multiline`; CRLF and CR become LF). Empty is None."""
+    `multiline`; CRLF and CR become LF), no more than `MAX_COMBINING_RUN` marks on one
+    character. Empty is None; a `name` must show something (`visible`)."""
     if value is None or value == "":
         return None
     if isinstance(value, bool) or not isinstance(value, str | int):
@@ -132,6 +172,10 @@ def clean_text(value: object, *, max_length: int, multiline: bool = False) -> st
         raise ValueError(f"at most {max_length} characters")
     if any(unicodedata.category(c) in ("Cc", "Cf") and c not in allowed for c in text):
         raise ValueError("control and formatting characters are not allowed")
+    if _combining_run(text) > MAX_COMBINING_RUN:
+        raise ValueError("too many combining marks on one character")
+    if name and text and not visible(text):
+        raise ValueError("a name needs at least one visible character")
     return text or None
 
 
@@ -175,12 +219,15 @@ class Clean:
 
     max_length: int
     multiline: bool = False
+    name: bool = False  # a person's name: must show a visible character
 
     def __get_pydantic_core_schema__(
         self, source: Any, handler: GetCoreSchemaHandler
     ) -> core_schema.CoreSchema:
         return core_schema.no_info_before_validator_function(
-            lambda value: clean_text(value, max_length=self.max_length, multiline=self.multiline),
+            lambda value: clean_text(
+                value, max_length=self.max_length, multiline=self.multiline, name=self.name
+            ),
             handler(source),
         )
 
@@ -188,6 +235,9 @@ class Clean:
         self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
     ) -> dict[str, Any]:
         return {"type": "string", "maxLength": self.max_length}
+
+
+PersonName = Annotated[str | None, Clean(255, name=True)]
 
 
 IdPath = Annotated[

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, WithJsonSchema
 
-from openbooking.kit.wire import Clean, Id, QuerySchema, Schema
+from openbooking.kit.wire import Clean, Id, PersonName, QuerySchema, Schema
 
 Phone = Annotated[
     Any,
@@ -28,12 +28,10 @@ Code = Annotated[
 
 class BookCodeBody(Schema):
     phone: Phone = Field(None, description="The phone to confirm")
-    fullname: Annotated[str | None, Clean(255)] = Field(
+    fullname: PersonName = Field(
         None, description="The customer's name, kept for their new account"
     )
-    fulname: Annotated[str | None, Clean(255)] = Field(
-        None, description="The same, as one vendor client spells it"
-    )
+    fulname: PersonName = Field(None, description="The same, as one vendor client spells it")
 
     @property
     def name(self) -> str | None:
@@ -53,7 +51,7 @@ class BookingAuthBody(Schema):
 
 
 class UserUpdateBody(Schema):
-    name: Annotated[str | None, Clean(255)] = None
+    name: PersonName = None
     email: Annotated[str | None, Clean(254)] = None
     phone: Phone = Field(None, description="A new phone, with `confirmation_code`")
     confirmation_code: Code = Field(

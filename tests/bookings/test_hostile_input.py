@@ -7,6 +7,7 @@ never a database error's text, and a refused request books nothing.
 from __future__ import annotations
 
 import json
+import logging
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -18,6 +19,7 @@ from tests.verification.conftest import NEW_YORK
 
 if TYPE_CHECKING:
     import httpx
+    from fastapi import FastAPI
 
     from tests.verification.conftest import Customer
 
@@ -227,3 +229,49 @@ class TestHostileBodies:
         )
         assert response.status_code == 201, response.text
         assert await run_in_session(record_count) == 1
+
+
+async def test_a_client_gone_mid_body_is_one_info_line(
+    app: FastAPI, partner_token: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A client that hangs up while sending its body is no server error: no traceback, no
+    ERROR (a flood of them would bury real errors), and nothing is booked."""
+    caplog.set_level(logging.INFO)
+    messages = iter(
+        [
+            {"type": "http.request", "body": b'{"phone": "+1212', "more_body": True},
+            {"type": "http.disconnect"},
+        ]
+    )
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return next(messages)
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": PATH,
+        "raw_path": PATH.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"authorization", f"Bearer {partner_token}".encode()),
+            (b"content-type", b"application/json"),
+            (b"content-length", b"1000"),
+        ],
+        "client": ("203.0.113.9", 40000),
+        "server": ("testserver", 80),
+    }
+    await app(scope, receive, send)  # type: ignore[arg-type]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert not [r for r in caplog.records if r.exc_info]
+    gone = [r for r in caplog.records if "disconnected" in r.getMessage()]
+    assert len(gone) == 1
+    assert gone[0].levelno == logging.INFO

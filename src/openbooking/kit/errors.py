@@ -9,6 +9,7 @@ from fastapi import routing
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.routing import compile_path
 
 from openbooking.kit.db import DatabaseBusy
@@ -144,6 +145,14 @@ async def _database_busy(request: Request, exc: Exception) -> Response:
     )
 
 
+async def _client_gone(request: Request, _exc: Exception) -> Response:
+    """The client hung up before its body arrived: nobody reads an answer, and it is no
+    server error (one line, no traceback, so that it cannot flood the log)."""
+    route = request.scope.get("route")
+    logger.info("client disconnected during %s %s", request.method, getattr(route, "path", "?"))
+    return error_envelope(400, "The client disconnected.")
+
+
 async def _unexpected_error(request: Request, exc: Exception) -> Response:
     # The route template, not the raw path: paths can carry record hashes.
     route = request.scope.get("route")
@@ -159,4 +168,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(OperationalError, _database_busy)
     app.add_exception_handler(DatabaseBusy, _database_busy)
+    app.add_exception_handler(ClientDisconnect, _client_gone)
     app.add_exception_handler(Exception, _unexpected_error)

@@ -18,6 +18,8 @@ from tests.bookings.helpers import CAMILLE, ny_booking, ny_service, record_count
 from tests.verification.conftest import NEW_YORK
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     import httpx
     from fastapi import FastAPI
 
@@ -237,7 +239,7 @@ async def test_a_client_gone_mid_body_is_one_info_line(
     """A client that hangs up while sending its body is no server error: no traceback, no
     ERROR (a flood of them would bury real errors), and nothing is booked."""
     caplog.set_level(logging.INFO)
-    messages = iter(
+    messages: Iterator[dict[str, Any]] = iter(
         [
             {"type": "http.request", "body": b'{"phone": "+1212', "more_body": True},
             {"type": "http.disconnect"},

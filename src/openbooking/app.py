@@ -81,7 +81,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             swagger_favicon_url="/docs/static/favicon-32x32.png",
         )
 
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimit, max_bytes=settings.max_body_bytes, timeout=settings.body_timeout_seconds
+    )
     app.add_middleware(AccessLog)
     app.add_middleware(StripTrailingSlash)
     return app

@@ -30,6 +30,9 @@ class Settings(BaseSettings):
         description="Dialect used when the Accept header names neither vendor media type.",
     )
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    body_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=300, description="A body not in after this long gets 408."
+    )
     log_level: str = "INFO"
     db_echo: bool = False
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field, WithJsonSchema, model_validator
+from pydantic import BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
+from pydantic.config import JsonDict
 
 from openbooking.kit.wire import Clean, Id, Moment, Schema, to_id
 from openbooking.verification.schemas import Code, Phone
@@ -41,8 +42,20 @@ class Appointment(Schema):
         return self.services or self.events
 
 
+EXAMPLE_APPOINTMENT: JsonDict = {
+    "id": 1,
+    "services": [101],
+    "staff_id": 201,
+    "datetime": "2026-12-03T10:00:00+01:00",
+}
+
+
 class CheckBody(Schema):
     """`{appointments: [...]}`, or the list alone."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"appointments": [EXAMPLE_APPOINTMENT]}]}
+    )
 
     appointments: list[Appointment] = Field(min_length=1, max_length=MAX_APPOINTMENTS)
 
@@ -53,6 +66,24 @@ class CheckBody(Schema):
 
 
 class BookRecordBody(Schema):
+    """The customer, the SMS code where the location confirms phones, and the appointments
+    (each as `book_times` offered it). All are booked, or none."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "phone": "+4915112345678",
+                    "fullname": "Ada Lovelace",
+                    "email": "ada@example.org",
+                    "code": "123456",
+                    "comment": "",
+                    "notify_by_sms": 2,
+                    "appointments": [EXAMPLE_APPOINTMENT],
+                }
+            ]
+        }
+    )
     phone: Phone = Field(None, description="The customer's phone (431 when malformed)")
     fullname: Annotated[str | None, Clean(255)] = Field(
         None, description="The customer's name (435 when missing)"

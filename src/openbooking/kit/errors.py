@@ -104,6 +104,7 @@ _HTTP_MESSAGES = {
     403: "Access denied.",
     404: "Not found.",
     405: "Method not allowed.",
+    408: "The request took too long to arrive.",
     413: "Request body too large.",
     415: "Unsupported media type.",
 }

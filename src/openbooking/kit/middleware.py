@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from typing import TYPE_CHECKING
@@ -35,11 +36,14 @@ class StripTrailingSlash:
 
 
 class BodySizeLimit:
-    """413 in the envelope for bodies over `max_bytes`, declared or streamed."""
+    """413 in the envelope for bodies over `max_bytes`, declared or streamed, and 408 for a
+    body that has not arrived `timeout` seconds after the app began to read it (a client that
+    stalls mid-body holds nothing for long)."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, timeout: float = 10.0) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.timeout = timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -50,14 +54,20 @@ class BodySizeLimit:
                 await self._reject(scope, receive, send)
                 return
         received = 0
+        deadline: float | None = None
 
         async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
+            nonlocal received, deadline
+            loop = asyncio.get_running_loop()
+            deadline = deadline or loop.time() + self.timeout
+            try:
+                async with asyncio.timeout_at(deadline):
+                    message = await receive()
+            except TimeoutError:
+                raise HTTPException(408) from None  # rendered by the app's HTTP error handler
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    # Rendered by the app's HTTP error handler, like any other 413.
                     raise HTTPException(413)
             return message
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import Field, WithJsonSchema
+from pydantic import ConfigDict, Field, WithJsonSchema
 
 from openbooking.kit.wire import Clean, Id, PersonName, QuerySchema, Schema
 
@@ -27,6 +27,10 @@ Code = Annotated[
 
 
 class BookCodeBody(Schema):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"phone": "+4915112345678", "fullname": "Ada Lovelace"}]}
+    )
+
     phone: Phone = Field(None, description="The phone to confirm")
     fullname: PersonName = Field(
         None, description="The customer's name, kept for their new account"
@@ -39,6 +43,10 @@ class BookCodeBody(Schema):
 
 
 class UserAuthBody(Schema):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"phone": "+4915112345678", "code": "123456"}]}
+    )
+
     phone: Phone = None
     login: Phone = Field(None, description="Accepted in place of `phone`")
     code: Code = None

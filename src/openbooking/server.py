@@ -1,0 +1,90 @@
+"""The HTTP protocol `openbooking serve` runs: uvicorn's httptools protocol with bounds on the
+request head, which uvicorn does not bound by itself.
+
+A request line and headers larger than `MAX_HEAD_BYTES`, or with more than `MAX_HEADER_LINES`
+lines, are answered 431 and the connection is closed, before they are held in memory; a head
+that has not arrived within `HEAD_TIMEOUT_SECONDS` is answered 408 (a client trickling bytes
+holds nothing for long). Bodies are bounded in the app (`kit/middleware.BodyLimits`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import orjson
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+MAX_HEAD_BYTES = 32 * 1024
+MAX_HEADER_LINES = 100
+HEAD_TIMEOUT_SECONDS = 10.0
+_END_OF_HEAD = b"\r\n\r\n"
+
+
+def _answer(status: int, reason: str, message: str) -> bytes:
+    body = orjson.dumps({"success": False, "data": None, "meta": {"message": message}})
+    return (
+        f"HTTP/1.1 {status} {reason}\r\n"
+        "content-type: application/json\r\n"
+        f"content-length: {len(body)}\r\n"
+        "connection: close\r\n\r\n"
+    ).encode() + body
+
+
+TOO_LARGE = _answer(431, "Request Header Fields Too Large", "Request headers too large.")
+TOO_SLOW = _answer(408, "Request Timeout", "The request took too long to arrive.")
+
+
+class BoundedHttpToolsProtocol(HttpToolsProtocol):
+    """Counts the bytes and lines of each request head as they arrive."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._reset_head()
+
+    def _reset_head(self) -> None:
+        self._in_head = True
+        self._head_bytes = 0
+        self._head_lines = 0
+        self._tail = b""
+        self._head_timer: asyncio.TimerHandle | None = None
+
+    def data_received(self, data: bytes) -> None:
+        if self._in_head:
+            if self._head_timer is None:
+                loop = asyncio.get_running_loop()
+                self._head_timer = loop.call_later(HEAD_TIMEOUT_SECONDS, self._refuse, TOO_SLOW)
+            window = self._tail + data
+            end = window.find(_END_OF_HEAD)
+            head = data if end < 0 else data[: max(0, end + len(_END_OF_HEAD) - len(self._tail))]
+            self._head_bytes += len(head)
+            self._head_lines += head.count(b"\n")
+            self._tail = window[-(len(_END_OF_HEAD) - 1) :]
+            if self._head_bytes > MAX_HEAD_BYTES or self._head_lines > MAX_HEADER_LINES + 2:
+                self._refuse(TOO_LARGE)
+                return
+        super().data_received(data)
+
+    def on_headers_complete(self) -> None:
+        self._in_head = False
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+        super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        super().on_message_complete()
+        self._reset_head()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+        super().connection_lost(exc)
+
+    def _refuse(self, answer: bytes) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+        if not self.transport.is_closing():
+            self.transport.write(answer)
+            self.transport.close()

@@ -89,7 +89,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         process.wait(timeout=30)
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: while Playwright's sync API is open, its event loop counts as
+# running in this thread, and pytest-asyncio cannot run the async tests of other packages. For the
+# same reason the tests here are plain `def` tests with no async fixtures.
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
     if not os.access(CHROMIUM, os.X_OK):
         message = (

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from alembic.script import ScriptDirectory
 
+from openbooking import migrations
 from tests.conftest import free_port
 
 GOOD_FILE = """
@@ -73,7 +75,9 @@ def test_load_good_and_bad_files(cli: Cli, tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text(GOOD_FILE.replace("Europe/Lisbon", "Atlantis/Capital"))
     assert_one_line_error(cli("load", str(bad)), "locations[0].timezone")
-    assert_one_line_error(cli("load", str(tmp_path / "missing.yaml")), "cannot read")
+    assert_one_line_error(
+        cli("load", str(tmp_path / "missing.yaml")), "cannot read", "missing.yaml"
+    )
 
 
 def test_partner_tokens(cli: Cli) -> None:
@@ -103,15 +107,103 @@ def test_demo_loads_once_and_keeps_its_token(cli: Cli) -> None:
     assert token in second.stdout
 
 
-def test_bad_setting_is_one_line(cli: Cli) -> None:
-    assert_one_line_error(cli("serve", OPENBOOKING_PORT="not-a-port"), "OPENBOOKING_")
+def test_bad_setting_names_the_variable(cli: Cli) -> None:
+    assert_one_line_error(cli("serve", OPENBOOKING_PORT="not-a-port"), "OPENBOOKING_PORT")
+    assert_one_line_error(
+        cli("serve", OPENBOOKING_TRUSTED_PROXIES="[not json"), "OPENBOOKING_TRUSTED_PROXIES"
+    )
+    assert_one_line_error(
+        cli("serve", OPENBOOKING_TRUSTED_PROXIES='["300.1.1.1"]'), "OPENBOOKING_TRUSTED_PROXIES"
+    )
 
 
-def test_serve_answers_over_http(cli: Cli) -> None:
-    token = cli("demo").stdout.split("Demo partner token: ")[1].split()[0]
+@pytest.mark.parametrize(
+    ("url", "command"),
+    [
+        ("mysql://user:hunter2secret@db/x", ["db", "upgrade"]),
+        ("garbage", ["partner-token", "list"]),
+        ("postgresql://user:hunter2secret@db/x", ["serve"]),
+    ],
+)
+def test_unsupported_database_url_names_the_variable(
+    tmp_path: Path, url: str, command: list[str]
+) -> None:
+    result = Cli(tmp_path)(*command, OPENBOOKING_DATABASE_URL=url)
+    assert_one_line_error(result, "OPENBOOKING_DATABASE_URL", "postgresql+asyncpg://")
+    assert "hunter2secret" not in result.stderr
+
+
+NEEDS_UPGRADE = (
+    ["partner-token", "create", "acme"],
+    ["partner-token", "list"],
+    ["partner-token", "revoke", "acme"],
+    ["user-token", "revoke", "+4915112345678"],
+    ["reminders", "run"],
+)
+
+
+def test_commands_on_a_database_never_migrated_say_to_upgrade(tmp_path: Path) -> None:
+    cli = Cli(tmp_path)
+    for command in NEEDS_UPGRADE:  # no file, not even its folder
+        assert_one_line_error(cli(*command), "openbooking db upgrade")
+    assert not cli.db.exists()
+    cli.db.parent.mkdir(parents=True)
+    cli.db.touch()  # an empty SQLite file
+    for command in NEEDS_UPGRADE[1::2]:
+        assert_one_line_error(cli(*command), "openbooking db upgrade")
+
+
+def test_commands_on_an_older_schema_say_to_upgrade(tmp_path: Path) -> None:
+    cli = Cli(tmp_path)
+    cli.db.parent.mkdir(parents=True)
+    head = migrations.head()
+    assert head is not None
+    script = ScriptDirectory.from_config(migrations.alembic_config(""))
+    previous = script.get_revision(head).down_revision
+    assert isinstance(previous, str)
+    migrations.upgrade(cli.env["OPENBOOKING_DATABASE_URL"], previous)
+    assert_one_line_error(cli("partner-token", "list"), previous, head, "openbooking db upgrade")
+    upgraded = cli("db", "upgrade")
+    assert upgraded.returncode == 0
+    assert f"migrated from revision {previous} to {head}" in upgraded.stderr
+    assert cli("partner-token", "list").returncode == 0
+
+
+def test_db_upgrade_says_what_it_did(tmp_path: Path) -> None:
+    cli = Cli(tmp_path)
+    created = cli("db", "upgrade")
+    assert created.returncode == 0
+    assert "schema created" in created.stderr
+    again = cli("db", "upgrade")
+    assert "already up to date" in again.stderr
+    assert "created" not in again.stderr
+
+
+def test_load_and_demo_create_the_schema_first(tmp_path: Path) -> None:
+    good = tmp_path / "good.yaml"
+    good.write_text(GOOD_FILE)
+    loaded = Cli(tmp_path / "load")("load", str(good))
+    assert loaded.returncode == 0, loaded.stderr
+    assert "schema created" in loaded.stderr
+    demo = Cli(tmp_path / "demo")("demo")
+    assert demo.returncode == 0, demo.stderr
+    assert "schema created" in demo.stderr
+    assert "Demo partner token: " in demo.stdout
+    assert "schema created" not in Cli(tmp_path / "demo")("demo").stderr
+
+
+def test_serve_answers_over_http(tmp_path: Path) -> None:
+    cli = Cli(tmp_path)  # `serve --demo` (scripts/run) migrates and loads the demo itself
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "openbooking", "serve", "--port", str(port), "--workers", "2"],
+        [
+            sys.executable,
+            "-m",
+            "openbooking",
+            "serve",
+            "--demo",
+            *["--port", str(port), "--workers", "2"],
+        ],
         env=cli.env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -122,9 +214,10 @@ def test_serve_answers_over_http(cli: Cli) -> None:
         deadline = time.monotonic() + 30
         while True:
             try:
+                token = (tmp_path / "var" / "demo-partner-token").read_text().strip()
                 response = httpx.get(url, headers={"Authorization": f"Bearer {token}"})
                 break
-            except httpx.TransportError:
+            except (httpx.TransportError, FileNotFoundError):
                 assert time.monotonic() < deadline, "server did not start"
                 time.sleep(0.2)
         assert response.status_code == 200
@@ -141,6 +234,10 @@ def test_serve_answers_over_http(cli: Cli) -> None:
     finally:
         server.terminate()
         output, _ = server.communicate(timeout=30)
+    # The hints name the port the server really listens on.
+    assert f"Demo partner token: {token}\n" in output
+    assert f"'Authorization: Bearer {token}' {url}\n" in output
+    assert f"docs: http://127.0.0.1:{port}/docs" in output
     # R18: the access log names the route, never the record hash in the path.
     assert "/user/records/{record_id}/{record_hash} 404" in output
     assert "ab12ab12" not in output

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-import swagger_ui_bundle
+import fastapi_offline
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from starlette.staticfiles import StaticFiles
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
     from starlette.responses import HTMLResponse
 
 API_PREFIX = "/api/v1"
+# Swagger UI 5 (reads OpenAPI 3.1) as shipped inside the fastapi-offline package: no CDN.
+SWAGGER_UI_DIR = Path(fastapi_offline.__file__).parent / "static"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -69,7 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(bookings_router, prefix=API_PREFIX)
 
     # Swagger UI from the installed package: no CDN at run time.
-    app.mount("/docs/static", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="docs")
+    app.mount("/docs/static", StaticFiles(directory=SWAGGER_UI_DIR), name="docs")
 
     @app.get("/docs", include_in_schema=False)
     async def docs() -> HTMLResponse:
@@ -78,7 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             title="OpenBooking API",
             swagger_js_url="/docs/static/swagger-ui-bundle.js",
             swagger_css_url="/docs/static/swagger-ui.css",
-            swagger_favicon_url="/docs/static/favicon-32x32.png",
+            swagger_favicon_url="/docs/static/favicon.png",
         )
 
     app.add_middleware(

@@ -6,6 +6,7 @@ import asyncio
 import copy
 import json
 import os
+import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -19,7 +20,7 @@ from openbooking.sms.cli import app as sms_app
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
-    from sqlalchemy.ext.asyncio import AsyncSession
+    from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
@@ -33,6 +34,7 @@ reminders_app = typer.Typer(no_args_is_help=True, help="SMS reminders of appoint
 app.add_typer(reminders_app, name="reminders")
 
 DEMO_TOKEN_NAME = "demo"  # noqa: S105 - a name, not a secret
+NO_SCHEMA = "the database has no schema yet: run `openbooking db upgrade`"
 
 
 class CliError(Exception):
@@ -40,10 +42,26 @@ class CliError(Exception):
 
 
 def _settings() -> Settings:
+    from pydantic import ValidationError  # noqa: PLC0415
+
     try:
         return Settings()
-    except ValueError as exc:
-        raise CliError(f"bad OPENBOOKING_* setting: {exc}".splitlines()[0]) from exc
+    except ValidationError as exc:
+        # Name the variable; never echo the value (a database URL carries its password).
+        raise CliError(
+            "; ".join(
+                f"bad {_variable(error['loc'])}: {error['msg'].removeprefix('Value error, ')}"
+                for error in exc.errors()
+            )
+        ) from None
+    except ValueError as exc:  # pydantic-settings' SettingsError: a list or map that is not JSON
+        field = re.search(r'field "(\w+)"', str(exc))
+        name = _variable((field[1],)) if field else "OPENBOOKING_* setting"
+        raise CliError(f"bad {name}: not valid JSON") from None
+
+
+def _variable(loc: tuple[int | str, ...]) -> str:
+    return f"OPENBOOKING_{str(loc[0]).upper()}" if loc else "OPENBOOKING_* setting"
 
 
 def _prepare_sqlite_dir(url: str) -> None:
@@ -52,12 +70,47 @@ def _prepare_sqlite_dir(url: str) -> None:
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
 
 
+def _sqlite_file_missing(url: str) -> bool:
+    parsed = make_url(url)
+    return (
+        parsed.get_backend_name() == "sqlite"
+        and parsed.database not in (None, "", ":memory:")
+        and not Path(parsed.database).exists()
+    )
+
+
+async def _revision(engine: AsyncEngine) -> str | None:
+    from openbooking import migrations  # noqa: PLC0415
+
+    async with engine.connect() as connection:
+        return await connection.run_sync(migrations.current)
+
+
+async def _check_schema(engine: AsyncEngine) -> None:
+    """A one-line error instead of SQL errors when the database was never migrated, or is
+    older than this version of OpenBooking."""
+    from openbooking import migrations  # noqa: PLC0415
+
+    found = await _revision(engine)
+    if found is None:
+        raise CliError(NO_SCHEMA)
+    if found != (head := migrations.head()):
+        raise CliError(
+            f"the database schema is at revision {found}, this version needs {head}: "
+            "run `openbooking db upgrade`"
+        )
+
+
 def _in_transaction(settings: Settings, work: Callable[[AsyncSession], Awaitable[Any]]) -> Any:
     from openbooking.kit.db import create_engine, create_sessionmaker  # noqa: PLC0415
+
+    if _sqlite_file_missing(settings.database_url):
+        raise CliError(NO_SCHEMA)
 
     async def run() -> Any:
         engine = create_engine(settings.database_url)
         try:
+            await _check_schema(engine)
             async with create_sessionmaker(engine)() as session, session.begin():
                 return await work(session)
         finally:
@@ -66,18 +119,41 @@ def _in_transaction(settings: Settings, work: Callable[[AsyncSession], Awaitable
     return asyncio.run(run())
 
 
-def _upgrade(settings: Settings) -> None:
+def _upgrade(settings: Settings) -> tuple[str, bool]:
+    """Migrate to the newest schema; returns what happened and whether anything changed."""
     from openbooking import migrations  # noqa: PLC0415
+    from openbooking.kit.db import create_engine  # noqa: PLC0415
+
+    async def revision() -> str | None:
+        engine = create_engine(settings.database_url)
+        try:
+            return await _revision(engine)
+        finally:
+            await engine.dispose()
 
     _prepare_sqlite_dir(settings.database_url)
+    before = None if _sqlite_file_missing(settings.database_url) else asyncio.run(revision())
     migrations.upgrade(settings.database_url)
+    head = migrations.head()
+    if before is None:
+        return f"database schema created (revision {head})", True
+    if before != head:
+        return f"database migrated from revision {before} to {head}", True
+    return f"database is already up to date (revision {head})", False
+
+
+def _upgrade_quietly(settings: Settings) -> None:
+    """`load` and `demo` create or migrate the schema first and say so only if they did."""
+    message, changed = _upgrade(settings)
+    if changed:
+        typer.echo(message, err=True)
 
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Create or migrate the database schema to the newest version."""
-    _upgrade(_settings())
-    typer.echo("database is up to date", err=True)
+    message, _ = _upgrade(_settings())
+    typer.echo(message, err=True)
 
 
 @app.command()
@@ -85,6 +161,14 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Interface to bind.")] = None,
     port: Annotated[int | None, typer.Option(help="TCP port.", min=1, max=65535)] = None,
     workers: Annotated[int | None, typer.Option(help="Worker processes.", min=1, max=64)] = None,
+    with_demo: Annotated[
+        bool,
+        typer.Option(
+            "--demo",
+            help="First migrate, load the demo business once and print its partner token "
+            "with a curl line to try (what scripts/run does).",
+        ),
+    ] = False,
 ) -> None:
     """Serve the HTTP API."""
     import uvicorn  # noqa: PLC0415
@@ -92,7 +176,11 @@ def serve(
     settings = _settings()
     host = host or settings.host
     port = port or settings.port
-    typer.echo(f"OpenBooking API on http://{host}:{port}/api/v1 (docs: http://{host}:{port}/docs)")
+    base = _base_url(host, port)
+    if with_demo:
+        _upgrade_quietly(settings)
+        typer.echo(_demo_hints(_load_demo(settings), base, with_docs=False))
+    typer.echo(f"OpenBooking API on {base}/api/v1 (docs: {base}/docs)")
     uvicorn.run(
         "openbooking.app:create_app_from_env",
         factory=True,
@@ -119,23 +207,44 @@ def _log_config(level: str) -> dict[str, Any]:
     return config
 
 
+def _base_url(host: str, port: int) -> str:
+    """The URL to type for a server listening on host:port (any-address binds: loopback)."""
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)  # noqa: S104
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
 @app.command()
 def load(file: Annotated[Path, typer.Argument(help="A business file (YAML or JSON).")]) -> None:
-    """Load a business file: all of it or nothing; reloading updates in place."""
+    """Load a business file: all of it or nothing; reloading updates in place.
+    Creates or migrates the database schema first."""
     from openbooking.business import service  # noqa: PLC0415
+    from openbooking.business.document import BusinessFileError  # noqa: PLC0415
 
     settings = _settings()
-    _in_transaction(settings, lambda session: service.load_file(session, file))
+    _upgrade_quietly(settings)
+    try:
+        _in_transaction(settings, lambda session: service.load_file(session, file))
+    except BusinessFileError as exc:
+        raise CliError(f"{file}: {exc}") from None
     typer.echo(f"loaded {file}", err=True)
 
 
 @app.command()
 def demo() -> None:
-    """Load the bundled demo business once and print a partner token for it."""
+    """Load the bundled demo business once and print a partner token for it.
+    Creates or migrates the database schema first."""
+    settings = _settings()
+    _upgrade_quietly(settings)
+    token = _load_demo(settings)
+    typer.echo(_demo_hints(token, _base_url(settings.host, settings.port), with_docs=True))
+
+
+def _load_demo(settings: Settings) -> str:
+    """Load the demo business once; the demo partner token (kept in var_dir, made anew if it
+    no longer works)."""
     from openbooking.business import service  # noqa: PLC0415
     from openbooking.partners import service as partners  # noqa: PLC0415
 
-    settings = _settings()
     token_file = settings.var_dir / "demo-partner-token"
     saved = token_file.read_text().strip() if token_file.exists() else None
 
@@ -152,13 +261,18 @@ def demo() -> None:
     fd = os.open(token_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(token + "\n")
-    base = f"http://{settings.host}:{settings.port}"
-    typer.echo(
-        f"Demo partner token: {token}\n"
+    return str(token)
+
+
+def _demo_hints(token: str, base: str, *, with_docs: bool) -> str:
+    lines = [
+        f"Demo partner token: {token}",
         f"Try: curl -H 'Accept: application/vnd.api.v2+json' "
-        f"-H 'Authorization: Bearer {token}' {base}/api/v1/bookform/1\n"
-        f"API docs: {base}/docs"
-    )
+        f"-H 'Authorization: Bearer {token}' {base}/api/v1/bookform/1",
+    ]
+    if with_docs:
+        lines.append(f"API docs: {base}/docs")
+    return "\n".join(lines)
 
 
 @token_app.command("create")
@@ -222,11 +336,14 @@ def reminders_run(
     from openbooking.sms.factory import create_sender  # noqa: PLC0415
 
     settings = _settings()
+    if _sqlite_file_missing(settings.database_url):
+        raise CliError(NO_SCHEMA)
 
     async def run() -> Any:
         engine = create_engine(settings.database_url)
         sender = create_sender(settings)
         try:
+            await _check_schema(engine)
             return await send_due_reminders(create_sessionmaker(engine), sender, limit=limit)
         finally:
             if (close := getattr(sender, "aclose", None)) is not None:

@@ -6,8 +6,12 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 DEFAULT_VAR_DIR = Path("var")
+DATABASE_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
+DATABASE_URL_FORMS = "sqlite+aiosqlite:///PATH or postgresql+asyncpg://USER:PASSWORD@HOST/DB"
 
 
 class Settings(BaseSettings):
@@ -81,6 +85,18 @@ class Settings(BaseSettings):
     sms_location_daily_budget: int = Field(default=500, ge=1)
     password_failures_per_minute: int = Field(default=5, ge=1)
     user_token_ttl_days: int = Field(default=30, ge=1, le=30)
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str) -> str:
+        # The messages never repeat the URL: it may carry a password.
+        try:
+            driver = make_url(value).drivername
+        except ArgumentError:
+            raise ValueError(f"not a database URL; expected {DATABASE_URL_FORMS}") from None
+        if driver not in DATABASE_DRIVERS:
+            raise ValueError(f"unsupported database {driver!r}; expected {DATABASE_URL_FORMS}")
+        return value
 
     @field_validator("trusted_proxies")
     @classmethod

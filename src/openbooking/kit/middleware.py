@@ -78,9 +78,19 @@ class BodySizeLimit:
         await error_envelope(413, "Request body too large.")(scope, receive, send)
 
 
+def _served_path(scope: Scope, status: int) -> str:
+    """The path of a page outside the API that the app served (the OpenAPI document, the docs'
+    static files): such paths carry no secrets. Anything else is `(no route)`."""
+    path: str = scope["path"]
+    if "endpoint" in scope and status < 400 and not path.startswith("/api/"):
+        return path
+    return "(no route)"
+
+
 class AccessLog:
-    """One log line per request with the route's template, never the raw path: paths carry
-    record hashes (uvicorn's own access log is turned off by `openbooking serve`)."""
+    """One log line per request with the route's template, never the raw path of an API
+    request: paths carry record hashes (uvicorn's own access log is turned off by
+    `openbooking serve`)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -102,7 +112,7 @@ class AccessLog:
             await self.app(scope, receive, send_and_note)
         finally:
             route = scope.get("route")
-            template = getattr(route, "path", None) or "(no route)"
+            template = getattr(route, "path", None) or _served_path(scope, status)
             access_logger.info(
                 "%s %s %s %.1fms",
                 scope["method"],

@@ -1,0 +1,128 @@
+"""Browser tests: a real `openbooking serve --demo` process and Debian's Chromium, driven by
+Playwright for Python. Nothing is downloaded: Playwright is told where the browser is.
+
+Without Chromium (`apt-get install chromium`) these tests skip, saying so; with
+OPENBOOKING_REQUIRE_BROWSER=1 (as in CI) a missing browser is a failure instead.
+Screenshots go to var/screenshots/ (not committed) for people to look at.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import httpx
+import pytest
+
+from tests.conftest import free_port
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from playwright.sync_api import Browser, Page
+
+CHROMIUM = Path(os.environ.get("OPENBOOKING_CHROMIUM", "/usr/bin/chromium"))
+REQUIRE_BROWSER = os.environ.get("OPENBOOKING_REQUIRE_BROWSER") == "1"
+LAUNCH_ARGS = [
+    "--no-sandbox",  # root in CI
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-default-apps",
+    "--disable-sync",
+    "--no-first-run",
+    "--no-default-browser-check",
+]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 375, "height": 812}
+
+
+@dataclass(frozen=True)
+class Server:
+    """A running `openbooking serve --demo`: its address and the demo partner token."""
+
+    url: str
+    token: str
+    log: Path
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    home = tmp_path_factory.mktemp("server")
+    env = {name: value for name, value in os.environ.items() if not name.startswith("OPENBOOKING")}
+    env |= {
+        "OPENBOOKING_DATABASE_URL": f"sqlite+aiosqlite:///{home / 'openbooking.db'}",
+        "OPENBOOKING_VAR_DIR": str(home / "var"),
+    }
+    port = free_port()
+    log = home / "server.log"
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "openbooking", "serve", "--demo", "--port", str(port)],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert process.poll() is None, f"the server exited:\n{log.read_text()}"
+            try:
+                if httpx.get(f"{url}/openapi.json").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, f"the server did not start:\n{log.read_text()}"
+            time.sleep(0.2)
+        token = (home / "var" / "demo-partner-token").read_text().strip()
+        yield Server(url=url, token=token, log=log)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+# Package scope, not session: while Playwright's sync API is open, its event loop counts as
+# running in this thread, and pytest-asyncio cannot run the async tests of other packages. For the
+# same reason the tests here are plain `def` tests with no async fixtures.
+@pytest.fixture(scope="package")
+def browser() -> Iterator[Browser]:
+    if not os.access(CHROMIUM, os.X_OK):
+        message = (
+            f"browser tests need Chromium at {CHROMIUM} (apt-get install chromium, or set "
+            "OPENBOOKING_CHROMIUM)"
+        )
+        if REQUIRE_BROWSER:
+            pytest.fail(f"OPENBOOKING_REQUIRE_BROWSER=1 but {message}")
+        pytest.skip(f"no browser: {message}")
+    from playwright.sync_api import sync_playwright  # noqa: PLC0415
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=LAUNCH_ARGS, headless=True
+        )
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    """A fresh desktop-sized page (own cookies and storage) per test."""
+    context = browser.new_context(viewport=DESKTOP)  # type: ignore[arg-type]
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+@pytest.fixture(scope="session")
+def screenshots() -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS

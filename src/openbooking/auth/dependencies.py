@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.security import HTTPBearer
 
 from openbooking.deps import SessionDep
 from openbooking.kit.auth import Credentials, parse_authorization
@@ -18,8 +19,18 @@ from openbooking.models import Customer, PartnerToken
 from openbooking.partners import service as partners
 from openbooking.verification import service as verification
 
+# Documents the header in the OpenAPI document (Swagger UI's Authorize: enter the partner
+# token, or `<partner token>, User <user token>`); the header itself is parsed below.
+BEARER = HTTPBearer(
+    scheme_name="partner",
+    description="The partner token; for a customer's calls `<partner token>, User <user token>`.",
+    auto_error=False,
+)
 
-def get_credentials(request: Request) -> Credentials:
+
+def get_credentials(
+    request: Request, _documented: Annotated[object, Depends(BEARER)]
+) -> Credentials:
     credentials = parse_authorization(request.headers.get("authorization"))
     if credentials is None:
         raise Unauthorized

@@ -181,6 +181,8 @@ def serve(
         _upgrade_quietly(settings)
         typer.echo(_demo_hints(_load_demo(settings), base, with_docs=False))
     typer.echo(f"OpenBooking API on {base}/api/v1 (docs: {base}/docs)")
+    from openbooking.server import MAX_HEAD_BYTES, BoundedHttpToolsProtocol  # noqa: PLC0415
+
     uvicorn.run(
         "openbooking.app:create_app_from_env",
         factory=True,
@@ -191,6 +193,8 @@ def serve(
         proxy_headers=False,
         access_log=False,  # ours (kit/middleware.AccessLog) logs route templates, not paths
         log_config=_log_config(settings.log_level),
+        http=BoundedHttpToolsProtocol,  # 431 for oversized heads, 408 for slow ones
+        h11_max_incomplete_event_size=MAX_HEAD_BYTES,
     )
 
 

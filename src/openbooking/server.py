@@ -3,21 +3,24 @@ request head, which uvicorn does not bound by itself.
 
 A request line and headers larger than `MAX_HEAD_BYTES`, or with more than `MAX_HEADER_LINES`
 lines, are answered 431 and the connection is closed, before they are held in memory; a head
-that has not arrived within `HEAD_TIMEOUT_SECONDS` is answered 408 (a client trickling bytes
-holds nothing for long). Bodies are bounded in the app (`kit/middleware.BodyLimits`).
+that has not arrived within `OPENBOOKING_BODY_TIMEOUT_SECONDS` is answered 408 (a client
+trickling bytes holds nothing for long). Bodies are bounded in the app
+(`kit/middleware.BodySizeLimit`).
 """
 
 from __future__ import annotations
 
 import asyncio
+from functools import cache
 from typing import Any
 
 import orjson
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from openbooking.config import Settings
+
 MAX_HEAD_BYTES = 32 * 1024
 MAX_HEADER_LINES = 100
-HEAD_TIMEOUT_SECONDS = 10.0
 _END_OF_HEAD = b"\r\n\r\n"
 
 
@@ -29,6 +32,12 @@ def _answer(status: int, reason: str, message: str) -> bytes:
         f"content-length: {len(body)}\r\n"
         "connection: close\r\n\r\n"
     ).encode() + body
+
+
+@cache
+def head_timeout() -> float:
+    """Read once per process (the workers of `serve` read their settings from the environment)."""
+    return Settings().body_timeout_seconds
 
 
 TOO_LARGE = _answer(431, "Request Header Fields Too Large", "Request headers too large.")
@@ -53,7 +62,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         if self._in_head:
             if self._head_timer is None:
                 loop = asyncio.get_running_loop()
-                self._head_timer = loop.call_later(HEAD_TIMEOUT_SECONDS, self._refuse, TOO_SLOW)
+                self._head_timer = loop.call_later(head_timeout(), self._refuse, TOO_SLOW)
             window = self._tail + data
             end = window.find(_END_OF_HEAD)
             head = data if end < 0 else data[: max(0, end + len(_END_OF_HEAD) - len(self._tail))]

@@ -9,17 +9,12 @@ Screenshots go to var/screenshots/ (not committed) for people to look at.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import httpx
 import pytest
 
-from tests.conftest import free_port
+from tests.server import Server, running_server
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -44,49 +39,10 @@ DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 375, "height": 812}
 
 
-@dataclass(frozen=True)
-class Server:
-    """A running `openbooking serve --demo`: its address and the demo partner token."""
-
-    url: str
-    token: str
-    log: Path
-
-
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    home = tmp_path_factory.mktemp("server")
-    env = {name: value for name, value in os.environ.items() if not name.startswith("OPENBOOKING")}
-    env |= {
-        "OPENBOOKING_DATABASE_URL": f"sqlite+aiosqlite:///{home / 'openbooking.db'}",
-        "OPENBOOKING_VAR_DIR": str(home / "var"),
-    }
-    port = free_port()
-    log = home / "server.log"
-    with log.open("w") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "openbooking", "serve", "--demo", "--port", str(port)],
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, f"the server exited:\n{log.read_text()}"
-            try:
-                if httpx.get(f"{url}/openapi.json").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, f"the server did not start:\n{log.read_text()}"
-            time.sleep(0.2)
-        token = (home / "var" / "demo-partner-token").read_text().strip()
-        yield Server(url=url, token=token, log=log)
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    with running_server(tmp_path_factory.mktemp("server")) as running:
+        yield running
 
 
 # Package scope, not session: while Playwright's sync API is open, its event loop counts as

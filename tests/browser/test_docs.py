@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
     from playwright.sync_api import Page
 
-    from tests.browser.conftest import Server
+    from tests.server import Server
 
 # What Swagger UI shows instead of operations when it cannot read the document.
 ERRORS = ".swagger-ui .version-pragma, .swagger-ui .errors-wrapper"

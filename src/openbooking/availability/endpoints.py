@@ -10,21 +10,34 @@ from starlette.responses import Response
 from openbooking.auth.dependencies import require_partner
 from openbooking.availability import render, service
 from openbooking.availability.schemas import (
+    BookDates,
     BookDatesQuery,
+    BookDatesY,
     BookStaffQuery,
     BookStaffSeancesQuery,
     BookTimesQuery,
+    Slot,
+    StaffMember,
+    StaffMemberY,
+    StaffSeances,
 )
 from openbooking.deps import DialectDep, SessionDep
-from openbooking.kit.envelope import ERROR_RESPONSES, envelope
+from openbooking.kit.envelope import ERROR_RESPONSES, Envelope, envelope, errors
+from openbooking.kit.openapi import answers
 from openbooking.kit.wire import DayPath, IdPath, query
 
 router = APIRouter(
     dependencies=[Depends(require_partner)], tags=["availability"], responses=ERROR_RESPONSES
 )
+NOT_FOUND = errors((404, "Unknown location or team member"), 422)
 
 
-@router.get("/book_staff/{location_id}", summary="Team members that can be booked")
+@router.get(
+    "/book_staff/{location_id}",
+    summary="Team members that can be booked",
+    responses=answers(200, Envelope[list[StaffMember]], yclients=Envelope[list[StaffMemberY]])
+    | errors((404, "Unknown location"), 422),
+)
 async def get_book_staff(
     location_id: IdPath,
     session: SessionDep,
@@ -46,7 +59,11 @@ async def get_book_staff(
     )
 
 
-@router.get("/book_dates/{location_id}", summary="Working and bookable dates")
+@router.get(
+    "/book_dates/{location_id}",
+    summary="Working and bookable dates",
+    responses=answers(200, Envelope[BookDates], yclients=Envelope[BookDatesY]) | NOT_FOUND,
+)
 async def get_book_dates(
     location_id: IdPath,
     session: SessionDep,
@@ -63,7 +80,11 @@ async def get_book_dates(
     return envelope(render.dates(working, bookable, dialect))
 
 
-@router.get("/book_times/{location_id}/{staff_id}/{date}", summary="Free slots on a date")
+@router.get(
+    "/book_times/{location_id}/{staff_id}/{date}",
+    summary="Free slots on a date",
+    responses=answers(200, Envelope[list[Slot]]) | NOT_FOUND,
+)
 async def get_book_times(
     location_id: IdPath,
     staff_id: IdPath,
@@ -77,7 +98,9 @@ async def get_book_times(
 
 
 @router.get(
-    "/book_staff_seances/{location_id}/{staff_id}", summary="The nearest day with free slots"
+    "/book_staff_seances/{location_id}/{staff_id}",
+    summary="The nearest day with free slots",
+    responses=answers(200, Envelope[StaffSeances]) | NOT_FOUND,
 )
 async def get_book_staff_seances(
     location_id: IdPath,

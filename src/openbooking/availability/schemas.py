@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Annotated, Any, Literal
+
 from pydantic import Field
 
+from openbooking.kit.envelope import Absent, Answer
 from openbooking.kit.wire import Day, Flag, Id, IdList, Moment, QuerySchema
 
 SERVICES = "The services of the visit, back to back (none: any one service)"
@@ -30,3 +33,87 @@ class BookTimesQuery(QuerySchema):
 class BookStaffSeancesQuery(QuerySchema):
     service_ids: IdList = Field([], description=SERVICES)
     datetime: Moment | None = Field(None, description="Look from this moment on")
+
+
+# Answers ---------------------------------------------------------------------------------------
+# What `availability.render` and `availability.service.slot_view` send; `...Y` is the YCLIENTS
+# shape where the dialects differ (docs/api-compat.md).
+
+
+class Slot(Answer):
+    time: str = Field(examples=["10:00"], description="Local time of the start")
+    seance_length: int = Field(description="Seconds")
+    sum_length: int = Field(description="Seconds")
+    datetime: str = Field(
+        examples=["2026-09-21T10:00:00+02:00"], description="The start with its local offset"
+    )
+
+
+class StaffPosition(Answer):
+    id: int
+    title: str
+    services_binding_type: int
+
+
+class _StaffMember(Answer):
+    id: int
+    api_id: str | None
+    user_id: None
+    name: str
+    bookable: bool = Field(description="Has a free day within the booking horizon")
+    specialization: str
+    position_id: int = Field(description="0 without a position")
+    show_rating: Literal[0, 1]
+    rating: float
+    votes_count: int
+    comments_count: int
+    avatar: str
+    avatar_big: str
+    information: str
+    schedule_till: str = Field(description="The last bookable day (YYYY-MM-DD)")
+    seance_date: str | Absent = Field(
+        None, description="The nearest day with free time; left out when there is none"
+    )
+    seances: list[Slot] = Field(description="The free slots of `seance_date`")
+    has_access_timetable: bool
+    image_group: list[Any]
+    fired: int
+    status: int
+    hidden: int
+    user: None
+    prepaid: str
+
+
+class StaffMember(_StaffMember):
+    position: StaffPosition | Annotated[list[Any], Field(max_length=0)] = Field(
+        description="`[]` for a member without a position"
+    )
+    weight: int
+
+
+class StaffMemberY(_StaffMember):
+    position: StaffPosition = Field(description='`{id: 0, title: ""}` without a position')
+    weight: str = Field(examples=["10"])
+
+
+class BookDates(Answer):
+    booking_days: dict[str, list[int]] = Field(
+        description='Days with free time, by month number (`{"11": [3, 4]}`)'
+    )
+    booking_dates: list[str] = Field(examples=[["2026-11-03"]])
+    working_days: dict[str, list[int]] = Field(description="Working days, by month number")
+    working_dates: list[str]
+
+
+class BookDatesY(Answer):
+    booking_days: dict[str, list[str]] = Field(
+        description='Days with free time, by month number (`{"11": ["3", "4"]}`)'
+    )
+    booking_dates: list[str]
+    working_days: dict[str, list[str]] = Field(description="Working days, by month number")
+    working_dates: list[str]
+
+
+class StaffSeances(Answer):
+    seance_date: str = Field(description='The nearest day with free time, `""` when none')
+    seances: list[Slot]

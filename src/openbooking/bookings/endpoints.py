@@ -14,11 +14,39 @@ from openbooking.auth.dependencies import (
     require_partner,
 )
 from openbooking.bookings import idempotency, notify, service
-from openbooking.bookings.schemas import BookRecordBody, CheckBody, RescheduleBody
+from openbooking.bookings.rules import (
+    BAD_CODE,
+    BAD_PHONE,
+    MESSAGES,
+    NO_NAME,
+    NO_SERVICES,
+    NOBODY_FREE,
+    NOT_BOOKABLE,
+    OVERLAP,
+    TAKEN,
+)
+from openbooking.bookings.schemas import (
+    Booked,
+    BookedRecord,
+    BookedRecordY,
+    BookRecordBody,
+    Cancelled,
+    CheckBody,
+    RescheduleBody,
+)
 from openbooking.deps import ContextDep, DialectDep, SessionDep, WorkDep, WriteSessionDep
 from openbooking.kit.body import read_json
-from openbooking.kit.envelope import ERROR_RESPONSES, Dialect, envelope
+from openbooking.kit.envelope import (
+    BODY_ERRORS,
+    ERROR_RESPONSES,
+    Dialect,
+    Envelope,
+    Notice,
+    envelope,
+    errors,
+)
 from openbooking.kit.errors import Unauthorized
+from openbooking.kit.openapi import answers
 from openbooking.kit.wire import IdPath, body
 from openbooking.models import Customer
 
@@ -27,12 +55,35 @@ router = APIRouter(
 )
 
 
+def _codes(*codes: int) -> str:
+    return "; ".join(f"{code}: {MESSAGES[code]}" for code in codes)
+
+
+REFUSED = (
+    "A malformed parameter (`meta.errors[].field`), or a business code in `meta.errors[].code`"
+    " naming the appointment in `id` (repeated in the top-level `errors`): "
+)
+CHECK_REFUSED = (422, REFUSED + _codes(NO_SERVICES, TAKEN, NOBODY_FREE, OVERLAP, NOT_BOOKABLE))
+RECORD = answers(200, Envelope[BookedRecord], yclients=Envelope[BookedRecordY])
+RECORDS = answers(201, Envelope[list[BookedRecord]], yclients=Envelope[list[BookedRecordY]])
+NO_RECORD = (404, "No such appointment (or hash), or not the customer's")
+CUSTOMER = (401, "Missing or unknown partner token, or no valid user token")
+MAYBE_CUSTOMER = (401, "Missing or unknown partner token, or an invalid user token")
+CHANGE_REFUSED = (403, "The location does not allow it online (or not this close to the visit)")
+
+
 def _key(request: Request) -> bytes:
     key: bytes = request.app.state.secret_key
     return key
 
 
-@router.post("/book_check/{location_id}", status_code=201, summary="Check appointments")
+@router.post(
+    "/book_check/{location_id}",
+    status_code=201,
+    summary="Check appointments",
+    responses=answers(201, Notice, description="Created: every appointment can be booked")
+    | errors(*BODY_ERRORS, (404, "Unknown location"), CHECK_REFUSED),
+)
 async def post_book_check(
     location_id: IdPath,
     data: Annotated[CheckBody, Depends(body(CheckBody))],
@@ -42,7 +93,38 @@ async def post_book_check(
     return envelope(None, meta={"message": "Created"}, status_code=201)
 
 
-@router.post("/book_record/{location_id}", status_code=201, summary="Book appointments")
+@router.post(
+    "/book_record/{location_id}",
+    status_code=201,
+    summary="Book appointments",
+    responses=answers(201, Envelope[list[Booked]])
+    | errors(
+        (400, "The body is not valid JSON, or a malformed `Idempotency-Key`"),
+        MAYBE_CUSTOMER,
+        (403, "434: " + MESSAGES[434]),
+        (404, "Unknown location"),
+        (409, "A request with this `Idempotency-Key` is still being processed"),
+        413,
+        415,
+        (
+            422,
+            REFUSED
+            + _codes(
+                NO_SERVICES,
+                BAD_PHONE,
+                BAD_CODE,
+                TAKEN,
+                NO_NAME,
+                NOBODY_FREE,
+                OVERLAP,
+                NOT_BOOKABLE,
+            )
+            + "; or this `Idempotency-Key` was used with another request",
+        ),
+        (429, "Too many wrong codes for this phone; see `Retry-After`"),
+        503,
+    ),
+)
 async def post_book_record(
     request: Request,
     location_id: IdPath,
@@ -76,7 +158,11 @@ async def post_book_record(
     return answer
 
 
-@router.get("/book_record/{location_id}/{record_id}/{record_hash}", summary="One appointment")
+@router.get(
+    "/book_record/{location_id}/{record_id}/{record_hash}",
+    summary="One appointment",
+    responses=RECORD | errors(MAYBE_CUSTOMER, NO_RECORD, 422),
+)
 async def get_book_record(
     request: Request,
     location_id: IdPath,
@@ -92,7 +178,11 @@ async def get_book_record(
     return envelope(await service.view(session, record, dialect))
 
 
-@router.get("/book_record/{location_id}/{record_id}", summary="One appointment of the customer")
+@router.get(
+    "/book_record/{location_id}/{record_id}",
+    summary="One appointment of the customer",
+    responses=RECORD | errors(CUSTOMER, NO_RECORD, 422),
+)
 async def get_own_book_record(
     request: Request,
     location_id: IdPath,
@@ -107,7 +197,19 @@ async def get_own_book_record(
     return envelope(await service.view(session, record, dialect))
 
 
-@router.put("/book_record/{location_id}/{record_id}", summary="Reschedule an appointment")
+@router.put(
+    "/book_record/{location_id}/{record_id}",
+    summary="Reschedule an appointment",
+    responses=RECORD
+    | errors(
+        *BODY_ERRORS,
+        CUSTOMER,
+        (403, "Cancelled, or the location does not allow it (or not this close to the visit)"),
+        NO_RECORD,
+        (422, REFUSED + _codes(TAKEN, NOBODY_FREE, NOT_BOOKABLE)),
+        503,
+    ),
+)
 async def put_book_record(
     request: Request,
     location_id: IdPath,
@@ -145,7 +247,12 @@ async def _records(
     return envelope(data, status_code=201)
 
 
-@router.get("/user/records/{record_id}/{record_hash}", status_code=201, summary="Appointments")
+@router.get(
+    "/user/records/{record_id}/{record_hash}",
+    status_code=201,
+    summary="Appointments",
+    responses=RECORDS | errors(MAYBE_CUSTOMER, NO_RECORD, 422),
+)
 async def get_user_records(
     request: Request,
     record_id: IdPath,
@@ -157,7 +264,12 @@ async def get_user_records(
     return await _records(request, session, record_id, record_hash, customer, dialect)
 
 
-@router.get("/user/records/{record_id}", status_code=201, summary="The customer's appointments")
+@router.get(
+    "/user/records/{record_id}",
+    status_code=201,
+    summary="The customer's appointments",
+    responses=RECORDS | errors(CUSTOMER, 422),
+)
 async def get_user_records_by_token(
     request: Request,
     record_id: IdPath,
@@ -184,7 +296,12 @@ async def _cancel(
     return envelope(None)
 
 
-@router.delete("/user/records/{record_id}/{record_hash}", summary="Cancel an appointment")
+@router.delete(
+    "/user/records/{record_id}/{record_hash}",
+    summary="Cancel an appointment",
+    responses=answers(200, Cancelled, description="Cancelled (or already cancelled)")
+    | errors(MAYBE_CUSTOMER, CHANGE_REFUSED, NO_RECORD, 422, 503),
+)
 async def delete_user_record(
     request: Request,
     record_id: IdPath,
@@ -196,7 +313,12 @@ async def delete_user_record(
     return await _cancel(request, session, record_id, record_hash, customer, background)
 
 
-@router.delete("/user/records/{record_id}", summary="Cancel an appointment of the customer")
+@router.delete(
+    "/user/records/{record_id}",
+    summary="Cancel an appointment of the customer",
+    responses=answers(200, Cancelled, description="Cancelled (or already cancelled)")
+    | errors(CUSTOMER, CHANGE_REFUSED, NO_RECORD, 422, 503),
+)
 async def delete_own_record(
     request: Request,
     record_id: IdPath,

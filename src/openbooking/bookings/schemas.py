@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
 from pydantic.config import JsonDict
 
+from openbooking.kit.envelope import Answer, Envelope
 from openbooking.kit.wire import Clean, Id, Moment, Schema, to_id
 from openbooking.verification.schemas import Code, Phone
 
@@ -101,3 +102,108 @@ class BookRecordBody(Schema):
 class RescheduleBody(Schema):
     datetime: Moment = Field(description="The new start, as `book_times` gave it")
     comment: Comment = None
+
+
+# Answers ---------------------------------------------------------------------------------------
+# What `bookings.render` sends; `...Y` is the YCLIENTS shape (`staff.show_rating`).
+
+STAMP = "Local time with the offset, without a colon"
+
+
+class Booked(Answer):
+    id: int = Field(description="The appointment's `id` from the request (default: 1, 2…)")
+    record_id: int
+    record_hash: str = Field(description="Reads or cancels the record without a user token")
+
+
+class RecordService(Answer):
+    id: int
+    title: str
+    cost: float
+    price_min: float
+    price_max: float
+    discount: float
+    amount: int
+    seance_length: int = Field(description="Seconds")
+
+
+class RecordCompany(Answer):
+    id: int
+    title: str
+    country_id: int
+    country: str
+    city_id: int
+    city: str
+    phone: str
+    phones: list[str]
+    timezone: str = Field(description="The UTC offset at the visit, in hours", examples=["-5"])
+    address: str
+    coordinate_lat: float
+    coordinate_lon: float
+    allow_delete_record: bool
+    allow_change_record: bool
+    site: str
+    currency_short_title: str
+    allow_change_record_delay_step: int
+    allow_delete_record_delay_step: int
+
+
+class RecordPosition(Answer):
+    id: int
+    title: str
+
+
+class _RecordStaff(Answer):
+    id: int
+    name: str
+    specialization: str
+    position: RecordPosition = Field(description='`{id: 0, title: ""}` without a position')
+    rating: float
+    votes_count: int
+    comments_count: int
+    avatar: str
+
+
+class RecordStaff(_RecordStaff):
+    show_rating: Literal[0, 1]
+
+
+class RecordStaffY(_RecordStaff):
+    show_rating: bool
+
+
+class _Record(Answer):
+    id: int
+    services: list[RecordService]
+    company: RecordCompany
+    clients_count: int
+    date: str = Field(examples=["2026-10-24 17:30:00"], description="Local time")
+    datetime: str = Field(examples=["2026-10-24T17:30:00-0500"], description=STAMP)
+    create_date: str = Field(description=STAMP)
+    last_change_date: str = Field(description=STAMP)
+    comment: str
+    deleted: bool = Field(description="Cancelled")
+    attendance: int
+    visit_attendance: int
+    length: int = Field(description="Seconds")
+    notify_by_sms: int = Field(description="Hours before the visit; 0: no reminder")
+    notify_by_email: int
+    master_requested: bool
+    online: bool
+    api_id: str
+    prepaid: bool
+    prepaid_confirmed: bool
+    activity_id: int
+    custom_fields: dict[str, Any]
+
+
+class BookedRecord(_Record):
+    staff: RecordStaff
+
+
+class BookedRecordY(_Record):
+    staff: RecordStaffY
+
+
+class Cancelled(Envelope[None]):
+    """`{"success": true, "data": null, "meta": []}`: cancelled (or already cancelled)."""

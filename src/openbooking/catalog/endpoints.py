@@ -11,10 +11,24 @@ from openbooking.auth.dependencies import require_partner
 from openbooking.availability import service as availability
 from openbooking.catalog import service
 from openbooking.catalog.languages import translation_bytes
-from openbooking.catalog.schemas import BookServicesQuery, CompaniesQuery, CompanyQuery
+from openbooking.catalog.schemas import (
+    Bookform,
+    BookformY,
+    BookServices,
+    BookServicesQuery,
+    CompaniesQuery,
+    CompanyQuery,
+    Location,
+    LocationSummary,
+    LocationSummaryY,
+    LocationY,
+    PrivacyPolicy,
+    Translations,
+)
 from openbooking.deps import DialectDep, SessionDep
-from openbooking.kit.envelope import ERROR_RESPONSES, JSONResponse, envelope
+from openbooking.kit.envelope import ERROR_RESPONSES, Envelope, JSONResponse, envelope, errors
 from openbooking.kit.errors import NotFound
+from openbooking.kit.openapi import answers
 from openbooking.kit.wire import IdPath, query
 
 router = APIRouter(
@@ -22,12 +36,21 @@ router = APIRouter(
 )
 
 
-@router.get("/bookform/{bookform_id}", summary="Booking form settings")
+@router.get(
+    "/bookform/{bookform_id}",
+    summary="Booking form settings",
+    responses=answers(200, Envelope[Bookform], yclients=Envelope[BookformY])
+    | errors((404, "Unknown booking form"), 422),
+)
 async def get_bookform(bookform_id: IdPath, session: SessionDep, dialect: DialectDep) -> Response:
     return envelope(await service.bookform(session, bookform_id, dialect))
 
 
-@router.get("/i18n/{lang_code}", summary="Widget strings (a bare object, no envelope)")
+@router.get(
+    "/i18n/{lang_code}",
+    summary="Widget strings (a bare object, no envelope)",
+    responses=answers(200, Translations) | errors((404, "No strings in this language")),
+)
 async def get_i18n(lang_code: str) -> Response:
     body = translation_bytes(lang_code)
     if body is None:
@@ -35,12 +58,23 @@ async def get_i18n(lang_code: str) -> Response:
     return Response(body, media_type=JSONResponse.media_type)
 
 
-@router.get("/privacy_policy/{location_id}", summary="A location's privacy policy text")
+@router.get(
+    "/privacy_policy/{location_id}",
+    summary="A location's privacy policy text",
+    responses=answers(200, Envelope[PrivacyPolicy]) | errors((404, "Unknown location"), 422),
+)
 async def get_privacy_policy(location_id: IdPath, session: SessionDep) -> Response:
     return envelope(await service.privacy_policy(session, location_id))
 
 
-@router.get("/companies", summary="Locations, optionally of one chain")
+@router.get(
+    "/companies",
+    summary="Locations, optionally of one chain",
+    responses=answers(
+        200, Envelope[list[LocationSummary]], yclients=Envelope[list[LocationSummaryY]]
+    )
+    | errors(422),
+)
 async def get_companies(
     session: SessionDep,
     dialect: DialectDep,
@@ -49,7 +83,12 @@ async def get_companies(
     return envelope(await availability.companies(session, dialect, params))
 
 
-@router.get("/company/{location_id}", summary="One location")
+@router.get(
+    "/company/{location_id}",
+    summary="One location",
+    responses=answers(200, Envelope[Location], yclients=Envelope[LocationY])
+    | errors((404, "Unknown location"), 422),
+)
 async def get_company(
     location_id: IdPath,
     session: SessionDep,
@@ -61,7 +100,12 @@ async def get_company(
     )
 
 
-@router.get("/book_services/{location_id}", summary="Bookable services and their categories")
+@router.get(
+    "/book_services/{location_id}",
+    summary="Bookable services and their categories",
+    responses=answers(200, Envelope[BookServices])
+    | errors((404, "Unknown location or team member"), 422),
+)
 async def get_book_services(
     location_id: IdPath,
     session: SessionDep,

@@ -7,6 +7,7 @@ answers are declared with `answers`, which can give each vendor's media type its
 
 from __future__ import annotations
 
+import copy
 from typing import TYPE_CHECKING, Any
 
 from fastapi import routing
@@ -101,12 +102,16 @@ def build(app: FastAPI) -> dict[str, Any]:
     """The document `/openapi.json` serves (built once per app)."""
     if app.openapi_schema:
         return app.openapi_schema
-    document = get_openapi(
-        title=app.title,
-        version=app.version,
-        summary=app.summary,
-        description=app.description,
-        routes=app.routes,
+    # A copy: the generated document shares dicts with the routes' `responses`, which every app
+    # built in this process reads.
+    document = copy.deepcopy(
+        get_openapi(
+            title=app.title,
+            version=app.version,
+            summary=app.summary,
+            description=app.description,
+            routes=app.routes,
+        )
     )
     defs: dict[str, Any] = {}
     for route in routing.iter_route_contexts(app.routes):
@@ -126,6 +131,7 @@ def build(app: FastAPI) -> dict[str, Any]:
     by_key = {key: refs[(model, "validation")] for key, model in _MODELS.items()}
     _resolve_placeholders(document["paths"], by_key)
     components = document.setdefault("components", {}).setdefault("schemas", {})
+    _drop_fastapi_validation_errors(document["paths"], components)
     components.update(defs)
     app.openapi_schema = document
     return document
@@ -135,12 +141,26 @@ def _resolve_placeholders(node: Any, refs: dict[str, Any]) -> None:
     if isinstance(node, dict):
         ref = node.get("$ref")
         if isinstance(ref, str) and ref.startswith(_PLACEHOLDER):
+            node.clear()  # FastAPI may have merged its own `{"type": "string"}` in
             node.update(refs[ref.removeprefix(_PLACEHOLDER)])
         for value in node.values():
             _resolve_placeholders(value, refs)
     elif isinstance(node, list):
         for value in node:
             _resolve_placeholders(value, refs)
+
+
+def _drop_fastapi_validation_errors(paths: dict[str, Any], components: dict[str, Any]) -> None:
+    """FastAPI adds a 422 `HTTPValidationError` to every operation with parameters; our error
+    handler never sends that shape, and each route declares its own 422 (`ErrorEnvelope`)."""
+    fastapi_422 = {"$ref": REF.format(model="HTTPValidationError")}
+    for item in paths.values():
+        for operation in item.values():
+            response = operation.get("responses", {}).get("422", {})
+            if response.get("content", {}).get("application/json", {}).get("schema") == fastapi_422:
+                del operation["responses"]["422"]
+    components.pop("HTTPValidationError", None)
+    components.pop("ValidationError", None)
 
 
 def install(app: FastAPI) -> None:

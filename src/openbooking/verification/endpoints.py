@@ -15,7 +15,16 @@ from openbooking.deps import (
     WorkDep,
     WriteSessionDep,
 )
-from openbooking.kit.envelope import ERROR_RESPONSES, Dialect, envelope
+from openbooking.kit.envelope import (
+    BODY_ERRORS,
+    ERROR_RESPONSES,
+    Dialect,
+    Envelope,
+    Notice,
+    envelope,
+    errors,
+)
+from openbooking.kit.openapi import answers
 from openbooking.kit.wire import IdPath, body, query
 from openbooking.models import Customer
 from openbooking.verification import service
@@ -24,13 +33,19 @@ from openbooking.verification.schemas import (
     BookingAuthBody,
     PasswordBody,
     PhoneConfirmationQuery,
+    Profile,
+    ProfileData,
     UserAuthBody,
+    UserToken,
     UserUpdateBody,
 )
 
 router = APIRouter(
     dependencies=[Depends(require_partner)], tags=["verification"], responses=ERROR_RESPONSES
 )
+CUSTOMER = (401, "Missing or unknown partner token, or no valid user token")
+CODE_REJECTED = "432: the code is wrong, expired, used or exhausted (`meta.errors[].code`)"
+SMS_FAILED = (503, "The SMS could not be sent, or the server is busy; see `Retry-After`")
 
 
 def phone_view(phone: str, dialect: Dialect) -> str:
@@ -51,7 +66,19 @@ def profile(customer: Customer, token: str, dialect: Dialect) -> dict[str, Any]:
     }
 
 
-@router.post("/book_code/{location_id}", status_code=201, summary="Send an SMS code to a phone")
+@router.post(
+    "/book_code/{location_id}",
+    status_code=201,
+    summary="Send an SMS code to a phone",
+    responses=answers(201, Notice, description="Created (the same for every phone)")
+    | errors(
+        *BODY_ERRORS,
+        (404, "Unknown location"),
+        (422, "Malformed or unreachable `phone`, or another malformed parameter"),
+        (429, "Too many codes for this phone, number block or address; see `Retry-After`"),
+        SMS_FAILED,
+    ),
+)
 async def post_book_code(
     location_id: IdPath,
     data: Annotated[BookCodeBody, Depends(body(BookCodeBody))],
@@ -62,7 +89,18 @@ async def post_book_code(
     return envelope(None, meta={"message": "Created"}, status_code=201)
 
 
-@router.post("/user/auth", status_code=201, summary="Log in with phone and SMS code")
+@router.post(
+    "/user/auth",
+    status_code=201,
+    summary="Log in with phone and SMS code",
+    responses=answers(201, Envelope[UserToken])
+    | errors(
+        *BODY_ERRORS,
+        (422, f"Malformed `phone` or `code`; {CODE_REJECTED}"),
+        (429, "Too many wrong codes for this phone; see `Retry-After`"),
+        503,
+    ),
+)
 async def post_user_auth(
     data: Annotated[UserAuthBody, Depends(body(UserAuthBody))],
     session: WriteSessionDep,
@@ -72,7 +110,19 @@ async def post_user_auth(
     return envelope({"user_token": token}, status_code=201)
 
 
-@router.post("/booking/auth", status_code=201, summary="Log in with login and password")
+@router.post(
+    "/booking/auth",
+    status_code=201,
+    summary="Log in with login and password",
+    responses=answers(201, Envelope[Profile])
+    | errors(
+        *BODY_ERRORS,
+        (401, "Missing or unknown partner token, or no customer with this login and password"),
+        (422, "`login` or `password` missing"),
+        (429, "Too many failed logins for this login from this address; see `Retry-After`"),
+        503,
+    ),
+)
 async def post_booking_auth(
     data: Annotated[BookingAuthBody, Depends(body(BookingAuthBody))],
     work: WorkDep,
@@ -83,14 +133,30 @@ async def post_booking_auth(
     return envelope(profile(customer, token, dialect), status_code=201)
 
 
-@router.get("/booking/user/data", summary="The logged-in customer's profile")
+@router.get(
+    "/booking/user/data",
+    summary="The logged-in customer's profile",
+    responses=answers(200, Envelope[ProfileData]) | errors(CUSTOMER),
+)
 async def get_user_data(
     customer: CustomerDep, dialect: DialectDep, token: UserTokenDep
 ) -> Response:
     return envelope({"0": token, **profile(customer, token, dialect)})
 
 
-@router.put("/booking/user", status_code=202, summary="Change name, e-mail or phone")
+@router.put(
+    "/booking/user",
+    status_code=202,
+    summary="Change name, e-mail or phone",
+    responses=answers(202, Notice, description="Accepted")
+    | errors(
+        *BODY_ERRORS,
+        CUSTOMER,
+        (422, f"Malformed or taken `email` or `phone`; {CODE_REJECTED}"),
+        (429, "Too many wrong codes for this phone; see `Retry-After`"),
+        503,
+    ),
+)
 async def put_user(
     data: Annotated[UserUpdateBody, Depends(body(UserUpdateBody))],
     session: WriteSessionDep,
@@ -102,7 +168,17 @@ async def put_user(
     return envelope(None, meta={"message": "Accepted"}, status_code=202)
 
 
-@router.put("/booking/user/password", summary="Set or change the password; returns a new token")
+@router.put(
+    "/booking/user/password",
+    summary="Set or change the password; returns a new token",
+    responses=answers(200, Envelope[UserToken])
+    | errors(
+        *BODY_ERRORS,
+        CUSTOMER,
+        (422, "`new_password` missing or too easy to guess, or `old_password` wrong"),
+        503,
+    ),
+)
 async def put_password(
     data: Annotated[PasswordBody, Depends(body(PasswordBody))],
     work: WorkDep,
@@ -113,7 +189,17 @@ async def put_password(
 
 
 @router.get(
-    "/booking/user/phone_confirmation", status_code=202, summary="Send a code to a new phone"
+    "/booking/user/phone_confirmation",
+    status_code=202,
+    summary="Send a code to a new phone",
+    responses=answers(202, Notice, description="Accepted")
+    | errors(
+        CUSTOMER,
+        (404, "Unknown location or chain"),
+        (422, "Malformed `phone`, or neither (or both) of `company_id` and `group_id`"),
+        (429, "Too many codes for this phone, number block or address; see `Retry-After`"),
+        SMS_FAILED,
+    ),
 )
 async def get_phone_confirmation(
     params: Annotated[PhoneConfirmationQuery, Depends(query(PhoneConfirmationQuery))],

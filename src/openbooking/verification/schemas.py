@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 from pydantic import ConfigDict, Field, WithJsonSchema
 
+from openbooking.kit.envelope import Answer
 from openbooking.kit.wire import Clean, Id, PersonName, QuerySchema, Schema
 
 Phone = Annotated[
@@ -76,3 +77,31 @@ class PhoneConfirmationQuery(QuerySchema):
     phone: str = Field(max_length=32)
     company_id: Id | None = Field(None, description="The location that sends the SMS")
     group_id: Id | None = Field(None, description="Or the chain whose first location sends it")
+
+
+# Answers ---------------------------------------------------------------------------------------
+
+
+class UserToken(Answer):
+    user_token: str = Field(description="Send it as `Authorization: Bearer <partner>, User <it>`")
+
+
+PHONE_VIEW = "E.164 with `+` (Altegio), digits only (YCLIENTS)"
+
+
+class Profile(Answer):
+    """The customer, as `POST /booking/auth` answers it."""
+
+    id: int
+    user_token: str
+    name: str
+    phone: str = Field(description=PHONE_VIEW, examples=["+4915112345678", "4915112345678"])
+    login: str = Field(description="The phone, as `phone`")
+    email: str = Field(description='`""` when unset')
+    avatar: str
+
+
+class ProfileData(Profile):
+    """`GET /booking/user/data`: the profile, and the token once more under the key `"0"`."""
+
+    token: str = Field(alias="0", description="The same as `user_token`")

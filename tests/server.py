@@ -28,6 +28,7 @@ class Server:
     port: int
     token: str
     log: Path
+    env: dict[str, str]  # the server's environment, for `openbooking` commands on its data
 
 
 @contextmanager
@@ -62,7 +63,7 @@ def running_server(home: Path, *args: str, **settings: str) -> Iterator[Server]:
             assert time.monotonic() < deadline, f"the server did not start:\n{log.read_text()}"
             time.sleep(0.2)
         token = (home / "var" / "demo-partner-token").read_text().strip()
-        yield Server(url=url, port=port, token=token, log=log)
+        yield Server(url=url, port=port, token=token, log=log, env=env)
     finally:
         process.terminate()
         process.wait(timeout=30)

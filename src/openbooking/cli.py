@@ -360,6 +360,47 @@ def reminders_run(
         raise typer.Exit(1)
 
 
+def _sqlite_path(settings: Settings, what: str) -> Path:
+    parsed = make_url(settings.database_url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        raise CliError(
+            f"{what} handles the SQLite database; for PostgreSQL use pg_dump and pg_restore "
+            "(docs/deploy.md)"
+        )
+    return Path(str(parsed.database))
+
+
+@app.command()
+def backup(file: Annotated[Path, typer.Argument(help="Where to write the copy.")]) -> None:
+    """Copy the SQLite database to FILE while the server keeps serving (one consistent
+    snapshot, checked before it replaces FILE; readable by its owner only)."""
+    from openbooking.kit.backup import BackupError, backup  # noqa: PLC0415
+
+    database = _sqlite_path(_settings(), "backup")
+    try:
+        backup(database, file)
+    except BackupError as exc:
+        raise CliError(str(exc)) from None
+    typer.echo(f"backed up {database} to {file}", err=True)
+
+
+@app.command()
+def restore(file: Annotated[Path, typer.Argument(help="A file made by `backup`.")]) -> None:
+    """Replace the SQLite database's content with the backup FILE. Running servers need no
+    restart: they see the restored data at their next request."""
+    from openbooking import migrations  # noqa: PLC0415
+    from openbooking.kit.backup import BackupError, restore  # noqa: PLC0415
+
+    database = _sqlite_path(_settings(), "restore")
+    if not database.exists():
+        raise CliError(NO_SCHEMA)
+    try:
+        restore(database, file, expected_revision=migrations.head() or "")
+    except BackupError as exc:
+        raise CliError(str(exc)) from None
+    typer.echo(f"restored {database} from {file}", err=True)
+
+
 @app.command()
 def openapi() -> None:
     """Print the API's OpenAPI document (the committed openapi.json is this output)."""

@@ -29,6 +29,7 @@ class Server:
     token: str
     log: Path
     env: dict[str, str]  # the server's environment, for `openbooking` commands on its data
+    process: subprocess.Popen[bytes]
 
 
 @contextmanager
@@ -63,7 +64,8 @@ def running_server(home: Path, *args: str, **settings: str) -> Iterator[Server]:
             assert time.monotonic() < deadline, f"the server did not start:\n{log.read_text()}"
             time.sleep(0.2)
         token = (home / "var" / "demo-partner-token").read_text().strip()
-        yield Server(url=url, port=port, token=token, log=log, env=env)
+        yield Server(url=url, port=port, token=token, log=log, env=env, process=process)
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        if process.poll() is None:
+            process.terminate()
+            process.wait(timeout=30)

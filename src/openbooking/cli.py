@@ -194,6 +194,7 @@ def serve(
         access_log=False,  # ours (kit/middleware.AccessLog) logs route templates, not paths
         log_config=_log_config(settings.log_level),
         http=BoundedHttpToolsProtocol,  # 431 for oversized heads, 408 for slow ones
+        timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
         h11_max_incomplete_event_size=MAX_HEAD_BYTES,
     )
 

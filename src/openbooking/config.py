@@ -37,6 +37,12 @@ class Settings(BaseSettings):
     body_timeout_seconds: float = Field(
         default=10.0, gt=0, le=300, description="A body not in after this long gets 408."
     )
+    shutdown_timeout_seconds: int = Field(
+        default=20,
+        gt=0,
+        le=600,
+        description="On SIGTERM, requests in flight get this long to finish before the exit.",
+    )
     log_level: str = "INFO"
     db_echo: bool = False
 

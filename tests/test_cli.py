@@ -204,7 +204,8 @@ def test_serve_answers_over_http(tmp_path: Path) -> None:
             "--demo",
             *["--port", str(port), "--workers", "2"],
         ],
-        env=cli.env,
+        # Without the partner cache a revocation is seen at once (tests/auth covers the cache).
+        env={**cli.env, "OPENBOOKING_PARTNER_CACHE_SECONDS": "0"},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -12,6 +12,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from starlette.staticfiles import StaticFiles
 
 from openbooking import __version__
+from openbooking.auth.cache import PartnerCache
 from openbooking.availability.endpoints import router as availability_router
 from openbooking.bookings.endpoints import router as bookings_router
 from openbooking.catalog.endpoints import router as catalog_router
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.sessionmaker = create_sessionmaker(engine)
     app.state.limiter = RateLimiter(settings.redis_url)
+    app.state.partners = PartnerCache(settings.partner_cache_seconds)
     app.state.sms = create_sender(settings)
     app.state.secret_key = (
         settings.secret_key.get_secret_value().encode()

@@ -46,6 +46,13 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     db_echo: bool = False
 
+    partner_cache_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        le=60,
+        description="How long a process trusts a partner token it found valid (revocation delay).",
+    )
+
     # Secrets and shared state.
     secret_key: SecretStr | None = Field(
         default=None,

@@ -1,8 +1,9 @@
 """Who is calling, as FastAPI dependencies.
 
 Every request carries `Authorization: Bearer <partner token>`, optionally followed by
-`, User <user token>` for a customer. The partner is checked in a short session of its own, so
-no database connection is held while the rest of the request (its body) arrives.
+`, User <user token>` for a customer. The partner is checked in a short session of its own (or
+found in the process's `PartnerCache`), so no database connection is held while the rest of the
+request (its body) arrives.
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPBearer
 
+from openbooking.auth.cache import Partner, PartnerCache
 from openbooking.deps import SessionDep
-from openbooking.kit.auth import Credentials, parse_authorization
+from openbooking.kit.auth import Credentials, parse_authorization, token_digest
 from openbooking.kit.errors import Unauthorized
-from openbooking.models import Customer, PartnerToken
+from openbooking.models import Customer
 from openbooking.partners import service as partners
 from openbooking.verification import service as verification
 
@@ -40,15 +42,20 @@ def get_credentials(
 CredentialsDep = Annotated[Credentials, Depends(get_credentials)]
 
 
-async def require_partner(request: Request, credentials: CredentialsDep) -> PartnerToken:
-    async with request.app.state.sessionmaker() as session:
-        partner = await partners.find_active(session, credentials.partner_token)
+async def require_partner(request: Request, credentials: CredentialsDep) -> Partner:
+    async def load() -> Partner | None:
+        async with request.app.state.sessionmaker() as session:
+            row = await partners.find_active(session, credentials.partner_token)
+        return None if row is None else Partner(row.id, row.name)
+
+    cache: PartnerCache = request.app.state.partners
+    partner = await cache.get(token_digest(credentials.partner_token), load)
     if partner is None:
         raise Unauthorized
     return partner
 
 
-PartnerDep = Annotated[PartnerToken, Depends(require_partner)]
+PartnerDep = Annotated[Partner, Depends(require_partner)]
 
 
 def user_token(credentials: CredentialsDep) -> str:

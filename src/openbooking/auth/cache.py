@@ -1,0 +1,53 @@
+"""Each process remembers the partner tokens it has just seen valid, for a short while.
+
+Every request carries the partner token, and looking it up cost a database round trip of its
+own: more than the work of a cached endpoint such as `i18n`. A valid token is remembered for
+`seconds` (OPENBOOKING_PARTNER_CACHE_SECONDS, 2 by default; 0 turns this off), so a revoked
+token stops working in every worker within that time. Unknown tokens are not remembered, and
+neither is anything but the partner's id and name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from openbooking.kit.clock import now
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+MAX_ENTRIES = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class Partner:
+    """The integrator a request comes from."""
+
+    id: int
+    name: str
+
+
+class PartnerCache:
+    def __init__(self, seconds: float) -> None:
+        self.ttl = timedelta(seconds=seconds)
+        self._valid: dict[str, tuple[Partner, datetime]] = {}
+
+    async def get(
+        self, digest: str, load: Callable[[], Awaitable[Partner | None]]
+    ) -> Partner | None:
+        """The partner of the token whose digest is `digest`, from memory while fresh, else
+        from `load` (the database)."""
+        moment = now()
+        remembered = self._valid.get(digest)
+        if remembered is not None and remembered[1] > moment:
+            return remembered[0]
+        partner = await load()
+        if partner is None or not self.ttl:
+            self._valid.pop(digest, None)
+            return partner
+        if len(self._valid) >= MAX_ENTRIES:
+            self._valid.clear()
+        self._valid[digest] = (partner, moment + self.ttl)
+        return partner

@@ -62,8 +62,15 @@ class Settings(BaseSettings):
     # Verification limits (docs/security.md).
     code_ttl_seconds: int = Field(default=300, ge=30, le=600)
     code_max_attempts: int = Field(default=5, ge=1, le=10)
-    phone_failures_per_hour: int = Field(default=10, ge=1)
-    phone_failures_per_day: int = Field(default=20, ge=1)
+    phone_failures_per_hour: int = Field(
+        default=10, ge=1, description="Failed code checks per hour of one phone from one address."
+    )
+    phone_failures_per_day: int = Field(
+        default=20, ge=1, description="Failed code checks per day of one phone from one address."
+    )
+    code_failures_per_ip_hour: int = Field(
+        default=20, ge=1, description="Failed code checks per hour from one address, any phone."
+    )
     sms_min_interval_seconds: int = Field(default=60, ge=1)
     sms_per_phone_hour: int = Field(default=5, ge=1)
     sms_per_phone_day: int = Field(default=10, ge=1)

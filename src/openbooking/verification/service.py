@@ -245,6 +245,32 @@ async def send_booking_code(
     await send(work, ctx, pending)
 
 
+async def _check_guess_budget(
+    session: AsyncSession, ctx: Context, phone: str, now: datetime
+) -> None:
+    """Failed checks are counted per client address (any phone) and per phone and address, so
+    a stranger's guesses throttle the stranger, never the phone's owner; what one phone can
+    lose to guesses from everywhere is bounded by its codes (attempts per code) and by the
+    codes it may be sent (the send budgets)."""
+    settings, client = ctx.settings, ctx.client
+    limit = settings.code_failures_per_ip_hour
+    by_client = await repository.client_failures_since(
+        session, client, now - timedelta(seconds=HOUR)
+    )
+    if len(by_client) >= limit:
+        logger.info("code checks throttled for the address %s", client)
+        raise Throttled((by_client[-limit] + timedelta(seconds=HOUR) - now).total_seconds())
+    failures = await repository.failures_since(session, phone, client, now - timedelta(seconds=DAY))
+    recent = [moment for moment in failures if moment > now - timedelta(seconds=HOUR)]
+    for window, seen, limit in (
+        (DAY, failures, settings.phone_failures_per_day),
+        (HOUR, recent, settings.phone_failures_per_hour),
+    ):
+        if len(seen) >= limit:
+            logger.info("code checks of %s throttled for %s", phones.masked(phone), client)
+            raise Throttled((seen[-limit] + timedelta(seconds=window) - now).total_seconds())
+
+
 async def check_code(
     session: AsyncSession,
     ctx: Context,
@@ -260,13 +286,9 @@ async def check_code(
     now = clock_now()
     row = await repository.live_code(session, candidates, purpose, now)
     phone = row.phone if row is not None else candidates[0]
+    await repository.lock_client(session, ctx.client)
     await repository.lock_phone(session, phone)
-    failures = await repository.failures_since(session, phone, now - timedelta(seconds=DAY))
-    recent = [moment for moment in failures if moment > now - timedelta(seconds=HOUR)]
-    if len(failures) >= ctx.settings.phone_failures_per_day:
-        raise Throttled((failures[0] + timedelta(seconds=DAY) - now).total_seconds())
-    if len(recent) >= ctx.settings.phone_failures_per_hour:
-        raise Throttled((recent[0] + timedelta(seconds=HOUR) - now).total_seconds())
+    await _check_guess_budget(session, ctx, phone, now)
     accepted = (
         row is not None
         and (location_id is None or row.location_id == location_id)
@@ -276,8 +298,8 @@ async def check_code(
         and await repository.consume(session, row.id, now)
     )
     if not accepted:
-        session.add(VerificationFailure(phone=phone, created_at=now))
-        logger.info("code check failed for %s", phones.masked(phone))
+        session.add(VerificationFailure(phone=phone, client=ctx.client, created_at=now))
+        logger.info("code check failed for %s from %s", phones.masked(phone), ctx.client)
         raise CodeRejected
     logger.info("code accepted for %s", phones.masked(phone))
     assert row is not None

@@ -2,8 +2,9 @@
 
 The rules of docs/security.md: codes are 6 random digits kept only as keyed hashes, bound to
 phone, location and purpose, valid 5 minutes, at most 5 attempts counted atomically before the
-comparison, single use; per-phone guess and send budgets live in the database, per-address
-budgets in the rate limiter. Throttles answer 429 with Retry-After.
+comparison, single use; guess budgets (per phone and address, per address) and per-phone send
+budgets live in the database, the other per-address budgets in the rate limiter; argon2 runs in
+a bounded pool. Throttles answer 429 with Retry-After.
 """
 
 from __future__ import annotations

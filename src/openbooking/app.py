@@ -23,6 +23,7 @@ from openbooking.kit.envelope import JSONResponse
 from openbooking.kit.errors import install_error_handlers
 from openbooking.kit.middleware import AccessLog, BodySizeLimit, StripTrailingSlash
 from openbooking.kit.openapi import install as install_openapi
+from openbooking.kit.pool import BoundedPool, default_slots
 from openbooking.kit.ratelimit import RateLimiter
 from openbooking.sms.factory import create_sender
 from openbooking.verification.endpoints import router as verification_router
@@ -61,6 +62,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.limiter = RateLimiter(settings.redis_url)
     app.state.partners = PartnerCache(settings.partner_cache_seconds)
     app.state.sms = create_sender(settings)
+    app.state.hashing = BoundedPool(
+        settings.password_hash_slots or default_slots(), settings.password_hash_queue
+    )
     app.state.secret_key = (
         settings.secret_key.get_secret_value().encode()
         if settings.secret_key

@@ -82,8 +82,15 @@ class Settings(BaseSettings):
     # Verification limits (docs/security.md).
     code_ttl_seconds: int = Field(default=300, ge=30, le=600)
     code_max_attempts: int = Field(default=5, ge=1, le=10)
-    phone_failures_per_hour: int = Field(default=10, ge=1)
-    phone_failures_per_day: int = Field(default=20, ge=1)
+    phone_failures_per_hour: int = Field(
+        default=10, ge=1, description="Failed code checks per hour of one phone from one address."
+    )
+    phone_failures_per_day: int = Field(
+        default=20, ge=1, description="Failed code checks per day of one phone from one address."
+    )
+    code_failures_per_ip_hour: int = Field(
+        default=20, ge=1, description="Failed code checks per hour from one address, any phone."
+    )
     sms_min_interval_seconds: int = Field(default=60, ge=1)
     sms_per_phone_hour: int = Field(default=5, ge=1)
     sms_per_phone_day: int = Field(default=10, ge=1)
@@ -97,6 +104,23 @@ class Settings(BaseSettings):
     )
     sms_location_daily_budget: int = Field(default=500, ge=1)
     password_failures_per_minute: int = Field(default=5, ge=1)
+    password_checks_per_ip_minute: int = Field(
+        default=10,
+        ge=1,
+        description="Password checks (argon2 runs) per minute per client address, whatever the "
+        "login; counted before argon2 runs.",
+    )
+    password_hash_slots: int | None = Field(
+        default=None,
+        ge=1,
+        description="argon2 hashes running at once per process (64 MiB each); unset: half the "
+        "cores, at least 1.",
+    )
+    password_hash_queue: int = Field(
+        default=8,
+        ge=0,
+        description="Password checks that may wait for a free argon2 slot; one more answers 429.",
+    )
     user_token_ttl_days: int = Field(default=30, ge=1, le=30)
 
     @field_validator("database_url")

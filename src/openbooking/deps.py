@@ -58,6 +58,7 @@ def get_context(request: Request, settings: SettingsDep) -> Context:
         key=request.app.state.secret_key,
         limiter=request.app.state.limiter,
         sender=request.app.state.sms,
+        hashing=request.app.state.hashing,
         client=client_address(
             peer, request.headers.get("x-forwarded-for"), settings.trusted_proxies
         ),

@@ -69,6 +69,17 @@ async def customer(app: FastAPI, partner_token: str, demo: None) -> AsyncIterato
         yield Customer(http, partner_token)
 
 
+STRANGER_ADDRESS = "198.51.100.66"
+
+
+@pytest.fixture
+async def stranger(app: FastAPI, partner_token: str, demo: None) -> AsyncIterator[Customer]:
+    """Someone else, at another address, who knows the customer's phone."""
+    transport = httpx.ASGITransport(app=app, client=(STRANGER_ADDRESS, 40000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield Customer(http, partner_token)
+
+
 @pytest.fixture
 def outbox(settings: Settings) -> Any:
     def messages(phone: str | None = None) -> list[dict[str, Any]]:

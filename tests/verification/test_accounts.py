@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -9,17 +11,20 @@ import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import select, update
 
+from openbooking.config import Settings
 from openbooking.kit.auth import token_digest
 from openbooking.models import Customer as CustomerRow
 from openbooking.models import UserToken
 from openbooking.verification import service
-from tests.verification.conftest import BERLIN, PHONE, START, Customer, code_in
+from tests.bookings.helpers import CAMILLE, ny_booking, ny_service, slots
+from tests.verification.conftest import BERLIN, NEW_YORK, PHONE, START, Customer, code_in
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
     import time_machine
     from sqlalchemy.ext.asyncio import AsyncSession
-
-    from openbooking.config import Settings
 
 PASSWORD = "correct horse battery staple"
 
@@ -38,6 +43,68 @@ async def with_password(customer: Customer, outbox: Any) -> str:
     response = await customer.put("/booking/user/password", {"new_password": PASSWORD}, user=token)
     assert response.status_code == 200, response.text
     return str(response.json()["data"]["user_token"])
+
+
+class Argon2Checks:
+    """Counts the argon2 verifications that really run (the real hasher, wrapped), how many
+    run at once, and can hold them until `release` is set."""
+
+    def __init__(self) -> None:
+        self.hashes: list[str] = []
+        self.running = 0
+        self.most_at_once = 0
+        self.release = threading.Event()
+        self.release.set()
+        self._lock = threading.Lock()
+
+    def enter(self, stored: str) -> None:
+        with self._lock:
+            self.hashes.append(stored)
+            self.running += 1
+            self.most_at_once = max(self.most_at_once, self.running)
+
+    def leave(self) -> None:
+        with self._lock:
+            self.running -= 1
+
+
+@pytest.fixture
+def argon2_checks(monkeypatch: pytest.MonkeyPatch) -> Iterator[Argon2Checks]:
+    checks = Argon2Checks()
+    original = PasswordHasher.verify
+
+    def counting(self: PasswordHasher, hash: str, password: str | bytes) -> bool:
+        checks.enter(hash)
+        try:
+            checks.release.wait(60)  # a safety net, never reached when the test passes
+            return original(self, hash, password)
+        finally:
+            checks.leave()
+
+    monkeypatch.setattr(PasswordHasher, "verify", counting)
+    yield checks
+    checks.release.set()
+
+
+async def wrong_passwords(customer: Customer, count: int) -> list[asyncio.Task[Any]]:
+    """`count` concurrent wrong logins, each for another (unknown) login."""
+    return [
+        asyncio.create_task(
+            customer.post(
+                "/booking/auth", {"login": f"guest{n}@example.org", "password": f"guess {n}"}
+            )
+        )
+        for n in range(count)
+    ]
+
+
+async def until_answered(tasks: list[asyncio.Task[Any]], count: int) -> None:
+    """Wait (at most a minute, as a safety net) until `count` of `tasks` are answered."""
+    for _ in range(6000):
+        if sum(task.done() for task in tasks) >= count:
+            return
+        await asyncio.sleep(0.01)
+    pytest.fail(f"only {sum(task.done() for task in tasks)} of {count} answers came")
 
 
 @pytest.mark.usefixtures("clock")
@@ -110,6 +177,39 @@ class TestPasswordLogin:
             await customer.post("/booking/auth", {"login": PHONE, "password": PASSWORD})
         ).status_code == 201
 
+    async def test_t32_distinct_logins_from_one_address_share_one_argon2_budget(
+        self, customer: Customer, settings: Settings, argon2_checks: Argon2Checks
+    ) -> None:
+        answers = await asyncio.gather(*await wrong_passwords(customer, 100))
+        statuses = [answer.status_code for answer in answers]
+        assert 429 in statuses, "100 different logins from one address all ran argon2"
+        assert set(statuses) <= {401, 429}
+        assert len(argon2_checks.hashes) <= settings.password_checks_per_ip_minute
+        assert statuses.count(401) == len(argon2_checks.hashes)
+        assert all(a.headers["Retry-After"] for a in answers if a.status_code == 429)
+        other = await customer.post(
+            "/booking/auth",
+            {"login": "guest@example.org", "password": "guess"},
+            headers={"X-Forwarded-For": "198.51.100.9"},  # not believed: the same address
+        )
+        assert other.status_code == 429
+
+    async def test_t14_a_throttled_unknown_login_costs_no_argon2_either(
+        self, customer: Customer, outbox: Any, settings: Settings, argon2_checks: Argon2Checks
+    ) -> None:
+        await with_password(customer, outbox)
+        budget = settings.password_checks_per_ip_minute
+        for n in range(budget):
+            login = PHONE if n % 3 == 0 else f"guest{n}@example.org"  # PHONE stays under 5
+            answer = await customer.post("/booking/auth", {"login": login, "password": "no"})
+            assert answer.status_code == 401
+        assert len(argon2_checks.hashes) == budget
+        known = await customer.post("/booking/auth", {"login": PHONE, "password": "no"})
+        unknown = await customer.post("/booking/auth", {"login": "x@example.org", "password": "no"})
+        assert (known.status_code, known.json()) == (unknown.status_code, unknown.json())
+        assert known.status_code == 429
+        assert len(argon2_checks.hashes) == budget
+
     @pytest.mark.parametrize(
         "body",
         [
@@ -124,6 +224,43 @@ class TestPasswordLogin:
         response = await customer.post("/booking/auth", body)
         assert response.status_code == 422
         assert response.json()["success"] is False
+
+
+@pytest.mark.usefixtures("clock")
+class TestPasswordLoginUnderLoad:
+    """T32: argon2 runs in a bounded pool; a login that would queue too long answers 429, and
+    bookings go on meanwhile."""
+
+    @pytest.fixture
+    def settings(self, database_url: str, tmp_path: Path) -> Settings:
+        return Settings(
+            database_url=database_url,
+            var_dir=tmp_path / "var",
+            password_checks_per_ip_minute=1000,
+            password_hash_slots=1,
+            password_hash_queue=2,
+        )
+
+    async def test_t32_a_full_pool_answers_429_and_bookings_go_on(
+        self, customer: Customer, argon2_checks: Argon2Checks
+    ) -> None:
+        service = await ny_service(customer)
+        free = await slots(customer, NEW_YORK, CAMILLE, service)
+        argon2_checks.release.clear()  # every argon2 check waits until the end of the test
+        logins = await wrong_passwords(customer, 40)
+        try:
+            await until_answered(logins, 40 - 1 - 2)  # all but one running and two waiting
+            booked = await customer.post(f"/book_record/{NEW_YORK}", ny_booking(service, free[0]))
+            assert booked.status_code == 201, booked.text
+        finally:
+            argon2_checks.release.set()
+        answers = await asyncio.gather(*logins)
+        statuses = [answer.status_code for answer in answers]
+        assert statuses.count(429) == 40 - 1 - 2
+        assert statuses.count(401) == 3
+        assert all(a.headers["Retry-After"] == "1" for a in answers if a.status_code == 429)
+        assert argon2_checks.most_at_once == 1
+        assert len(argon2_checks.hashes) == 3
 
 
 @pytest.mark.usefixtures("clock")

@@ -326,6 +326,63 @@ class TestUserAuth:
         unknown = await login(customer, "111111", "+4915100000003")
         assert (known.status_code, known.json()) == (unknown.status_code, unknown.json())
 
+    async def test_t38_guesses_with_no_code_issued_do_not_lock_the_owner_out(
+        self, customer: Customer, stranger: Customer, outbox: Any, settings: Settings
+    ) -> None:
+        guesses = [
+            await login(stranger, f"{n:06d}") for n in range(settings.phone_failures_per_day)
+        ]
+        statuses = [answer.status_code for answer in guesses]
+        assert statuses[0] == 422
+        assert statuses[-1] == 429, "the stranger's address is throttled for this phone"
+        assert "Retry-After" in guesses[-1].headers
+        code = await request_code(customer, outbox)
+        assert (await login(customer, code)).status_code == 201
+
+    async def test_t38_a_stranger_who_exhausts_a_live_code_does_not_lock_the_owner_out(
+        self,
+        customer: Customer,
+        stranger: Customer,
+        outbox: Any,
+        settings: Settings,
+        clock: time_machine.Traveller,
+    ) -> None:
+        code = await request_code(customer, outbox)
+        guesses = [
+            await login(stranger, wrong(code, n))
+            for n in range(1, settings.phone_failures_per_hour + 2)
+        ]
+        statuses = [answer.status_code for answer in guesses]
+        assert statuses[: settings.phone_failures_per_hour] == [422] * len(statuses[:-1])
+        assert statuses[-1] == 429
+        exhausted = await login(customer, code)
+        assert exhausted.status_code == 422, "spent by the stranger (T1), and no throttle"
+        clock.shift(timedelta(seconds=settings.sms_min_interval_seconds))
+        fresh = await request_code(customer, outbox)
+        assert (await login(customer, fresh)).status_code == 201
+        assert (await login(stranger, fresh)).status_code == 429
+
+    async def test_code_guesses_are_throttled_per_address_across_phones(
+        self,
+        customer: Customer,
+        stranger: Customer,
+        outbox: Any,
+        settings: Settings,
+        clock: time_machine.Traveller,
+    ) -> None:
+        phones = [f"+49151000000{n:02d}" for n in range(settings.phone_failures_per_day + 5)]
+        statuses = [(await login(stranger, "123456", phone)).status_code for phone in phones]
+        assert 429 in statuses, "one address guessed for every phone unhindered"
+        budget = settings.code_failures_per_ip_hour
+        assert statuses == [422] * budget + [429] * (len(phones) - budget)
+        throttled = await login(stranger, "123456", phones[0])
+        assert throttled.status_code == 429
+        assert 1 <= int(throttled.headers["Retry-After"]) <= 3600
+        code = await request_code(customer, outbox, phones[-1])
+        assert (await login(customer, code, phones[-1])).status_code == 201
+        clock.shift(timedelta(hours=1, seconds=1))
+        assert (await login(stranger, "123456", phones[0])).status_code == 422
+
     async def test_national_form_at_login(self, customer: Customer, outbox: Any) -> None:
         code = await request_code(customer, outbox)
         assert (await login(customer, code, "0151 1234 5678")).status_code == 201

@@ -201,6 +201,12 @@ class UnitOfWork:
         await begin_write(self.session)
         return self.session
 
+    async def release(self) -> None:
+        """End a transaction that only read, so that no connection (nor SQLite snapshot) is
+        held across slow work such as argon2; the next statement, or `write()`, begins anew.
+        Loaded objects stay usable (sessions do not expire them on commit)."""
+        await self.session.commit()
+
     async def checkpoint(self) -> None:
         await self.session.commit()
 

@@ -62,13 +62,18 @@ class VerificationCode(Base):
 
 
 class VerificationFailure(Base):
-    """One failed code check, for the per-phone guess budget."""
+    """One failed code check, for the guess budgets per phone and address and per address."""
 
     __tablename__ = "verification_failures"
-    __table_args__ = (Index("ix_verification_failures_phone_at", "phone", "created_at"),)
+    __table_args__ = (
+        Index("ix_verification_failures_phone_at", "phone", "created_at"),
+        Index("ix_verification_failures_client_at", "client", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     phone: Mapped[str] = mapped_column(String(16))
+    # The client address (an IPv6 client as its /64, `kit.auth.client_address`).
+    client: Mapped[str] = mapped_column(String(64), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -11,7 +11,6 @@ from openbooking.auth.dependencies import CustomerDep, UserTokenDep, require_par
 from openbooking.deps import (
     ContextDep,
     DialectDep,
-    SettingsDep,
     WorkDep,
     WriteSessionDep,
 )
@@ -182,10 +181,10 @@ async def put_user(
 async def put_password(
     data: Annotated[PasswordBody, Depends(body(PasswordBody))],
     work: WorkDep,
-    settings: SettingsDep,
+    context: ContextDep,
     customer: CustomerDep,
 ) -> Response:
-    return envelope({"user_token": await service.change_password(work, settings, customer, data)})
+    return envelope({"user_token": await service.change_password(work, context, customer, data)})
 
 
 @router.get(

@@ -1,17 +1,19 @@
-"""argon2id password hashes, computed in a worker thread (they cost ~0.3 s of CPU)."""
+"""argon2id password hashes, computed in the process's bounded pool (each costs ~0.3 s of CPU
+and 64 MiB while it runs)."""
 
 from __future__ import annotations
 
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-import anyio
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from zxcvbn import zxcvbn
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+
+    from openbooking.kit.pool import BoundedPool
 
 # The password is the only factor of `booking/auth`, so NIST SP 800-63B-4 asks for 15.
 MIN_LENGTH = 15
@@ -45,8 +47,9 @@ def problem(password: str, user_inputs: Sequence[str] = ()) -> str | None:
     return None
 
 
-async def hash_password(password: str) -> str:
-    return await anyio.to_thread.run_sync(_hasher().hash, password)
+async def hash_password(password: str, pool: BoundedPool) -> str:
+    """Raises `PoolBusy` when the pool's queue is full."""
+    return await pool.run(_hasher().hash, password)
 
 
 def _verify(stored: str | None, password: str) -> bool:
@@ -56,11 +59,12 @@ def _verify(stored: str | None, password: str) -> bool:
         return False
 
 
-async def verify_password(stored: str | None, password: str) -> bool:
-    """Check `password`; with no stored hash a dummy one is checked, so timing tells nothing."""
+async def verify_password(stored: str | None, password: str, pool: BoundedPool) -> bool:
+    """Check `password`; with no stored hash a dummy one is checked, so timing tells nothing.
+    Raises `PoolBusy` when the pool's queue is full (known and unknown logins alike)."""
     if len(password.encode()) > MAX_BYTES:
         password = ""
-    return await anyio.to_thread.run_sync(_verify, stored, password)
+    return await pool.run(_verify, stored, password)
 
 
 def needs_rehash(stored: str) -> bool:

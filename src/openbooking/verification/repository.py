@@ -17,10 +17,17 @@ if TYPE_CHECKING:
 
 async def lock_phone(session: AsyncSession, phone: str) -> None:
     """Serialise work on one phone across processes (PostgreSQL; SQLite writers are serial)."""
+    await _advisory_lock(session, phone)
+
+
+async def lock_client(session: AsyncSession, client: str) -> None:
+    """Serialise code checks from one client address (taken before the phone's lock)."""
+    await _advisory_lock(session, f"client {client}")
+
+
+async def _advisory_lock(session: AsyncSession, key: str) -> None:
     if session.get_bind().dialect.name == "postgresql":
-        await session.execute(
-            text("SELECT pg_advisory_xact_lock(hashtext(:phone))"), {"phone": phone}
-        )
+        await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
 
 
 async def sends_since(session: AsyncSession, phone: str, since: datetime) -> Sequence[datetime]:
@@ -46,10 +53,29 @@ async def location_sends_since(
     return int(count), oldest
 
 
-async def failures_since(session: AsyncSession, phone: str, since: datetime) -> Sequence[datetime]:
+async def failures_since(
+    session: AsyncSession, phone: str, client: str, since: datetime
+) -> Sequence[datetime]:
+    """When checks of `phone` from `client` failed since `since`, oldest first."""
     rows = await session.scalars(
         select(VerificationFailure.created_at)
-        .where(VerificationFailure.phone == phone, VerificationFailure.created_at > since)
+        .where(
+            VerificationFailure.phone == phone,
+            VerificationFailure.client == client,
+            VerificationFailure.created_at > since,
+        )
+        .order_by(VerificationFailure.created_at)
+    )
+    return rows.all()
+
+
+async def client_failures_since(
+    session: AsyncSession, client: str, since: datetime
+) -> Sequence[datetime]:
+    """When checks from `client`, of any phone, failed since `since`, oldest first."""
+    rows = await session.scalars(
+        select(VerificationFailure.created_at)
+        .where(VerificationFailure.client == client, VerificationFailure.created_at > since)
         .order_by(VerificationFailure.created_at)
     )
     return rows.all()

@@ -2,8 +2,9 @@
 
 The rules of docs/security.md: codes are 6 random digits kept only as keyed hashes, bound to
 phone, location and purpose, valid 5 minutes, at most 5 attempts counted atomically before the
-comparison, single use; per-phone guess and send budgets live in the database, per-address
-budgets in the rate limiter. Throttles answer 429 with Retry-After.
+comparison, single use; guess budgets (per phone and address, per address) and per-phone send
+budgets live in the database, the other per-address budgets in the rate limiter; argon2 runs in
+a bounded pool. Throttles answer 429 with Retry-After.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from openbooking.kit.auth import new_token, token_digest
 from openbooking.kit.clock import now as clock_now
 from openbooking.kit.crypto import keyed_digest, new_code, same
 from openbooking.kit.errors import ApiError, InvalidParameter, NotFound, Unauthorized
+from openbooking.kit.pool import BoundedPool, PoolBusy
 from openbooking.models import Customer, SmsLog, UserToken, VerificationCode, VerificationFailure
 from openbooking.models.customers import PURPOSE_PHONE_CHANGE, PURPOSE_VERIFY
 from openbooking.sms.base import SmsDeliveryError, SmsMessage
@@ -89,6 +91,7 @@ class Context:
     limiter: RateLimiter
     sender: SmsSender
     client: str
+    hashing: BoundedPool  # where argon2 runs: a few slots and a short queue per process
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,6 +246,32 @@ async def send_booking_code(
     await send(work, ctx, pending)
 
 
+async def _check_guess_budget(
+    session: AsyncSession, ctx: Context, phone: str, now: datetime
+) -> None:
+    """Failed checks are counted per client address (any phone) and per phone and address, so
+    a stranger's guesses throttle the stranger, never the phone's owner; what one phone can
+    lose to guesses from everywhere is bounded by its codes (attempts per code) and by the
+    codes it may be sent (the send budgets)."""
+    settings, client = ctx.settings, ctx.client
+    limit = settings.code_failures_per_ip_hour
+    by_client = await repository.client_failures_since(
+        session, client, now - timedelta(seconds=HOUR)
+    )
+    if len(by_client) >= limit:
+        logger.info("code checks throttled for the address %s", client)
+        raise Throttled((by_client[-limit] + timedelta(seconds=HOUR) - now).total_seconds())
+    failures = await repository.failures_since(session, phone, client, now - timedelta(seconds=DAY))
+    recent = [moment for moment in failures if moment > now - timedelta(seconds=HOUR)]
+    for window, seen, limit in (
+        (DAY, failures, settings.phone_failures_per_day),
+        (HOUR, recent, settings.phone_failures_per_hour),
+    ):
+        if len(seen) >= limit:
+            logger.info("code checks of %s throttled for %s", phones.masked(phone), client)
+            raise Throttled((seen[-limit] + timedelta(seconds=window) - now).total_seconds())
+
+
 async def check_code(
     session: AsyncSession,
     ctx: Context,
@@ -258,13 +287,9 @@ async def check_code(
     now = clock_now()
     row = await repository.live_code(session, candidates, purpose, now)
     phone = row.phone if row is not None else candidates[0]
+    await repository.lock_client(session, ctx.client)
     await repository.lock_phone(session, phone)
-    failures = await repository.failures_since(session, phone, now - timedelta(seconds=DAY))
-    recent = [moment for moment in failures if moment > now - timedelta(seconds=HOUR)]
-    if len(failures) >= ctx.settings.phone_failures_per_day:
-        raise Throttled((failures[0] + timedelta(seconds=DAY) - now).total_seconds())
-    if len(recent) >= ctx.settings.phone_failures_per_hour:
-        raise Throttled((recent[0] + timedelta(seconds=HOUR) - now).total_seconds())
+    await _check_guess_budget(session, ctx, phone, now)
     accepted = (
         row is not None
         and (location_id is None or row.location_id == location_id)
@@ -274,8 +299,8 @@ async def check_code(
         and await repository.consume(session, row.id, now)
     )
     if not accepted:
-        session.add(VerificationFailure(phone=phone, created_at=now))
-        logger.info("code check failed for %s", phones.masked(phone))
+        session.add(VerificationFailure(phone=phone, client=ctx.client, created_at=now))
+        logger.info("code check failed for %s from %s", phones.masked(phone), ctx.client)
         raise CodeRejected
     logger.info("code accepted for %s", phones.masked(phone))
     assert row is not None
@@ -317,13 +342,48 @@ async def login_with_code(session: AsyncSession, ctx: Context, body: UserAuthBod
     return await issue_token(session, ctx.settings, customer)
 
 
+async def _argon2_budget(ctx: Context, key: str) -> str:
+    """Count one password check against its two budgets, before argon2 runs: per login and
+    address (guessing one account), and per address whatever the login (stuffing, and the
+    CPU and memory argon2 costs). Returns the per-login rule, cleared on success."""
+    settings = ctx.settings
+    rule = f"{settings.password_failures_per_minute}/minute"
+    verdict = await ctx.limiter.hit(rule, "password", key, ctx.client)
+    if not verdict.allowed:
+        logger.info("password login throttled for a login from %s", ctx.client)
+        raise Throttled(verdict.retry_after)
+    per_client = f"{settings.password_checks_per_ip_minute}/minute"
+    verdict = await ctx.limiter.hit(per_client, "password-client", ctx.client)
+    if not verdict.allowed:
+        logger.info("password checks throttled for the address %s", ctx.client)
+        raise Throttled(verdict.retry_after)
+    return rule
+
+
+async def _verify(ctx: Context, stored: str | None, password: str) -> bool:
+    try:
+        return await passwords.verify_password(stored, password, ctx.hashing)
+    except PoolBusy:
+        logger.warning("password check refused: every argon2 slot is taken and the queue full")
+        raise Throttled(1) from None
+
+
+async def _hash(ctx: Context, password: str) -> str:
+    try:
+        return await passwords.hash_password(password, ctx.hashing)
+    except PoolBusy:
+        logger.warning("password hash refused: every argon2 slot is taken and the queue full")
+        raise Throttled(1) from None
+
+
 async def login_with_password(
     work: UnitOfWork, ctx: Context, login: str | None, password: str
 ) -> tuple[Customer, str]:
     """POST /booking/auth: unknown logins cost one dummy argon2 check, like wrong passwords.
 
-    Guesses are counted per login (its normalised phone or e-mail) and client address, and
-    argon2 runs before the write transaction begins, so no database lock waits on it.
+    Checks are counted per login (its normalised phone or e-mail) and client address, and per
+    address, before argon2 runs; argon2 then runs in the bounded pool (a full one answers 429)
+    with no database connection held, and the write transaction begins only after it.
     """
     if not login:
         raise InvalidParameter("login", "is required")
@@ -332,21 +392,16 @@ async def login_with_password(
     session = work.session
     candidates = phones.candidates(login, await catalog.country_codes(session))
     key = candidates[0] if candidates else login.strip().lower()
-    rule = f"{ctx.settings.password_failures_per_minute}/minute"
-    verdict = await ctx.limiter.hit(rule, "password", key, ctx.client)
-    if not verdict.allowed:
-        logger.info("password login throttled for a login from %s", ctx.client)
-        raise Throttled(verdict.retry_after)
+    rule = await _argon2_budget(ctx, key)
     customer = await repository.customer_by_login(session, candidates, login.strip().lower())
+    await work.release()  # no connection waits on argon2
     stored = customer.password_hash if customer is not None else None
-    matches = await passwords.verify_password(stored, password)  # always runs argon2
+    matches = await _verify(ctx, stored, password)  # always runs argon2
     if customer is None or customer.disabled_at is not None or not matches:
         logger.info("password login failed from %s", ctx.client)
         raise BadCredentials
     await ctx.limiter.clear(rule, "password", key, ctx.client)
-    new_hash = (
-        await passwords.hash_password(password) if passwords.needs_rehash(stored or "") else None
-    )
+    new_hash = await _hash(ctx, password) if passwords.needs_rehash(stored or "") else None
     await work.write()
     if new_hash is not None:
         customer.password_hash = new_hash
@@ -398,7 +453,7 @@ async def update_profile(
 
 
 async def change_password(
-    work: UnitOfWork, settings: Settings, customer: Customer, body: PasswordBody
+    work: UnitOfWork, ctx: Context, customer: Customer, body: PasswordBody
 ) -> str:
     """PUT /booking/user/password: every earlier token dies; the new one is returned.
 
@@ -413,17 +468,18 @@ async def change_password(
     )
     if reason is not None:
         raise InvalidParameter("new_password", reason)
+    await work.release()  # no connection waits on argon2
     if customer.password_hash is not None and not (
-        isinstance(old, str) and await passwords.verify_password(customer.password_hash, old)
+        isinstance(old, str) and await _verify(ctx, customer.password_hash, old)
     ):
         raise InvalidParameter("old_password", "Wrong password specified")
-    new_hash = await passwords.hash_password(new)
+    new_hash = await _hash(ctx, new)
     session = await work.write()  # only now: argon2 ran outside any database lock
     customer.password_hash = new_hash
     session.add(customer)
     revoked = await repository.revoke_tokens(session, customer.id, clock_now())
     logger.info("customer %s changed the password; %s tokens revoked", customer.id, revoked)
-    return await issue_token(session, settings, customer)
+    return await issue_token(session, ctx.settings, customer)
 
 
 async def phone_change_code(

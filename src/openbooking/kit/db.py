@@ -201,13 +201,11 @@ class UnitOfWork:
         await begin_write(self.session)
         return self.session
 
-    async def release(self) -> None:
-        """End a transaction that only read, so that no connection (nor SQLite snapshot) is
-        held across slow work such as argon2; the next statement, or `write()`, begins anew.
-        Loaded objects stay usable (sessions do not expire them on commit)."""
-        await self.session.commit()
-
     async def checkpoint(self) -> None:
+        """Commit what is done so far: a step that must be durable before the request goes
+        on, or a read ended so that no connection (nor SQLite snapshot) is held across slow
+        work such as argon2. The next statement, or `write()`, begins anew; loaded objects stay
+        usable (sessions do not expire them on commit)."""
         await self.session.commit()
 
     async def discard(self) -> None:

@@ -394,7 +394,7 @@ async def login_with_password(
     key = candidates[0] if candidates else login.strip().lower()
     rule = await _argon2_budget(ctx, key)
     customer = await repository.customer_by_login(session, candidates, login.strip().lower())
-    await work.release()  # no connection waits on argon2
+    await work.checkpoint()  # no connection waits on argon2
     stored = customer.password_hash if customer is not None else None
     matches = await _verify(ctx, stored, password)  # always runs argon2
     if customer is None or customer.disabled_at is not None or not matches:
@@ -468,7 +468,7 @@ async def change_password(
     )
     if reason is not None:
         raise InvalidParameter("new_password", reason)
-    await work.release()  # no connection waits on argon2
+    await work.checkpoint()  # no connection waits on argon2
     if customer.password_hash is not None and not (
         isinstance(old, str) and await _verify(ctx, customer.password_hash, old)
     ):

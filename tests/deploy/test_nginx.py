@@ -2,9 +2,11 @@
 deploy/nginx/openbooking.conf terminates TLS in front of two `openbooking serve` hosts
 (127.0.0.2 and 127.0.0.3) that share PostgreSQL, Redis, the secret key and the SMS outbox.
 
-The test changes nothing in the nginx file but the upstream and listen addresses (SUBSTITUTED);
-the app hosts get the settings docs/deploy.md lists. Clients come from their own loopback
-addresses (127.0.0.5, 127.0.0.6...), so the app hosts see them only through X-Forwarded-For.
+The test changes nothing in the nginx file but the upstream and listen addresses
+(`site_config`). The app hosts run the command line of deploy/systemd/openbooking.service with
+the settings of deploy/openbooking.env, where only machine addresses, secrets, the directory and
+the SMS provider are replaced (`host_env`). Clients come from their own loopback addresses
+(127.0.0.5, 127.0.0.6...), so the app hosts see them only through X-Forwarded-For.
 
 nginx is required with OPENBOOKING_REQUIRE_NGINX=1 (CI); without it these tests skip.
 """
@@ -17,6 +19,7 @@ import ipaddress
 import os
 import re
 import secrets
+import shlex
 import signal
 import socket
 import ssl
@@ -53,7 +56,10 @@ if TYPE_CHECKING:
 
     from sqlalchemy.ext.asyncio import AsyncSession
 
-CONFIG = Path(__file__).parents[2] / "deploy" / "nginx" / "openbooking.conf"
+DEPLOY = Path(__file__).parents[2] / "deploy"
+CONFIG = DEPLOY / "nginx" / "openbooking.conf"
+ENV_FILE = DEPLOY / "openbooking.env"
+UNIT = DEPLOY / "systemd" / "openbooking.service"
 NGINX = Path(os.environ.get("OPENBOOKING_NGINX", "/usr/sbin/nginx"))
 REQUIRE_NGINX = os.environ.get("OPENBOOKING_REQUIRE_NGINX") == "1"
 REDIS_URL = os.environ.get("OPENBOOKING_TEST_REDIS_URL", "")
@@ -282,6 +288,39 @@ def prepare_shared_state(database_url: str, redis: str) -> str:
     return token
 
 
+def env_file() -> dict[str, str]:
+    """deploy/openbooking.env as systemd reads it (NAME=VALUE lines, shell-like quotes)."""
+    values = {}
+    for line in ENV_FILE.read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, _, raw = line.partition("=")
+            values[name] = "".join(shlex.split(raw))
+    return values
+
+
+def unit_command() -> list[str]:
+    """The arguments of `openbooking` in deploy/systemd/openbooking.service's ExecStart."""
+    (line,) = [line for line in UNIT.read_text().splitlines() if line.startswith("ExecStart=")]
+    program, *arguments = shlex.split(line.removeprefix("ExecStart="))
+    assert program.endswith("/.venv/bin/openbooking"), program
+    return arguments
+
+
+def host_env(address: str, port: int, home: Path, shared: dict[str, str]) -> dict[str, str]:
+    """An app host's environment: deploy/openbooking.env with this test's machines."""
+    settings = env_file()
+    replaced = {
+        "OPENBOOKING_HOST": address,
+        "OPENBOOKING_PORT": str(port),
+        "OPENBOOKING_VAR_DIR": str(home / "var"),
+        "OPENBOOKING_TRUSTED_PROXIES": f'["{PROXY}"]',
+        "OPENBOOKING_SMS_PROVIDER": "outbox",  # Twilio's settings stay, unused
+        **shared,
+    }
+    assert replaced.keys() <= settings.keys(), sorted(replaced.keys() - settings.keys())
+    return server_env() | settings | replaced
+
+
 @contextmanager
 def running_cluster(request: pytest.FixtureRequest, home: Path) -> Iterator[Cluster]:
     """nginx on 127.0.0.1 in front of two app hosts, started as docs/deploy.md says, on a
@@ -293,22 +332,21 @@ def running_cluster(request: pytest.FixtureRequest, home: Path) -> Iterator[Clus
     token = prepare_shared_state(database_url, redis)
     outbox = home / "sms-outbox.jsonl"
     shared = {
-        "database_url": database_url,
-        "redis_url": redis,
-        "secret_key": secrets.token_hex(32),
-        "trusted_proxies": f'["{PROXY}"]',
-        "sms_outbox": str(outbox),
-        "log_level": "INFO",
+        "OPENBOOKING_DATABASE_URL": database_url,
+        "OPENBOOKING_REDIS_URL": redis,
+        "OPENBOOKING_SECRET_KEY": secrets.token_hex(32),
     }
+    assert unit_command() == ["serve"], "the settings are all in the environment file"
     with ExitStack() as stack:
         started: list[AppHost] = []
         for number, address in enumerate(APP_HOSTS, start=1):
             directory = home / f"app{number}"
             directory.mkdir()
-            env = server_env(var_dir=str(directory / "var"), **shared)
             port = free_port(address)
+            env = host_env(address, port, directory, shared)
+            env["OPENBOOKING_SMS_OUTBOX"] = str(outbox)  # one outbox the test reads
             log = directory / "server.log"
-            process = start_serve(env, log, "--host", address, "--port", str(port))
+            process = start_serve(env, log)
             stack.callback(stop, process)
             started.append(AppHost(f"http://{address}:{port}", port, log, process))
         for host in started:

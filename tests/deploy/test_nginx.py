@@ -68,7 +68,7 @@ REQUIRE_REDIS = os.environ.get("OPENBOOKING_REQUIRE_REDIS") == "1"
 PROXY = "127.0.0.1"  # nginx listens here and connects to the app hosts from here
 APP_HOSTS = ("127.0.0.2", "127.0.0.3")
 BERLIN, NEW_YORK, CAMILLE = 1001, 1002, 204
-DEFAULTS = Settings()
+DEFAULTS = Settings.model_construct()  # the defaults, whatever this process's environment
 
 
 def free_port(host: str) -> int:
@@ -159,11 +159,11 @@ class Nginx:
     error_log: Path
     process: subprocess.Popen[bytes]
 
-    def client(self, source: str | None = None, **options: Any) -> httpx.Client:
+    def client(self, source: str | None = None) -> httpx.Client:
         """A client of the proxy over TLS (trusting the test's certificate), connecting from
         the loopback address `source`."""
         transport = httpx.HTTPTransport(verify=self.context(), local_address=source)
-        return httpx.Client(base_url=self.url, transport=transport, timeout=60, **options)
+        return httpx.Client(base_url=self.url, transport=transport, timeout=60)
 
     def async_client(self, source: str | None = None) -> httpx.AsyncClient:
         transport = httpx.AsyncHTTPTransport(verify=self.context(), local_address=source)
@@ -173,12 +173,15 @@ class Nginx:
         return ssl.create_default_context(cafile=str(self.ca))
 
 
-def start_nginx(prefix: Path, app_ports: tuple[int, int], stack: ExitStack) -> Nginx:
+def require_nginx() -> None:
     if not NGINX.exists():
         message = f"nginx not installed at {NGINX} (apt-get install nginx)"
         if REQUIRE_NGINX:
             pytest.fail(f"OPENBOOKING_REQUIRE_NGINX=1 but {message}")
         pytest.skip(message)
+
+
+def start_nginx(prefix: Path, app_ports: tuple[int, int], stack: ExitStack) -> Nginx:
     prefix.mkdir()
     (prefix / "temp").mkdir()
     ca = write_certificate(prefix / "tls")
@@ -325,8 +328,7 @@ def host_env(address: str, port: int, home: Path, shared: dict[str, str]) -> dic
 def running_cluster(request: pytest.FixtureRequest, home: Path) -> Iterator[Cluster]:
     """nginx on 127.0.0.1 in front of two app hosts, started as docs/deploy.md says, on a
     fresh database and empty rate counters."""
-    if not NGINX.exists() and not REQUIRE_NGINX:
-        pytest.skip(f"nginx not installed at {NGINX} (apt-get install nginx)")
+    require_nginx()
     redis = redis_url()
     database_url: str = request.getfixturevalue("postgres_migrated")
     token = prepare_shared_state(database_url, redis)

@@ -80,6 +80,9 @@ async def test_deadlock_between_two_bookings_is_433(app: FastAPI, customer: Cust
                 break
             await asyncio.sleep(0.01)
         assert not booking.done(), booking.result().text
+        # Half of PostgreSQL's deadlock_timeout (1 s) later, so that on a busy machine too the
+        # booking's deadlock check comes well before the rival's.
+        await asyncio.sleep(0.5)
         # Now the rival wants Camille's slot: each waits for the other. The booking waited
         # first, so its deadlock check (deadlock_timeout after it began waiting) finds the
         # cycle and PostgreSQL aborts it; the rival's insert then goes through.

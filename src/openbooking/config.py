@@ -38,6 +38,18 @@ class Settings(BaseSettings):
         default=10.0, gt=0, le=300, description="A body not in after this long gets 408."
     )
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="`json`: every log line of `serve` is one JSON object."
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token GET /metrics requires; unset: only loopback scrapers, unproxied.",
+    )
+    metrics_dir: Path | None = Field(
+        default=None,
+        description="Where the workers of `serve` keep their metric values (emptied at start); "
+        "default var_dir/metrics.",
+    )
     db_echo: bool = False
 
     # Secrets and shared state.
@@ -104,6 +116,9 @@ class Settings(BaseSettings):
         for entry in value:
             ipaddress.ip_network(entry, strict=False)  # ValueError names the bad entry
         return value
+
+    def metrics_path(self) -> Path:
+        return self.metrics_dir or self.var_dir / "metrics"
 
     def outbox_path(self) -> Path:
         return self.sms_outbox or self.var_dir / "sms-outbox.jsonl"

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, ClassVar
 
 from openbooking.catalog import service as catalog
-from openbooking.kit import phones
+from openbooking.kit import metrics, phones
 from openbooking.kit.auth import new_token, token_digest
 from openbooking.kit.clock import now as clock_now
 from openbooking.kit.crypto import keyed_digest, new_code, same
@@ -51,9 +51,12 @@ class Throttled(ApiError):
     keeps_writes = True  # a failed guess that led here still counts
     default_message = "Too many requests. Try again later."
 
-    def __init__(self, retry_after: float, message: str | None = None) -> None:
+    def __init__(
+        self, retry_after: float, message: str | None = None, *, kind: str = "other"
+    ) -> None:
         seconds = max(1, math.ceil(retry_after))
-        logger.info("throttled: retry after %s s", seconds)
+        logger.info("throttled (%s): retry after %s s", kind, seconds)
+        metrics.THROTTLES.labels(kind).inc()
         super().__init__(message, headers={"Retry-After": str(seconds)})
 
 
@@ -137,13 +140,17 @@ async def _check_send_budget(
     sent = await repository.sends_since(session, phone, now - timedelta(seconds=DAY))
     last_hour = [moment for moment in sent if moment > now - timedelta(seconds=HOUR)]
     if len(sent) >= settings.sms_per_phone_day:
-        raise Throttled((sent[-1] + timedelta(seconds=DAY) - now).total_seconds())
+        raise Throttled(
+            (sent[-1] + timedelta(seconds=DAY) - now).total_seconds(), kind="sms-phone-day"
+        )
     if len(last_hour) >= settings.sms_per_phone_hour:
-        raise Throttled((last_hour[-1] + timedelta(seconds=HOUR) - now).total_seconds())
+        raise Throttled(
+            (last_hour[-1] + timedelta(seconds=HOUR) - now).total_seconds(), kind="sms-phone-hour"
+        )
     if last_hour:
         gap = timedelta(seconds=settings.sms_min_interval_seconds * 2 ** (len(last_hour) - 1))
         if now < last_hour[0] + gap:
-            raise Throttled((last_hour[0] + gap - now).total_seconds())
+            raise Throttled((last_hour[0] + gap - now).total_seconds(), kind="sms-phone-interval")
     budget = location.sms_daily_budget
     if budget is None:
         budget = settings.sms_location_daily_budget
@@ -152,7 +159,7 @@ async def _check_send_budget(
     )
     if count >= budget:
         wait = (oldest + timedelta(seconds=DAY) - now).total_seconds() if oldest else DAY
-        raise Throttled(wait)
+        raise Throttled(wait, kind="sms-location-budget")
 
 
 async def _check_client_budget(ctx: Context, phone: str) -> None:
@@ -163,15 +170,15 @@ async def _check_client_budget(ctx: Context, phone: str) -> None:
             f"{settings.sms_phones_per_ip_hour}/hour", "sms-client-phones", ctx.client
         )
         if not verdict.allowed:
-            raise Throttled(verdict.retry_after)
+            raise Throttled(verdict.retry_after, kind="sms-client-phones")
     verdict = await limiter.hit(f"{settings.sms_per_ip_hour}/hour", "sms-client", ctx.client)
     if not verdict.allowed:
-        raise Throttled(verdict.retry_after)
+        raise Throttled(verdict.retry_after, kind="sms-client")
     await limiter.hit("1000/hour", *marker)
     verdict = await limiter.hit(f"{settings.sms_per_prefix_hour}/hour", "sms-prefix", phone[:-4])
     if not verdict.allowed:
         logger.warning("code SMS to the block %sXXXX throttled: possible SMS pumping", phone[:-4])
-        raise Throttled(verdict.retry_after)
+        raise Throttled(verdict.retry_after, kind="sms-prefix")
 
 
 async def prepare_code(
@@ -262,9 +269,13 @@ async def check_code(
     failures = await repository.failures_since(session, phone, now - timedelta(seconds=DAY))
     recent = [moment for moment in failures if moment > now - timedelta(seconds=HOUR)]
     if len(failures) >= ctx.settings.phone_failures_per_day:
-        raise Throttled((failures[0] + timedelta(seconds=DAY) - now).total_seconds())
+        raise Throttled(
+            (failures[0] + timedelta(seconds=DAY) - now).total_seconds(), kind="code-failures-day"
+        )
     if len(recent) >= ctx.settings.phone_failures_per_hour:
-        raise Throttled((recent[0] + timedelta(seconds=HOUR) - now).total_seconds())
+        raise Throttled(
+            (recent[0] + timedelta(seconds=HOUR) - now).total_seconds(), kind="code-failures-hour"
+        )
     accepted = (
         row is not None
         and (location_id is None or row.location_id == location_id)

@@ -17,15 +17,18 @@ from openbooking.availability.endpoints import router as availability_router
 from openbooking.bookings.endpoints import router as bookings_router
 from openbooking.catalog.endpoints import router as catalog_router
 from openbooking.config import Settings
+from openbooking.kit import metrics
 from openbooking.kit.crypto import load_or_create_key
 from openbooking.kit.db import create_engine, create_sessionmaker
 from openbooking.kit.envelope import JSONResponse
 from openbooking.kit.errors import install_error_handlers
-from openbooking.kit.middleware import AccessLog, BodySizeLimit, StripTrailingSlash
+from openbooking.kit.middleware import AccessLog, BodySizeLimit, RequestId, StripTrailingSlash
 from openbooking.kit.openapi import install as install_openapi
 from openbooking.kit.pool import BoundedPool, default_slots
 from openbooking.kit.ratelimit import RateLimiter
+from openbooking.ops.endpoints import router as ops_router
 from openbooking.sms.factory import create_sender
+from openbooking.sms.metered import MeteredSender
 from openbooking.verification.endpoints import router as verification_router
 
 if TYPE_CHECKING:
@@ -61,7 +64,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessionmaker = create_sessionmaker(engine)
     app.state.limiter = RateLimiter(settings.redis_url)
     app.state.partners = PartnerCache(settings.partner_cache_seconds)
-    app.state.sms = create_sender(settings)
+    app.state.sms = MeteredSender(create_sender(settings), settings.sms_provider)
+    metrics.watch_pool(engine)
     app.state.hashing = BoundedPool(
         settings.password_hash_slots or default_slots(), settings.password_hash_queue
     )
@@ -76,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(availability_router, prefix=API_PREFIX)
     app.include_router(verification_router, prefix=API_PREFIX)
     app.include_router(bookings_router, prefix=API_PREFIX)
+    app.include_router(ops_router)  # /healthz, /readyz, /metrics: no partner token
 
     # Swagger UI from the installed package: no CDN at run time.
     app.mount("/docs/static", StaticFiles(directory=SWAGGER_UI_DIR), name="docs")
@@ -95,6 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(AccessLog)
     app.add_middleware(StripTrailingSlash)
+    app.add_middleware(RequestId)  # outermost: the id is set for every line of the request
     return app
 
 
@@ -105,6 +111,7 @@ async def close_resources(app: FastAPI) -> None:
     close = getattr(app.state.sms, "aclose", None)
     if close is not None:
         await close()
+    metrics.process_exit()
 
 
 def create_app_from_env() -> FastAPI:

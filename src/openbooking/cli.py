@@ -174,6 +174,7 @@ def serve(
     import uvicorn  # noqa: PLC0415
 
     settings = _settings()
+    _metrics_dir(settings)  # first: before anything imports prometheus_client
     host = host or settings.host
     port = port or settings.port
     base = _base_url(host, port)
@@ -192,15 +193,17 @@ def serve(
         log_level=settings.log_level.lower(),
         proxy_headers=False,
         access_log=False,  # ours (kit/middleware.AccessLog) logs route templates, not paths
-        log_config=_log_config(settings.log_level),
+        log_config=_log_config(settings.log_level, settings.log_format),
         http=BoundedHttpToolsProtocol,  # 431 for oversized heads, 408 for slow ones
         timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
         h11_max_incomplete_event_size=MAX_HEAD_BYTES,
     )
 
 
-def _log_config(level: str) -> dict[str, Any]:
-    """uvicorn's logging setup, plus our own loggers on the same console handler."""
+def _log_config(level: str, log_format: str = "text") -> dict[str, Any]:
+    """uvicorn's logging setup, plus our own loggers and the root logger (other libraries) on
+    the same console handler; every line carries the request id of the request it was logged
+    in (kit/logs.py), and `json` makes every line one JSON object."""
     from uvicorn.config import LOGGING_CONFIG  # noqa: PLC0415
 
     config = copy.deepcopy(LOGGING_CONFIG)
@@ -209,7 +212,28 @@ def _log_config(level: str) -> dict[str, Any]:
         "level": level.upper(),
         "propagate": False,
     }
+    config["root"] = {"handlers": ["default"], "level": "WARNING"}
+    config["filters"] = {"request_id": {"()": "openbooking.kit.logs.RequestIdFilter"}}
+    for handler in config["handlers"].values():
+        handler["filters"] = ["request_id"]
+    if log_format == "json":
+        json_lines = {"()": "openbooking.kit.logs.JsonFormatter"}
+        config["formatters"] = {"default": json_lines, "access": json_lines}
+    else:
+        config["formatters"]["default"]["()"] = "openbooking.kit.logs.TextFormatter"
     return config
+
+
+def _metrics_dir(settings: Settings) -> None:
+    """Prepare the directory where the worker processes keep their metric values (kit/metrics.py):
+    created, emptied of an earlier run's value files (those only), and named in
+    PROMETHEUS_MULTIPROC_DIR for this process and the workers it starts. prometheus-client reads
+    the variable when it is first imported, hence before anything imports it."""
+    directory = settings.metrics_path()
+    directory.mkdir(parents=True, exist_ok=True)
+    for stale in directory.glob("*.db"):
+        stale.unlink(missing_ok=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory.resolve())
 
 
 def _base_url(host: str, port: int) -> str:

@@ -44,6 +44,18 @@ class Settings(BaseSettings):
         description="On SIGTERM, requests in flight get this long to finish before the exit.",
     )
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="`json`: every log line of `serve` is one JSON object."
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token GET /metrics requires; unset: only loopback scrapers, unproxied.",
+    )
+    metrics_dir: Path | None = Field(
+        default=None,
+        description="Where the workers of `serve` keep their metric values (emptied at start); "
+        "default var_dir/metrics.",
+    )
     db_echo: bool = False
 
     partner_cache_seconds: float = Field(
@@ -141,6 +153,9 @@ class Settings(BaseSettings):
         for entry in value:
             ipaddress.ip_network(entry, strict=False)  # ValueError names the bad entry
         return value
+
+    def metrics_path(self) -> Path:
+        return self.metrics_dir or self.var_dir / "metrics"
 
     def outbox_path(self) -> Path:
         return self.sms_outbox or self.var_dir / "sms-outbox.jsonl"

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from openbooking.availability import cache, repository, slots
 from openbooking.availability.slots import DaySchedule, MemberDay, Rules
 from openbooking.catalog import service as catalog
+from openbooking.kit import metrics
 from openbooking.kit.clock import instant, zone
 from openbooking.kit.clock import now as clock_now
 from openbooking.kit.errors import ApiError, InvalidParameter, NotFound
@@ -204,11 +205,14 @@ async def team(
     version, busy = await repository.busy_and_version(session, guess)
     found = cached
     if found is None or version is None or found.version != version:
+        metrics.AVAILABILITY_CACHE.labels("miss").inc()
         found = await _read_team(session, location_id, version)
         if found is None:
             raise NotFound("Location not found.")
         if teams is not None and version is not None:
             teams.put(location_id, found)
+    else:
+        metrics.AVAILABILITY_CACHE.labels("hit").inc()
     availability = _availability(found, staff_id, service_ids, now)
     wanted = records(availability)
     if wanted != guess:

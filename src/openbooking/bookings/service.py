@@ -31,7 +31,7 @@ from openbooking.bookings.rules import (
     NotAllowed,
 )
 from openbooking.catalog import service as catalog
-from openbooking.kit import phones
+from openbooking.kit import metrics, phones
 from openbooking.kit.clock import instant, zone
 from openbooking.kit.clock import now as clock_now
 from openbooking.kit.crypto import keyed_digest, same
@@ -271,6 +271,7 @@ async def create(
         logger.info(
             "booked record %s at location %s (member %s)", record.id, location.id, record.staff_id
         )
+    metrics.BOOKINGS_CREATED.inc(len(records))
     return Created(answer, notify.messages(notify.CONFIRMED, location, records))
 
 
@@ -338,6 +339,7 @@ async def cancel(session: AsyncSession, record: Record) -> list[SmsMessage]:
     record.status = RECORD_CANCELLED
     record.reminder_at = None
     logger.info("cancelled record %s at location %s", record.id, location.id)
+    metrics.BOOKINGS_CANCELLED.inc()
     return notify.messages(notify.CANCELLED, location, [record])
 
 

@@ -14,6 +14,7 @@ from starlette.routing import compile_path
 
 from openbooking.kit.db import DatabaseBusy
 from openbooking.kit.envelope import error_envelope
+from openbooking.kit.logs import current_request_id
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -160,7 +161,9 @@ async def _unexpected_error(request: Request, exc: Exception) -> Response:
     logger.error(
         "unhandled error on %s %s", request.method, getattr(route, "path", "?"), exc_info=exc
     )
-    return error_envelope(500, "Internal server error.")
+    request_id = current_request_id.get()
+    headers = {"X-Request-ID": request_id} if request_id else None
+    return error_envelope(500, "Internal server error.", headers=headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING
 
 from starlette.exceptions import HTTPException
 
+from openbooking.kit import metrics
 from openbooking.kit.envelope import error_envelope
+from openbooking.kit.logs import current_request_id, request_id_from
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -90,7 +92,7 @@ def _served_path(scope: Scope, status: int) -> str:
 class AccessLog:
     """One log line per request with the route's template, never the raw path of an API
     request: paths carry record hashes (uvicorn's own access log is turned off by
-    `openbooking serve`)."""
+    `openbooking serve`). The same template labels the request metrics (kit/metrics.py)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -113,10 +115,48 @@ class AccessLog:
         finally:
             route = scope.get("route")
             template = getattr(route, "path", None) or _served_path(scope, status)
+            seconds = time.perf_counter() - started
             access_logger.info(
                 "%s %s %s %.1fms",
                 scope["method"],
                 template,
                 status,
-                (time.perf_counter() - started) * 1000,
+                seconds * 1000,
+                extra={
+                    "method": scope["method"],
+                    "route": template,
+                    "status": status,
+                    "duration_ms": round(seconds * 1000, 1),
+                },
             )
+            metrics.observe_request(scope["method"], template, status, seconds)
+
+
+class RequestId:
+    """Each request gets an id: the client's `X-Request-ID` when it is short and plain, else a
+    new one. It is sent back as `X-Request-ID` and is on every log line logged while the request
+    runs (kit/logs.py), the access log's included."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = next((v for k, v in scope["headers"] if k == b"x-request-id"), None)
+        request_id = request_id_from(incoming)
+        header = (b"x-request-id", request_id.encode("ascii"))
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [h for h in message.get("headers", []) if h[0].lower() != header[0]]
+                message = {**message, "headers": [*headers, header]}
+            await send(message)
+
+        token = current_request_id.set(request_id)
+        await self.app(scope, receive, send_with_id)
+        # Reset on success only: an unexpected error is logged (and answered 500, with the id:
+        # kit/errors.py) by handlers outside this middleware. The variable belongs to the
+        # request's own task, so it ends with it anyway.
+        current_request_id.reset(token)

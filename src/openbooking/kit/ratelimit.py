@@ -50,6 +50,10 @@ class RateLimiter:
         stats = await self._limiter.get_window_stats(item, *identifiers)
         return max(1, math.ceil(stats.reset_time - time.time()))
 
+    async def ping(self) -> bool:
+        """Whether the counters' storage answers (Redis PING; always true in memory)."""
+        return bool(await self.storage.check())
+
     async def reset(self) -> None:
         await self.storage.reset()
 

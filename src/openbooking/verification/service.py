@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, ClassVar
 
 from openbooking.catalog import service as catalog
-from openbooking.kit import phones
+from openbooking.kit import metrics, phones
 from openbooking.kit.auth import new_token, token_digest
 from openbooking.kit.clock import now as clock_now
 from openbooking.kit.crypto import keyed_digest, new_code, same
@@ -53,9 +53,12 @@ class Throttled(ApiError):
     keeps_writes = True  # a failed guess that led here still counts
     default_message = "Too many requests. Try again later."
 
-    def __init__(self, retry_after: float, message: str | None = None) -> None:
+    def __init__(
+        self, retry_after: float, message: str | None = None, *, kind: str = "other"
+    ) -> None:
         seconds = max(1, math.ceil(retry_after))
-        logger.info("throttled: retry after %s s", seconds)
+        logger.info("throttled (%s): retry after %s s", kind, seconds)
+        metrics.THROTTLES.labels(kind).inc()
         super().__init__(message, headers={"Retry-After": str(seconds)})
 
 
@@ -140,13 +143,17 @@ async def _check_send_budget(
     sent = await repository.sends_since(session, phone, now - timedelta(seconds=DAY))
     last_hour = [moment for moment in sent if moment > now - timedelta(seconds=HOUR)]
     if len(sent) >= settings.sms_per_phone_day:
-        raise Throttled((sent[-1] + timedelta(seconds=DAY) - now).total_seconds())
+        raise Throttled(
+            (sent[-1] + timedelta(seconds=DAY) - now).total_seconds(), kind="sms-phone-day"
+        )
     if len(last_hour) >= settings.sms_per_phone_hour:
-        raise Throttled((last_hour[-1] + timedelta(seconds=HOUR) - now).total_seconds())
+        raise Throttled(
+            (last_hour[-1] + timedelta(seconds=HOUR) - now).total_seconds(), kind="sms-phone-hour"
+        )
     if last_hour:
         gap = timedelta(seconds=settings.sms_min_interval_seconds * 2 ** (len(last_hour) - 1))
         if now < last_hour[0] + gap:
-            raise Throttled((last_hour[0] + gap - now).total_seconds())
+            raise Throttled((last_hour[0] + gap - now).total_seconds(), kind="sms-phone-interval")
     budget = location.sms_daily_budget
     if budget is None:
         budget = settings.sms_location_daily_budget
@@ -155,7 +162,7 @@ async def _check_send_budget(
     )
     if count >= budget:
         wait = (oldest + timedelta(seconds=DAY) - now).total_seconds() if oldest else DAY
-        raise Throttled(wait)
+        raise Throttled(wait, kind="sms-location-budget")
 
 
 async def _check_client_budget(ctx: Context, phone: str) -> None:
@@ -166,15 +173,15 @@ async def _check_client_budget(ctx: Context, phone: str) -> None:
             f"{settings.sms_phones_per_ip_hour}/hour", "sms-client-phones", ctx.client
         )
         if not verdict.allowed:
-            raise Throttled(verdict.retry_after)
+            raise Throttled(verdict.retry_after, kind="sms-client-phones")
     verdict = await limiter.hit(f"{settings.sms_per_ip_hour}/hour", "sms-client", ctx.client)
     if not verdict.allowed:
-        raise Throttled(verdict.retry_after)
+        raise Throttled(verdict.retry_after, kind="sms-client")
     await limiter.hit("1000/hour", *marker)
     verdict = await limiter.hit(f"{settings.sms_per_prefix_hour}/hour", "sms-prefix", phone[:-4])
     if not verdict.allowed:
         logger.warning("code SMS to the block %sXXXX throttled: possible SMS pumping", phone[:-4])
-        raise Throttled(verdict.retry_after)
+        raise Throttled(verdict.retry_after, kind="sms-prefix")
 
 
 async def prepare_code(
@@ -260,7 +267,8 @@ async def _check_guess_budget(
     )
     if len(by_client) >= limit:
         logger.info("code checks throttled for the address %s", client)
-        raise Throttled((by_client[-limit] + timedelta(seconds=HOUR) - now).total_seconds())
+        wait = (by_client[-limit] + timedelta(seconds=HOUR) - now).total_seconds()
+        raise Throttled(wait, kind="code-failures-client")
     failures = await repository.failures_since(session, phone, client, now - timedelta(seconds=DAY))
     recent = [moment for moment in failures if moment > now - timedelta(seconds=HOUR)]
     for window, seen, limit in (
@@ -269,7 +277,10 @@ async def _check_guess_budget(
     ):
         if len(seen) >= limit:
             logger.info("code checks of %s throttled for %s", phones.masked(phone), client)
-            raise Throttled((seen[-limit] + timedelta(seconds=window) - now).total_seconds())
+            wait = (seen[-limit] + timedelta(seconds=window) - now).total_seconds()
+            raise Throttled(
+                wait, kind="code-failures-day" if window == DAY else "code-failures-hour"
+            )
 
 
 async def check_code(
@@ -351,12 +362,12 @@ async def _argon2_budget(ctx: Context, key: str) -> str:
     verdict = await ctx.limiter.hit(rule, "password", key, ctx.client)
     if not verdict.allowed:
         logger.info("password login throttled for a login from %s", ctx.client)
-        raise Throttled(verdict.retry_after)
+        raise Throttled(verdict.retry_after, kind="password")
     per_client = f"{settings.password_checks_per_ip_minute}/minute"
     verdict = await ctx.limiter.hit(per_client, "password-client", ctx.client)
     if not verdict.allowed:
         logger.info("password checks throttled for the address %s", ctx.client)
-        raise Throttled(verdict.retry_after)
+        raise Throttled(verdict.retry_after, kind="password-client")
     return rule
 
 
@@ -365,7 +376,7 @@ async def _verify(ctx: Context, stored: str | None, password: str) -> bool:
         return await passwords.verify_password(stored, password, ctx.hashing)
     except PoolBusy:
         logger.warning("password check refused: every argon2 slot is taken and the queue full")
-        raise Throttled(1) from None
+        raise Throttled(1, kind="argon2-busy") from None
 
 
 async def _hash(ctx: Context, password: str) -> str:
@@ -373,7 +384,7 @@ async def _hash(ctx: Context, password: str) -> str:
         return await passwords.hash_password(password, ctx.hashing)
     except PoolBusy:
         logger.warning("password hash refused: every argon2 slot is taken and the queue full")
-        raise Throttled(1) from None
+        raise Throttled(1, kind="argon2-busy") from None
 
 
 async def login_with_password(

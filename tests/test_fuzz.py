@@ -15,6 +15,7 @@ staff, services, bookforms, languages and bookings, so that success answers are 
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,13 +39,16 @@ from openbooking.kit.envelope import Dialect
 from openbooking.partners import service as partners
 from openbooking.sms.outbox import read_outbox
 from tests.conftest import MEDIA_TYPES, SECRETS, remember_response
+from tests.test_openapi_contract import Contract
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from fastapi import FastAPI
-    from schemathesis.generation.case import Case
+    from schemathesis.generation.case import Case as AnyCase
     from schemathesis.hooks import HookContext
+
+    Case = AnyCase[Any]
 
 DOCUMENT = Path(__file__).resolve().parents[1] / "openapi.json"
 PREFIX = "/api/v1"
@@ -56,6 +60,7 @@ PHONE = "+4915112345678"
 CUSTOMER = "x-fuzz-customer"  # drawn per case; says whether to send the user token
 
 schema = schemathesis.openapi.from_path(DOCUMENT)
+CONTRACT = Contract(json.loads(DOCUMENT.read_text()))
 
 # Values worth trying for a parameter or body field of this name, besides the generated one.
 # The booking ids and hashes are filled in when the demo is loaded (`Server`).
@@ -71,6 +76,8 @@ BASE: dict[str, list[Any]] = {
     "phone": [PHONE],
     "login": [PHONE],
     "email": ["ada@example.org"],
+    "fullname": ["Ada Lovelace"],
+    "name": ["Ada"],
 }
 KNOWN: dict[str, list[Any]] = {}
 
@@ -80,7 +87,7 @@ def _steered(value: Any, depth: int = 0) -> st.SearchStrategy[Any]:
     if isinstance(value, dict) and depth < 3:
         return st.fixed_dictionaries(
             {
-                key: st.one_of(st.just(item), st.sampled_from(KNOWN[key]))
+                key: st.one_of(st.sampled_from(KNOWN[key]), st.just(item))
                 if KNOWN.get(key)
                 else _steered(item, depth + 1)
                 for key, item in value.items()
@@ -226,6 +233,11 @@ def conforms(case: Case, response: httpx.Response, dialect: Dialect) -> None:
     if MEDIA_TYPES[dialect] in documented.get("content", {}):
         response.headers["content-type"] = MEDIA_TYPES[dialect]
     case.validate_response(response, checks=[checks.response_schema_conformance])
+    # Stricter than the document, as in the contract test: no undeclared field in any object.
+    if case.method.lower() == case.operation.method.lower():
+        path = case.operation.path.removeprefix(PREFIX)
+        problems = CONTRACT.check(path, case.method.lower(), response, MEDIA_TYPES[dialect])
+        assert not problems, (case.method, case.formatted_path, response.status_code, problems)
 
 
 @pytest.mark.parametrize("dialect", [Dialect.ALTEGIO, Dialect.YCLIENTS])
@@ -250,6 +262,8 @@ def _refused(case: Case, response: httpx.Response, dialect: Dialect) -> list[str
         conforms(case, response, dialect)
     except FailureGroup as group:
         return [type(failure).__name__ for failure in group.exceptions]
+    except AssertionError:
+        return ["Undeclared"]
     return []
 
 
@@ -272,9 +286,12 @@ def test_a_wrong_answer_fails_the_checks(server: Server) -> None:
     wrong_type = {**body, "data": [{**member, "name": 42}]}
     missing = {**body, "data": [{k: v for k, v in member.items() if k != "id"}]}
     for wrong in (wrong_type, missing, {**body, "success": False}, {**body, "meta": {}}):
-        assert _refused(case, _answer(real, 200, wrong), Dialect.ALTEGIO) == [
-            "JsonSchemaError"
-        ], wrong
+        assert _refused(case, _answer(real, 200, wrong), Dialect.ALTEGIO) == ["JsonSchemaError"], (
+            wrong
+        )
+    # A field the document does not declare (the document's objects are open; ours are not).
+    extra = {**body, "data": [{**member, "nickname": "Cam"}]}
+    assert _refused(case, _answer(real, 200, extra), Dialect.ALTEGIO) == ["Undeclared"]
     # Each dialect's own shape: the YCLIENTS reference types `weight` as a string.
     assert _refused(case, _answer(real, 200, body), Dialect.YCLIENTS) == ["JsonSchemaError"]
     yclients = {**body, "data": [{**member, "weight": str(member["weight"])}]}

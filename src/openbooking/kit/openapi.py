@@ -89,13 +89,15 @@ def _body(model: type[BaseModel], defs: dict[str, Any]) -> dict[str, Any]:
     defs.update(schema.pop("$defs", {}))
     defs[model.__name__] = schema
     ref = {"$ref": REF.format(model=model.__name__)}
-    return {
-        "required": True,
-        "content": {
-            "application/json": {"schema": ref},
-            "application/x-www-form-urlencoded": {"schema": ref},
-        },
-    }
+    content = {"application/json": {"schema": ref}}
+    if all(_flat(field) for field in schema.get("properties", {}).values()):
+        # Form fields can carry only flat values (the logins some SDKs post as forms).
+        content["application/x-www-form-urlencoded"] = {"schema": ref}
+    return {"required": True, "content": content}
+
+
+def _flat(field: dict[str, Any]) -> bool:
+    return "$ref" not in str(field) and "array" not in str(field) and "object" not in str(field)
 
 
 def build(app: FastAPI) -> dict[str, Any]:

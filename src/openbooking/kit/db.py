@@ -127,27 +127,28 @@ class WriterQueue:
 
     def __init__(self) -> None:
         self._lock = asyncio.Lock()
-        self.turns = 0  # how many times the turn has passed on
+        self._waiting: set[asyncio.Timeout] = set()  # the deadlines of the writers in line
+        self._patience = 0.0
 
     async def acquire(self, patience: float) -> None:
-        waiting = asyncio.ensure_future(self._lock.acquire())
+        self._patience = patience
         try:
-            while True:
-                seen = self.turns
-                done, _ = await asyncio.wait({waiting}, timeout=patience)
-                if done:
-                    return
-                if self.turns == seen:
-                    raise DatabaseBusy
-        except BaseException:
-            if waiting.done() and not waiting.cancelled() and waiting.exception() is None:
-                self.release()  # the turn came just as we gave up: pass it on
-            waiting.cancel()
-            raise
+            async with asyncio.timeout(patience) as deadline:
+                self._waiting.add(deadline)
+                try:
+                    await self._lock.acquire()
+                finally:
+                    self._waiting.discard(deadline)
+        except TimeoutError:
+            raise DatabaseBusy from None
 
     def release(self) -> None:
-        self.turns += 1
+        """Pass the turn on; the queue moved, so every writer in line may wait anew."""
         self._lock.release()
+        if self._waiting:
+            when = asyncio.get_running_loop().time() + self._patience
+            for deadline in self._waiting:
+                deadline.reschedule(when)
 
 
 _WRITER_QUEUES: WeakKeyDictionary[Engine, WriterQueue] = WeakKeyDictionary()

@@ -72,9 +72,15 @@ class InvalidParameter(ApiError):
         )
 
 
-def _field_name(loc: tuple[Any, ...] | list[Any]) -> str:
-    parts = [str(p) for p in loc if p not in ("path", "query", "body", "header")]
-    return ".".join(parts) or "request"
+def field_path(loc: tuple[Any, ...] | list[Any]) -> str:
+    """`("appointments", 0, "datetime")` -> `appointments[0].datetime`."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part not in ("path", "query", "body", "header"):
+            out += f".{part}" if out else str(part)
+    return out or "request"
 
 
 def render(exc: ApiError) -> Response:
@@ -92,7 +98,7 @@ async def _api_error(_request: Request, exc: Exception) -> Response:
 async def _validation_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     errors = [
-        {"code": 422, "field": _field_name(err.get("loc", ())), "message": str(err.get("msg", ""))}
+        {"code": 422, "field": field_path(err.get("loc", ())), "message": str(err.get("msg", ""))}
         for err in exc.errors()
     ]
     first = errors[0] if errors else {"field": "request", "message": "invalid"}

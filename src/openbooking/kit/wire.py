@@ -28,7 +28,7 @@ from pydantic_core import core_schema
 from starlette.requests import Request
 
 from openbooking.kit.body import read_json
-from openbooking.kit.errors import ApiError
+from openbooking.kit.errors import ApiError, field_path
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -279,26 +279,15 @@ class InvalidRequest(ApiError):
         super().__init__(f"Invalid value for '{first['field']}': {first['message']}", errors=errors)
 
 
-def field_path(loc: tuple[Any, ...] | list[Any]) -> str:
-    """`("appointments", 0, "datetime")` -> `appointments[0].datetime`."""
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif part not in ("path", "query", "body", "header"):
-            out += f".{part}" if out else str(part)
-    return out or "request"
-
-
 def _message(error: Any) -> str:
     message = str(error.get("msg", "invalid"))
     return message.removeprefix("Value error, ")
 
 
-def invalid(exc: ValidationError, prefix: tuple[Any, ...] = ()) -> InvalidRequest:
+def invalid(exc: ValidationError) -> InvalidRequest:
     return InvalidRequest(
         [
-            {"code": 422, "field": field_path((*prefix, *error["loc"])), "message": _message(error)}
+            {"code": 422, "field": field_path(error["loc"]), "message": _message(error)}
             for error in exc.errors(include_url=False)
         ]
     )

@@ -101,7 +101,7 @@ async def journey(client: httpx.AsyncClient, rng: random.Random, tally: Tally, n
         client, "book_check", "POST", f"{api}/book_check/{LOCATION}", json=[appointment]
     )
     body = {
-        "phone": f"+4915{rng.randrange(10**8, 10**9)}",
+        "phone": f"+49151{rng.randrange(10**8):08d}",  # a valid German mobile number
         "fullname": f"Customer {n}",
         "email": f"customer{n}@example.org",
         "appointments": [appointment],

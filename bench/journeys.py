@@ -26,14 +26,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import and_, func, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import select
 
 from bench import dataset, load
+from bench.booking import OVERLAPS
 from bench.run import TRIVIAL_PATH, headers, machine
 from openbooking.kit.db import create_engine, is_sqlite
 from openbooking.models import Record
-from openbooking.models.records import RECORD_ACTIVE
 
 LOCATION = dataset.LOCATION_ID
 
@@ -140,25 +139,9 @@ async def customers(base_url: str, token: str, count: int, seconds: float, tally
 
 async def invariants(url: str, booked: set[int]) -> dict[str, Any]:
     engine = create_engine(url)
-    a, b = aliased(Record), aliased(Record)
     try:
         async with engine.connect() as connection:
-            overlaps = (
-                await connection.execute(
-                    select(func.count())
-                    .select_from(a)
-                    .join(
-                        b,
-                        and_(
-                            a.staff_id == b.staff_id,
-                            a.id < b.id,
-                            a.starts_at < b.ends_at,
-                            b.starts_at < a.ends_at,
-                        ),
-                    )
-                    .where(a.status == RECORD_ACTIVE, b.status == RECORD_ACTIVE)
-                )
-            ).scalar_one()
+            overlaps = (await connection.execute(OVERLAPS)).scalar_one()
             stored = set((await connection.execute(select(Record.id))).scalars())
     finally:
         await engine.dispose()

@@ -1,4 +1,4 @@
-"""Request bodies: strict JSON (or a form), bounded, with typed field access."""
+"""Request bodies: strict JSON (or a form), which `kit.wire.body` reads into models."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from urllib.parse import parse_qsl
 
 from starlette.requests import Request  # noqa: TC002 - FastAPI reads it as a dependency
 
-from openbooking.kit.errors import ApiError, InvalidParameter
+from openbooking.kit.errors import ApiError
 
 
 class MalformedBody(ApiError):
@@ -42,14 +42,6 @@ def parse_json(raw: bytes) -> Any:
         json.dumps(value, ensure_ascii=False).encode("utf-8")  # lone surrogates fail here
     except (UnicodeError, ValueError, RecursionError):
         raise MalformedBody from None
-    return value
-
-
-async def read_object(request: Request) -> dict[str, Any]:
-    """The body as a dict: JSON, or (for SDKs that post forms) form fields; empty body = {}."""
-    value = await read_json(request)
-    if not isinstance(value, dict):
-        raise InvalidParameter("body", "expected a JSON object")
     return value
 
 

@@ -9,10 +9,12 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from pydantic import ValidationError
 from sqlalchemy import select, update
 from typer.testing import CliRunner
 
 from openbooking.cli import app as cli
+from openbooking.config import Settings
 from openbooking.kit.db import create_engine, create_sessionmaker
 from openbooking.kit.envelope import Dialect
 from openbooking.models import CatalogVersion, Location, Record, Review
@@ -27,7 +29,6 @@ if TYPE_CHECKING:
     import time_machine
     from fastapi import FastAPI
 
-    from openbooking.config import Settings
     from tests.verification.conftest import Customer
 
 pytestmark = pytest.mark.usefixtures("clock")
@@ -396,3 +397,12 @@ class TestSubmitReview:
         )
         records = await customer.get(f"/user/records/{item['record_id']}/{item['record_hash']}")
         assert records.json()["data"][0]["staff"]["votes_count"] == 213
+
+
+@pytest.mark.parametrize(
+    "url", ["ftp://book.example.org/{token}", "https://book.example.org/review", "{token}"]
+)
+def test_the_review_url_must_carry_the_token_once(url: str) -> None:
+    with pytest.raises(ValidationError, match="with \\{token\\} once"):
+        Settings(review_url=url)
+    assert Settings(review_url=LINK).review_url == LINK

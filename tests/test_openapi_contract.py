@@ -8,7 +8,7 @@ model that forgets a field the server sends fails here as surely as one that typ
 from __future__ import annotations
 
 import copy
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -19,7 +19,10 @@ from fastapi import routing
 
 from openbooking.app import create_app
 from openbooking.config import Settings
+from openbooking.kit.crypto import load_or_create_key
+from openbooking.kit.db import create_engine, create_sessionmaker
 from openbooking.kit.envelope import ALTEGIO_MEDIA_TYPE, YCLIENTS_MEDIA_TYPE, Dialect
+from openbooking.reviews.notify import send_review_requests
 from openbooking.sms.outbox import read_outbox
 from tests.conftest import MEDIA_TYPES, SECRETS, remember_response, remember_secrets
 
@@ -27,6 +30,8 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
 
     from fastapi import FastAPI
+
+    from openbooking.sms.base import SmsMessage
 
 PREFIX = "/api/v1"
 BERLIN, NEW_YORK, CAMILLE = 1001, 1002, 204
@@ -449,6 +454,63 @@ async def _errors(widget: Widget) -> None:
     assert refused["meta"]["errors"][0]["field"] == "appointments[0].datetime"
 
 
+async def _reviews_and_the_rest(widget: Widget, settings: Settings, service: int) -> None:
+    """A visit that has ended, its review request, the form, the review and a second one;
+    the timeslot grid; a phone check."""
+    ny = {"location_id": NEW_YORK}
+    await widget.call("GET", "/company/{location_id}/settings/timeslots", 200, path=ny)
+    for phone in (PHONE, "12345"):
+        await widget.call("GET", "/validation/validate_phone/{phone}", 200, path={"phone": phone})
+    times = await widget.call(
+        "GET",
+        "/book_times/{location_id}/{staff_id}/{date}",
+        200,
+        path={**ny, "staff_id": CAMILLE, "date": DAY},
+        params={"service_ids": service},
+    )
+    when = times["data"][-1]["datetime"]
+    body = {
+        "phone": "+12125550123",
+        "fullname": "Ada",
+        "email": "ada@example.org",
+        "appointments": [{"id": 1, "services": [service], "staff_id": CAMILLE, "datetime": when}],
+    }
+    await widget.call("POST", "/book_record/{location_id}", 201, path=ny, body=body)
+    outbox = ReviewOutbox()
+    with time_machine.travel(datetime.fromisoformat(when) + timedelta(hours=4), tick=False):
+        engine = create_engine(settings.database_url)
+        try:
+            await send_review_requests(
+                create_sessionmaker(engine),
+                outbox,
+                key=load_or_create_key(settings.var_dir / "secret-key"),
+                link="https://book.example.org/review/{token}",
+            )
+        finally:
+            await engine.dispose()
+        token = {"record_token": outbox.token()}
+        path = "/master_record_review/{record_token}"
+        await widget.call("GET", path, 200, path=token)
+        await widget.call("POST", path, 200, path=token, body={"rating": 5, "tips_amount": 3})
+        await widget.call("POST", path, 409, path=token, body={"rating": 4})
+        await widget.call("POST", path, 422, path=token, body={"rating": 9})
+        await widget.call("GET", path, 404, path={"record_token": "A" * 16})
+
+
+class ReviewOutbox:
+    def __init__(self) -> None:
+        self.texts: list[str] = []
+
+    async def send(self, message: SmsMessage) -> None:
+        self.texts.append(message.text)
+
+    def token(self) -> str:
+        (text,) = self.texts
+        token = text.rsplit("/", 1)[-1]
+        SECRETS.add(token)
+        return token
+
+
 @pytest.mark.usefixtures("clock")
 @pytest.mark.parametrize("dialect", [Dialect.ALTEGIO, Dialect.YCLIENTS])
 async def test_every_answer_matches_the_served_document(
@@ -463,6 +525,7 @@ async def test_every_answer_matches_the_served_document(
     token = await _account(widget, settings)
     await _bookings(widget, service, token)
     await _errors(widget)
+    await _reviews_and_the_rest(widget, settings, service)
     every = {
         (method, path.removeprefix(PREFIX), MEDIA_TYPES[dialect])
         for method, path, _ in _operations(contract.document)

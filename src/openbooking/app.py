@@ -27,6 +27,7 @@ from openbooking.kit.openapi import install as install_openapi
 from openbooking.kit.pool import BoundedPool, default_slots
 from openbooking.kit.ratelimit import RateLimiter
 from openbooking.ops.endpoints import router as ops_router
+from openbooking.reviews.endpoints import router as reviews_router
 from openbooking.sms.factory import create_sender
 from openbooking.sms.metered import MeteredSender
 from openbooking.verification.endpoints import router as verification_router
@@ -80,6 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(availability_router, prefix=API_PREFIX)
     app.include_router(verification_router, prefix=API_PREFIX)
     app.include_router(bookings_router, prefix=API_PREFIX)
+    app.include_router(reviews_router, prefix=API_PREFIX)
     app.include_router(ops_router)  # /healthz, /readyz, /metrics: no partner token
 
     # Swagger UI from the installed package: no CDN at run time.

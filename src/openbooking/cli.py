@@ -32,6 +32,8 @@ user_token_app = typer.Typer(no_args_is_help=True, help="Customers' API tokens."
 app.add_typer(user_token_app, name="user-token")
 reminders_app = typer.Typer(no_args_is_help=True, help="SMS reminders of appointments.")
 app.add_typer(reminders_app, name="reminders")
+reviews_app = typer.Typer(no_args_is_help=True, help="Review requests after visits.")
+app.add_typer(reviews_app, name="reviews")
 
 DEMO_TOKEN_NAME = "demo"  # noqa: S105 - a name, not a secret
 NO_SCHEMA = "the database has no schema yet: run `openbooking db upgrade`"
@@ -381,6 +383,54 @@ def reminders_run(
 
     result = asyncio.run(run())
     typer.echo(f"reminders: {result.due} due, {result.sent} sent, {result.failed} failed", err=True)
+    if result.failed:
+        raise typer.Exit(1)
+
+
+@reviews_app.command("run")
+def reviews_run(
+    limit: Annotated[int, typer.Option(help="At most this many visits.", min=1)] = 500,
+) -> None:
+    """Text each customer whose visit has ended a link to review it (once per visit). Run it
+    from cron every few minutes; overlapping runs, on one machine or several, text each visit
+    once. Needs OPENBOOKING_REVIEW_URL."""
+    from openbooking.kit.crypto import load_or_create_key  # noqa: PLC0415
+    from openbooking.kit.db import create_engine, create_sessionmaker  # noqa: PLC0415
+    from openbooking.reviews.notify import send_review_requests  # noqa: PLC0415
+    from openbooking.sms.factory import create_sender  # noqa: PLC0415
+
+    settings = _settings()
+    if not settings.review_url:
+        raise CliError(
+            "set OPENBOOKING_REVIEW_URL to the review page, with {token} where the visit's "
+            "token goes (e.g. https://book.example.com/review/{token})"
+        )
+    if _sqlite_file_missing(settings.database_url):
+        raise CliError(NO_SCHEMA)
+    key = (
+        settings.secret_key.get_secret_value().encode()
+        if settings.secret_key
+        else load_or_create_key(settings.var_dir / "secret-key")
+    )
+    link = settings.review_url
+
+    async def run() -> Any:
+        engine = create_engine(settings.database_url)
+        sender = create_sender(settings)
+        try:
+            await _check_schema(engine)
+            return await send_review_requests(
+                create_sessionmaker(engine), sender, key=key, link=link, limit=limit
+            )
+        finally:
+            if (close := getattr(sender, "aclose", None)) is not None:
+                await close()
+            await engine.dispose()
+
+    result = asyncio.run(run())
+    typer.echo(
+        f"review requests: {result.due} due, {result.sent} sent, {result.failed} failed", err=True
+    )
     if result.failed:
         raise typer.Exit(1)
 

@@ -64,6 +64,14 @@ class Settings(BaseSettings):
         le=60,
         description="How long a process trusts a partner token it found valid (revocation delay).",
     )
+    # Reviews after a visit (docs/activities.md).
+    review_url: str | None = Field(
+        default=None,
+        max_length=512,
+        description="The review page customers open from the review SMS, `{token}` standing for "
+        "the visit's token, e.g. https://book.example.com/review/{token}; "
+        "`openbooking reviews run` needs it.",
+    )
 
     # Secrets and shared state.
     secret_key: SecretStr | None = Field(
@@ -145,6 +153,15 @@ class Settings(BaseSettings):
             raise ValueError(f"not a database URL; expected {DATABASE_URL_FORMS}") from None
         if driver not in DATABASE_DRIVERS:
             raise ValueError(f"unsupported database {driver!r}; expected {DATABASE_URL_FORMS}")
+        return value
+
+    @field_validator("review_url")
+    @classmethod
+    def _review_link(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value.startswith(("https://", "http://")) or value.count("{token}") != 1:
+            raise ValueError("expected an http(s) URL with {token} once in it")
         return value
 
     @field_validator("trusted_proxies")

@@ -20,6 +20,7 @@ from openbooking.availability.schemas import (
     StaffMember,
     StaffMemberY,
     StaffSeances,
+    TimeslotsEnvelope,
 )
 from openbooking.deps import DialectDep, SessionDep
 from openbooking.kit.envelope import ERROR_RESPONSES, Envelope, envelope, errors
@@ -44,7 +45,7 @@ async def get_book_staff(
     dialect: DialectDep,
     params: Annotated[BookStaffQuery, Depends(query(BookStaffQuery))],
 ) -> Response:
-    show_position, availability, found = await service.book_staff(
+    show_position, availability, found, ratings = await service.book_staff(
         session,
         location_id,
         params.service_ids,
@@ -53,7 +54,14 @@ async def get_book_staff(
     )
     return envelope(
         [
-            render.staff(availability, member, nearest, dialect, show_position=show_position)
+            render.staff(
+                availability,
+                member,
+                nearest,
+                dialect,
+                show_position=show_position,
+                reviewed=ratings.get(member.staff.id),
+            )
             for member, nearest in found
         ]
     )
@@ -113,3 +121,13 @@ async def get_book_staff_seances(
             session, location_id, staff_id, params.service_ids, params.datetime
         )
     )
+
+
+@router.get(
+    "/company/{location_id}/settings/timeslots",
+    summary="The location's grid of start times",
+    responses=answers(200, TimeslotsEnvelope) | errors((404, "Unknown location"), 422),
+)
+async def get_timeslots(location_id: IdPath, session: SessionDep) -> Response:
+    location, grid = await service.timeslots(session, location_id)
+    return envelope(render.timeslots(location, grid), meta={})

@@ -7,11 +7,13 @@ from typing import TYPE_CHECKING, Any
 
 from openbooking.availability.service import slot_view
 from openbooking.kit.envelope import Dialect
+from openbooking.reviews.service import combined
 
 if TYPE_CHECKING:
     from datetime import date
 
-    from openbooking.availability.service import Availability, Member, Nearest
+    from openbooking.availability.service import Availability, Member, Nearest, WeekdayGrid
+    from openbooking.models import Location
 
 
 def staff(
@@ -21,8 +23,11 @@ def staff(
     dialect: Dialect,
     *,
     show_position: bool,
+    reviewed: tuple[int, int, int] | None = None,
 ) -> dict[str, Any]:
+    """A member; `reviewed`: what reviews add to the rating (`reviews.totals`)."""
     row, position = member.staff, member.position
+    rating = combined(row.rating, row.votes_count, row.comments_count, reviewed)
     if position is not None:
         position_view: dict[str, Any] | list[Any] = {
             "id": position.id,
@@ -44,9 +49,9 @@ def staff(
         "position": position_view,
         "position_id": position.id if position else 0,
         "show_rating": int(row.show_rating),
-        "rating": row.rating,
-        "votes_count": row.votes_count,
-        "comments_count": row.comments_count,
+        "rating": rating.rating,
+        "votes_count": rating.votes_count,
+        "comments_count": rating.comments_count,
         "avatar": row.avatar,
         "avatar_big": row.avatar_big,
         "weight": str(row.weight) if dialect is Dialect.YCLIENTS else row.weight,
@@ -83,4 +88,29 @@ def dates(working: list[date], bookable: list[date], dialect: Dialect) -> dict[s
         "booking_dates": [day.isoformat() for day in bookable],
         "working_days": by_month(working),
         "working_dates": [day.isoformat() for day in working],
+    }
+
+
+def timeslots(location: Location, grid: list[WeekdayGrid]) -> dict[str, Any]:
+    """`/company/{id}/settings/timeslots` (YCLIENTS `api.location.settings.timeslots.read`): the
+    fixed grid `book_times` offers, per weekday; no dated overrides."""
+    step = location.slot_step_seconds or 900
+    return {
+        "is_enabled": True,
+        "weekdays_settings": [
+            {
+                "weekday": day.weekday,
+                "timeslots": day.starts,
+                "setting": {
+                    "grid_first_timeslot": day.starts[0] if day.starts else 0,
+                    "grid_last_timeslot": day.starts[-1] if day.starts else 0,
+                    "grid_display_step": step,
+                    "grid_nearest_timeslot_delay": location.min_notice_seconds,
+                    "grid_base_type": "predefined",
+                    "is_grid_flexible": False,
+                },
+            }
+            for day in grid
+        ],
+        "dates_settings": [],
     }

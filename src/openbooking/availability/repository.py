@@ -270,3 +270,31 @@ async def busy_and_version(session: AsyncSession, wanted: Wanted | None) -> tupl
     if wanted is None or not wanted[0]:
         return _collect(await session.execute(VERSION_ONLY))
     return _collect(await session.execute(BUSY_AND_VERSION, _busy_parameters(wanted)))
+
+
+async def weekly_hours(
+    session: AsyncSession, location_id: int
+) -> list[tuple[int, int, int, bool, int]]:
+    """The weekly working intervals and breaks of the location's bookable members:
+    `(weekday, start_second, end_second, is_break, staff_id)`, weekday 0 = Monday."""
+    rows = await session.execute(
+        select(
+            ScheduleInterval.weekday,
+            ScheduleInterval.start_second,
+            ScheduleInterval.end_second,
+            ScheduleInterval.is_break,
+            ScheduleInterval.staff_id,
+        )
+        .join(Staff, Staff.id == ScheduleInterval.staff_id)
+        .where(
+            Staff.location_id == location_id,
+            Staff.deleted.is_(False),
+            Staff.bookable.is_(True),
+            ScheduleInterval.weekday.is_not(None),
+            ScheduleInterval.date.is_(None),
+        )
+    )
+    return [
+        (int(weekday or 0), start, end, is_break, staff_id)
+        for weekday, start, end, is_break, staff_id in rows
+    ]

@@ -117,3 +117,42 @@ class BookDatesY(Answer):
 class StaffSeances(Answer):
     seance_date: str = Field(description='The nearest day with free time, `""` when none')
     seances: list[Slot]
+
+
+class GridSetting(Answer):
+    grid_first_timeslot: int = Field(
+        description="The first start of the day, seconds from midnight"
+    )
+    grid_last_timeslot: int = Field(description="The last start of the day, seconds from midnight")
+    grid_display_step: int = Field(description="The location's slot step, seconds")
+    grid_nearest_timeslot_delay: int = Field(description="The minimum notice, seconds")
+    grid_base_type: Literal["predefined"] = Field(
+        description="Starts on multiples of the step from midnight, within working hours"
+    )
+    is_grid_flexible: bool
+
+
+class WeekdaySettings(Answer):
+    weekday: int = Field(ge=1, le=7, description="1 = Monday … 7 = Sunday")
+    timeslots: list[int] = Field(
+        description="Every start some bookable member works at, seconds from local midnight"
+    )
+    setting: GridSetting
+
+
+class Timeslots(Answer):
+    is_enabled: bool
+    weekdays_settings: list[WeekdaySettings] = Field(description="Monday to Sunday")
+    dates_settings: list[Any] = Field(max_length=0, description="No dated overrides: `[]`")
+
+
+class EmptyMeta(Answer):
+    """`{}`."""
+
+
+class TimeslotsEnvelope(Answer):
+    """`{"success": true, "data": {...}, "meta": {}}` (YCLIENTS sends an object here)."""
+
+    success: Literal[True]
+    data: Timeslots
+    meta: EmptyMeta

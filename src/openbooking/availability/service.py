@@ -13,6 +13,7 @@ from openbooking.kit import metrics
 from openbooking.kit.clock import instant, zone
 from openbooking.kit.clock import now as clock_now
 from openbooking.kit.errors import ApiError, InvalidParameter, NotFound
+from openbooking.reviews import service as reviews
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from openbooking.availability.slots import Interval
     from openbooking.catalog.schemas import BookServicesQuery, CompaniesQuery
     from openbooking.kit.envelope import Dialect
+    from openbooking.models import Location
 
 MAX_RANGE_DAYS = 400
 # book_dates reads the records of this many members first (in display order), then of twice as
@@ -375,9 +377,12 @@ async def book_staff(
     at: datetime | None,
     *,
     seances: bool,
-) -> tuple[bool, Availability, list[tuple[Member, Nearest | None]]]:
+) -> tuple[
+    bool, Availability, list[tuple[Member, Nearest | None]], dict[int, tuple[int, int, int]]
+]:
     """Members who do all `service_ids` (and are free at `at`), each with their nearest free
-    day; and whether members are shown by their position (`catalog.shows_position`)."""
+    day; whether members are shown by their position (`catalog.shows_position`); and what
+    reviews add to their ratings (`reviews.totals`)."""
     location = await catalog.location(session, location_id)
 
     def first_day(availability: Availability) -> date:
@@ -400,7 +405,9 @@ async def book_staff(
         if found is not None and not seances:
             found = (found[0], [])
         result.append((member, found))
-    return await catalog.shows_position(session, location), availability, result
+    # Ratings from reviews: beside the cached team, read fresh (reviews bump no catalog version).
+    ratings = await reviews.totals(session, [member.staff.id for member, _ in result])
+    return await catalog.shows_position(session, location), availability, result, ratings
 
 
 async def book_staff_seances(
@@ -522,3 +529,30 @@ async def book_services(
         )
         offered = [item for item in offered if item["id"] in keep]
     return await catalog.book_services(session, location_id, offered)
+
+
+@dataclass(frozen=True, slots=True)
+class WeekdayGrid:
+    """The start times a location's grid offers on one weekday (1 = Monday … 7 = Sunday)."""
+
+    weekday: int
+    starts: list[int]  # seconds from local midnight
+
+
+async def timeslots(session: AsyncSession, location_id: int) -> tuple[Location, list[WeekdayGrid]]:
+    """The location's grid per weekday: every multiple of its slot step at which at least one
+    bookable member works (breaks excluded), as `book_times` offers them."""
+    location = await catalog.location(session, location_id)
+    step = location.slot_step_seconds or 900
+    days: dict[tuple[int, int], tuple[list[tuple[int, int]], list[tuple[int, int]]]] = {}
+    for weekday, start, end, is_break, staff_id in await repository.weekly_hours(
+        session, location_id
+    ):
+        hours, breaks = days.setdefault((staff_id, weekday), ([], []))
+        (breaks if is_break else hours).append((start, end))
+    starts: dict[int, set[int]] = {day: set() for day in range(7)}
+    for (_, weekday), (hours, breaks) in days.items():
+        for start, end in DaySchedule(tuple(hours), tuple(breaks)).working():
+            first = -(-start // step) * step
+            starts[weekday].update(range(first, end, step))
+    return location, [WeekdayGrid(day + 1, sorted(starts[day])) for day in range(7)]

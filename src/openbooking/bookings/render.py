@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from openbooking.models import Location, Position, Record, RecordService, Service, Staff
+    from openbooking.reviews.service import Rating
 
 
 def _stamp(moment: datetime, location: Location) -> str:
@@ -27,7 +28,9 @@ def record(
     services: list[tuple[RecordService, Service]],
     *,
     dialect: Dialect,
+    rating: Rating | None = None,
 ) -> dict[str, Any]:
+    """The record; `rating`: the member's, reviews included (default: the business file's)."""
     local = row.starts_at.astimezone(zone(location.timezone))
     hours = utc_offset_hours(location.timezone, row.starts_at)
     return {
@@ -75,9 +78,9 @@ def record(
             "show_rating": staff.show_rating
             if dialect is Dialect.YCLIENTS
             else int(staff.show_rating),
-            "rating": staff.rating,
-            "votes_count": staff.votes_count,
-            "comments_count": staff.comments_count,
+            "rating": rating.rating if rating else staff.rating,
+            "votes_count": rating.votes_count if rating else staff.votes_count,
+            "comments_count": rating.comments_count if rating else staff.comments_count,
             "avatar": staff.avatar,
         },
         "clients_count": 1,

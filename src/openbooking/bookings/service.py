@@ -41,6 +41,7 @@ from openbooking.kit.wire import visible
 from openbooking.models import Customer, Record, Service
 from openbooking.models.customers import PURPOSE_VERIFY
 from openbooking.models.records import MAX_RECORD_SECONDS, RECORD_ACTIVE, RECORD_CANCELLED
+from openbooking.reviews import service as reviews
 from openbooking.verification import service as verification
 
 if TYPE_CHECKING:
@@ -382,4 +383,8 @@ async def reschedule(
 async def view(session: AsyncSession, record: Record, dialect: Dialect) -> dict[str, Any]:
     location = await catalog.location(session, record.location_id)
     staff, position, services = await repository.details(session, record)
-    return render.record(record, location, staff, position, services, dialect=dialect)
+    reviewed = (await reviews.totals(session, [staff.id])).get(staff.id)
+    rating = reviews.combined(staff.rating, staff.votes_count, staff.comments_count, reviewed)
+    return render.record(
+        record, location, staff, position, services, dialect=dialect, rating=rating
+    )

@@ -104,6 +104,7 @@ def _location_fields(location: Location, chain_id: int | None) -> dict[str, Any]
         "group_priority": location.group_priority,
         "active": location.active,
         "privacy_policy": location.privacy_policy,
+        "review_sms": location.reviews.sms_request,
         "phone_confirmation": booking.phone_confirmation,
         "booking_comment_required": booking.comment_required,
         "booking_email_required": booking.email_required,

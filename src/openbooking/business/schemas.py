@@ -204,6 +204,16 @@ class Coordinates(Strict):
     lon: Annotated[float, Field(ge=-180, le=180)]
 
 
+class Reviews(Strict):
+    """Reviews after a visit (docs/activities.md)."""
+
+    sms_request: bool = Field(
+        True,
+        description="After each visit, send the customer one SMS with a link to review it "
+        "(through `openbooking reviews run`).",
+    )
+
+
 class Booking(Strict):
     """A location's online-booking rules."""
 
@@ -487,6 +497,7 @@ class Location(Strict):
     active: bool = True
     privacy_policy: LongText = ""
     booking: Booking = Booking()
+    reviews: Reviews = Reviews()
     categories: Annotated[list[Category], Field(max_length=1000)] = []
     services: Annotated[list[Service], Field(max_length=5000)] = []
     positions: Annotated[list[Position], Field(max_length=1000)] = []

@@ -23,6 +23,7 @@ from openbooking.models.customers import (
 )
 from openbooking.models.partners import PartnerToken
 from openbooking.models.records import Client, IdempotentRequest, Record, RecordService
+from openbooking.models.reviews import Review, StaffRating
 
 __all__ = [
     "Base",
@@ -38,11 +39,13 @@ __all__ = [
     "Position",
     "Record",
     "RecordService",
+    "Review",
     "ScheduleInterval",
     "Service",
     "ServiceCategory",
     "SmsLog",
     "Staff",
+    "StaffRating",
     "StaffService",
     "UserToken",
     "VerificationCode",

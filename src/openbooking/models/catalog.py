@@ -72,6 +72,8 @@ class Location(Timestamped, Base):
     sms_confirmation: Mapped[bool] = mapped_column(default=True, server_default=true())
     sms_cancellation: Mapped[bool] = mapped_column(default=True, server_default=true())
     sms_reminders: Mapped[bool] = mapped_column(default=True, server_default=true())
+    # An SMS asking for a review after each visit (`openbooking reviews run`).
+    review_sms: Mapped[bool] = mapped_column(default=True, server_default=true())
 
 
 class Bookform(Timestamped, Base):

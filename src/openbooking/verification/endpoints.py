@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Path
 from starlette.responses import Response
 
 from openbooking.auth.dependencies import CustomerDep, UserTokenDep, require_partner
@@ -32,6 +32,7 @@ from openbooking.verification.schemas import (
     BookingAuthBody,
     PasswordBody,
     PhoneConfirmationQuery,
+    PhoneValidity,
     Profile,
     ProfileData,
     UserAuthBody,
@@ -215,3 +216,20 @@ async def get_phone_confirmation(
         chain_id=params.group_id,
     )
     return envelope(None, meta={"message": "Accepted"}, status_code=202)
+
+
+@router.get(
+    "/validation/validate_phone/{phone}",
+    summary="Check a phone number's format",
+    responses=answers(200, Envelope[PhoneValidity]),
+)
+async def get_validate_phone(
+    phone: Annotated[
+        str, Path(description="`+4915112345678` or `4915112345678` (international form)")
+    ],
+    dialect: DialectDep,
+) -> Response:
+    found = service.valid_phone(phone)
+    return envelope(
+        {"is_valid": found is not None, "phone": phone_view(found, dialect) if found else None}
+    )

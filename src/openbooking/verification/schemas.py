@@ -105,3 +105,11 @@ class ProfileData(Profile):
     """`GET /booking/user/data`: the profile, and the token once more under the key `"0"`."""
 
     token: str = Field(alias="0", description="The same as `user_token`")
+
+
+class PhoneValidity(Answer):
+    is_valid: bool
+    phone: str | None = Field(
+        description="The number normalised (`+4915112345678`; YCLIENTS: digits only), "
+        "null when not valid"
+    )

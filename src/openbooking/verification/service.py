@@ -527,3 +527,12 @@ async def revoke_all(session: AsyncSession, phone: str) -> int:
     if customer is None:
         raise InvalidParameter("phone", "no customer has this phone")
     return await repository.revoke_tokens(session, customer.id, clock_now())
+
+
+def valid_phone(raw: str) -> str | None:
+    """`raw` in E.164 when it is a valid number in international form (`+7…` or `7…`), else
+    None (`/validation/validate_phone`)."""
+    try:
+        return phones.normalize(raw)
+    except phones.PhoneError:
+        return None

@@ -31,7 +31,9 @@ YOGA, TALK = 801, 802
 def business(**event: Any) -> dict[str, Any]:
     """A Berlin studio whose two members work every day 08:00-20:00 (a break 13:00-14:00 on
     Mondays), with one event (fields overridden by `event`; None leaves one out)."""
-    week: dict[str, Any] = {day: ["08:00-20:00"] for day in ("tue", "wed", "thu", "fri", "sat", "sun")}
+    week: dict[str, Any] = {
+        day: ["08:00-20:00"] for day in ("tue", "wed", "thu", "fri", "sat", "sun")
+    }
     week["mon"] = {"hours": "08:00-20:00", "breaks": ["13:00-14:00"]}
     member = {"services": [501], "schedule": {"weekly": week, "days_off": ["2027-01-01"]}}
     return {

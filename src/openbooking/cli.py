@@ -32,6 +32,8 @@ user_token_app = typer.Typer(no_args_is_help=True, help="Customers' API tokens."
 app.add_typer(user_token_app, name="user-token")
 reminders_app = typer.Typer(no_args_is_help=True, help="SMS reminders of appointments.")
 app.add_typer(reminders_app, name="reminders")
+events_app = typer.Typer(no_args_is_help=True, help="Group events (classes, workshops).")
+app.add_typer(events_app, name="events")
 
 DEMO_TOKEN_NAME = "demo"  # noqa: S105 - a name, not a secret
 NO_SCHEMA = "the database has no schema yet: run `openbooking db upgrade`"
@@ -383,6 +385,21 @@ def reminders_run(
     typer.echo(f"reminders: {result.due} due, {result.sent} sent, {result.failed} failed", err=True)
     if result.failed:
         raise typer.Exit(1)
+
+
+@events_app.command("extend")
+def events_extend() -> None:
+    """Make the sessions of every weekly series up to each location's booking horizon as it
+    stands today. Run it daily from cron; loading the business file does the same."""
+    from openbooking.activities import service  # noqa: PLC0415
+
+    settings = _settings()
+    locations, skipped = _in_transaction(settings, service.extend)
+    typer.echo(
+        f"events: sessions of {locations} location(s) made up to their horizon; "
+        f"{skipped} left out over appointments",
+        err=True,
+    )
 
 
 def _sqlite_path(settings: Settings, what: str) -> Path:

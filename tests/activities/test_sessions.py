@@ -350,3 +350,32 @@ class TestTheDatabaseRefuses:
             lambda s: s.scalar(select(__import__("sqlalchemy").func.count()).select_from(Record))
         )
         assert count == 3
+
+
+class TestExtend:
+    async def test_the_horizon_moves_on_and_appointments_keep_their_time(
+        self, run_in_session: Any
+    ) -> None:
+        from openbooking.activities import service  # noqa: PLC0415
+
+        with time_machine.travel(datetime(2026, 12, 1, 6, tzinfo=UTC), tick=False):
+            await run_in_session(load(business()))
+            # Booked individually before the class of 2027-02-06 exists (beyond the horizon).
+            await run_in_session(
+                lambda s: _record(s, LEADER, datetime(2027, 2, 6, 9, 0, tzinfo=UTC))
+            )
+        with time_machine.travel(datetime(2026, 12, 15, 6, tzinfo=UTC), tick=False):
+            assert await run_in_session(service.extend) == (1, 1)
+        days = {row.starts_at.date().isoformat() for row in await run_in_session(sessions_of)}
+        assert "2027-02-13" in days
+        assert "2027-02-06" not in days
+
+
+def test_the_command(tmp_path: Any) -> None:
+    from tests.test_cli import Cli  # noqa: PLC0415
+
+    cli = Cli(tmp_path)
+    assert cli("demo").returncode == 0
+    done = cli("events", "extend")
+    assert done.returncode == 0, done.stderr
+    assert "2 location(s)" in done.stderr

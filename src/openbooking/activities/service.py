@@ -79,12 +79,17 @@ def occurrences(
 
 
 async def sync_sessions(
-    session: AsyncSession, location: Location, paths: dict[int, str] | None = None
-) -> None:
+    session: AsyncSession,
+    location: Location,
+    paths: dict[int, str] | None = None,
+    *,
+    skip_clashes: bool = False,
+) -> int:
     """Make the location's sessions that have not started exactly what its events say, up to
     its booking horizon: new ones are added, vanished ones cancelled, changed ones updated
     (their seats follow them). `paths` names each event's place in the business file for
-    errors (SessionConflict)."""
+    errors (SessionConflict). With `skip_clashes`, a new session over an appointment is left
+    out (and logged) instead; the number left out."""
     paths = paths or {}
     local = zone(location.timezone)
     now = clock_now()
@@ -103,14 +108,9 @@ async def sync_sessions(
     taken = await repository.seats_taken(session, [row.id for row in existing.values()])
     for key, row in existing.items():
         if key not in wanted and row.status == SESSION_ACTIVE:
-            if taken.get(row.id):
-                raise SessionConflict(
-                    paths.get(row.event_id, f"{where} events"),
-                    f"the session of {_local(row.starts_at, local)} has {taken[row.id]} "
-                    "booked seat(s): keep it in the file until they are cancelled",
-                )
-            row.status = SESSION_CANCELLED
+            _cancel(row, taken.get(row.id, 0), paths.get(row.event_id, f"{where} events"), local)
     await session.flush()
+    skipped = 0
     for (event_id, start), (event, end) in sorted(wanted.items(), key=lambda item: item[0][1]):
         path = paths.get(event_id, f"{where} event {event_id}")
         old = existing.get((event_id, start))
@@ -129,6 +129,15 @@ async def sync_sessions(
             old.capacity = event.capacity
             continue
         clash = await repository.overlapping_record(session, event.staff_id, start, end)
+        if clash is not None and skip_clashes and old is None:
+            logger.warning(
+                "event %s: no session at %s, an appointment of staff %s is booked then",
+                event_id,
+                _local(start, local),
+                event.staff_id,
+            )
+            skipped += 1
+            continue
         if clash is not None:
             raise SessionConflict(
                 path,
@@ -152,6 +161,17 @@ async def sync_sessions(
         await _write(session, old, path)
         if seats:
             await repository.move_seats(session, old.id, event.staff_id, start, end)
+    return skipped
+
+
+def _cancel(row: EventSession, seats: int, path: str, local: ZoneInfo) -> None:
+    if seats:
+        raise SessionConflict(
+            path,
+            f"the session of {_local(row.starts_at, local)} has {seats} booked seat(s): keep "
+            "it in the file until they are cancelled",
+        )
+    row.status = SESSION_CANCELLED
 
 
 async def _write(session: AsyncSession, row: EventSession, path: str) -> None:
@@ -168,13 +188,15 @@ def _local(moment: datetime, local: ZoneInfo) -> str:
     return f"{moment.astimezone(local):%Y-%m-%d %H:%M}"
 
 
-async def extend(session: AsyncSession) -> int:
+async def extend(session: AsyncSession) -> tuple[int, int]:
     """`openbooking events extend` (daily, from cron): every location's sessions up to its
-    horizon as it stands today. The number of locations."""
+    horizon as it stands today; a new session over an appointment booked meanwhile is left
+    out. The number of locations, and of sessions left out."""
     locations = await repository.locations_with_events(session)
+    skipped = 0
     for location in locations:
-        await sync_sessions(session, location)
-    return len(locations)
+        skipped += await sync_sessions(session, location, skip_clashes=True)
+    return len(locations), skipped
 
 
 # Search -----------------------------------------------------------------------------------------

@@ -7,10 +7,11 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import update
 
 from openbooking.kit.envelope import Dialect
-from openbooking.models import Record
+from openbooking.models import EventSession
+from openbooking.models.activities import SESSION_CANCELLED
 from tests.bookings.helpers import error, user_token
 from tests.test_reference_schemas import assert_valid, response_schema
 from tests.verification.conftest import BERLIN, NEW_YORK, PHONE, Customer, code_in
@@ -246,6 +247,23 @@ class TestBook:
         path = f"/activity/{NEW_YORK}/{session['id']}/book"
         error(await customer.post(path, seat_body()), 422, 442)
 
+    async def test_a_cancelled_session_cannot_be_booked(
+        self, customer: Customer, run_in_session: Any
+    ) -> None:
+        session = await ny_yoga(customer)
+
+        async def cancel(db: Any) -> None:
+            await db.execute(
+                update(EventSession)
+                .where(EventSession.id == session["id"])
+                .values(status=SESSION_CANCELLED)
+            )
+
+        await run_in_session(cancel)
+        path = f"/activity/{NEW_YORK}/{session['id']}/book"
+        error(await customer.post(path, seat_body()), 422, 442)
+        assert session["id"] not in {item["id"] for item in await sessions(customer, NEW_YORK)}
+
     @pytest.mark.parametrize(
         ("body", "code"),
         [
@@ -337,7 +355,3 @@ class TestBusyTime:
             )
         )
         assert 203 not in {member["id"] for member in staff}
-
-
-async def _records(session: Any) -> list[Record]:
-    return list(await session.scalars(select(Record)))

@@ -95,20 +95,16 @@ async def session_for_update(
 ) -> tuple[EventSession, Event, Service] | None:
     """The session (locked until the transaction ends, so bookers of it queue) with its event
     and service."""
-    row = (
+    found = (
         await session.execute(
-            select(EventSession)
+            select(EventSession, Event, Service)
+            .join(Event, Event.id == EventSession.event_id)
+            .join(Service, Service.id == Event.service_id)
             .where(EventSession.id == session_id, EventSession.location_id == location_id)
-            .with_for_update()
+            .with_for_update(of=EventSession)
         )
-    ).scalar_one_or_none()
-    if row is None:
-        return None
-    event = await session.get(Event, row.event_id)
-    assert event is not None
-    service = await session.get(Service, event.service_id)
-    assert service is not None
-    return row, event, service
+    ).one_or_none()
+    return None if found is None else (found[0], found[1], found[2])
 
 
 # The business loader's reconciliation.

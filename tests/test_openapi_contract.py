@@ -433,6 +433,28 @@ async def _bookings(widget: Widget, service: int, token: str) -> None:
     )
 
 
+async def _activities(widget: Widget) -> None:
+    """Group events: search, dates, date range, filters, and a seat."""
+    ny = {"location_id": NEW_YORK}
+    december = {"from": "2026-12-01", "till": "2026-12-31"}
+    found = await widget.call(
+        "GET", "/activity/{location_id}/search", 200, path=ny, params=december
+    )
+    assert found["data"], found
+    await widget.call("GET", "/activity/{location_id}/search_dates", 200, path=ny, params=december)
+    await widget.call("GET", "/activity/{location_id}/search_dates_range", 200, path=ny)
+    await widget.call("GET", "/activity/{location_id}/filters", 200, path=ny)
+    session = {**ny, "event_id": found["data"][0]["id"]}
+    body = {"fullname": "Ada", "phone": PHONE, "email": "ada@example.org", "clients_count": 2}
+    await widget.call(
+        "POST", "/activity/{location_id}/{event_id}/book", 200, path=session, body=body
+    )
+    again = await widget.call(
+        "POST", "/activity/{location_id}/{event_id}/book", 422, path=session, body=body
+    )
+    assert again["meta"]["errors"][0]["code"] == 443
+
+
 async def _errors(widget: Widget) -> None:
     await widget.call("GET", "/bookform/{bookform_id}", 401, path={"bookform_id": 1}, partner=False)
     await widget.call("GET", "/bookform/{bookform_id}", 404, path={"bookform_id": 999_999})
@@ -524,6 +546,7 @@ async def test_every_answer_matches_the_served_document(
     service = await _catalog(widget)
     token = await _account(widget, settings)
     await _bookings(widget, service, token)
+    await _activities(widget)
     await _errors(widget)
     await _reviews_and_the_rest(widget, settings, service)
     every = {

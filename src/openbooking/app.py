@@ -12,6 +12,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from starlette.staticfiles import StaticFiles
 
 from openbooking import __version__
+from openbooking.activities.endpoints import router as activities_router
 from openbooking.auth.cache import PartnerCache
 from openbooking.availability.endpoints import router as availability_router
 from openbooking.bookings.endpoints import router as bookings_router
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(verification_router, prefix=API_PREFIX)
     app.include_router(bookings_router, prefix=API_PREFIX)
     app.include_router(reviews_router, prefix=API_PREFIX)
+    app.include_router(activities_router, prefix=API_PREFIX)
     app.include_router(ops_router)  # /healthz, /readyz, /metrics: no partner token
 
     # Swagger UI from the installed package: no CDN at run time.

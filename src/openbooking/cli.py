@@ -34,6 +34,8 @@ reminders_app = typer.Typer(no_args_is_help=True, help="SMS reminders of appoint
 app.add_typer(reminders_app, name="reminders")
 reviews_app = typer.Typer(no_args_is_help=True, help="Review requests after visits.")
 app.add_typer(reviews_app, name="reviews")
+events_app = typer.Typer(no_args_is_help=True, help="Group events (classes, workshops).")
+app.add_typer(events_app, name="events")
 
 DEMO_TOKEN_NAME = "demo"  # noqa: S105 - a name, not a secret
 NO_SCHEMA = "the database has no schema yet: run `openbooking db upgrade`"
@@ -433,6 +435,21 @@ def reviews_run(
     )
     if result.failed:
         raise typer.Exit(1)
+
+
+@events_app.command("extend")
+def events_extend() -> None:
+    """Make the sessions of every weekly series up to each location's booking horizon as it
+    stands today. Run it daily from cron; loading the business file does the same."""
+    from openbooking.activities import service  # noqa: PLC0415
+
+    settings = _settings()
+    locations, skipped = _in_transaction(settings, service.extend)
+    typer.echo(
+        f"events: sessions of {locations} location(s) made up to their horizon; "
+        f"{skipped} left out over appointments",
+        err=True,
+    )
 
 
 def _sqlite_path(settings: Settings, what: str) -> Path:

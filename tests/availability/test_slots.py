@@ -124,3 +124,51 @@ def test_off_grid_and_foreign_day_starts_are_refused() -> None:
     assert not is_bookable(nine + timedelta(minutes=5), 3600, member, now, rules)
     assert not is_bookable(nine + timedelta(days=1), 3600, member, now, rules)
     assert not is_bookable(datetime(2026, 6, 1, 16, 30, tzinfo=zone), 3600, member, now, rules)
+
+
+# Group-event sessions are busy time too: a weekly series on the scenario's weekday, expanded by
+# `activities.service.occurrences` (local wall time, across clock changes), beside the records.
+
+
+def _session_instant(day: date, second: int, zone: ZoneInfo) -> datetime | None:
+    """The first real instant showing `second` past local midnight, or None (a skipped hour)."""
+    wall = datetime.combine(day, time(second // 3600, second % 3600 // 60), zone)
+    instant = wall.astimezone(UTC)
+    return (
+        instant
+        if instant.astimezone(zone).replace(tzinfo=None) == wall.replace(tzinfo=None)
+        else None
+    )
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    scenarios(),
+    st.lists(st.integers(0, 95).map(lambda q: q * 900), max_size=3, unique=True),
+    st.sampled_from([30, 60, 90]),
+)
+def test_sessions_are_busy_time(scenario: Scenario, starts: list[int], minutes: int) -> None:
+    from openbooking.activities.service import occurrences  # noqa: PLC0415
+    from openbooking.models import Event  # noqa: PLC0415
+
+    day, schedule, busy, length, now, rules = scenario
+    event = Event(
+        at=None,
+        weekly={str(day.weekday()): sorted(starts)},
+        first_date=None,
+        last_date=None,
+        length_seconds=minutes * 60,
+    )
+    sessions = occurrences(event, rules.zone, day, day)
+    expected = [
+        (start, start + timedelta(minutes=minutes))
+        for second in sorted(starts)
+        if (start := _session_instant(day, second, rules.zone)) is not None
+    ]
+    assert sorted(sessions) == sorted(expected)
+    member = member_day(day, schedule, [*busy, *sessions], rules.zone)
+    offered = free_slots(schedule, member, length, now, rules)
+    assert offered == oracle((day, schedule, [*busy, *expected], length, now, rules))
+    for start in offered:
+        end = start + timedelta(seconds=length)
+        assert not any(s0 < end and start < s1 for s0, s1 in sessions)

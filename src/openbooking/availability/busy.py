@@ -7,17 +7,21 @@ an interval of any source can last, so that a source can keep its query an index
 statement with the records of a request (`repository.BUSY_AND_VERSION`), and the booking rules
 see the same intervals through it: a new kind of busy time (group-event sessions) is one more
 entry in `SOURCES`.
+
+Group-event sessions are one: an active session is busy time of its leader. Sessions are read
+with the records of each request, never cached, so a reloaded business file counts at once.
 """
 
 from __future__ import annotations
 
 from sqlalchemy import Select, bindparam, select
 
-from openbooking.models import Record
+from openbooking.models import EventSession, Record
+from openbooking.models.activities import MAX_SESSION_SECONDS, SESSION_ACTIVE
 from openbooking.models.records import MAX_RECORD_SECONDS, RECORD_ACTIVE
 
 # No interval of any source is longer than this.
-MAX_BUSY_SECONDS = MAX_RECORD_SECONDS
+MAX_BUSY_SECONDS = max(MAX_RECORD_SECONDS, MAX_SESSION_SECONDS)
 
 _records = Record.__table__.c
 
@@ -33,4 +37,18 @@ RECORDS: Select[tuple[int, object, object]] = select(
     _records.ends_at > bindparam("start"),
 )
 
-SOURCES: tuple[Select[tuple[int, object, object]], ...] = (RECORDS,)
+_sessions = EventSession.__table__.c
+
+EVENT_SESSIONS: Select[tuple[int, object, object]] = select(
+    _sessions.staff_id.label("staff_id"),
+    _sessions.starts_at.label("starts_at"),
+    _sessions.ends_at.label("ends_at"),
+).where(
+    _sessions.staff_id.in_(bindparam("staff_ids", expanding=True)),
+    _sessions.status == SESSION_ACTIVE,
+    _sessions.starts_at >= bindparam("earliest"),
+    _sessions.starts_at < bindparam("end"),
+    _sessions.ends_at > bindparam("start"),
+)
+
+SOURCES: tuple[Select[tuple[int, object, object]], ...] = (RECORDS, EVENT_SESSIONS)

@@ -83,7 +83,7 @@ def record(
             "comments_count": rating.comments_count if rating else staff.comments_count,
             "avatar": staff.avatar,
         },
-        "clients_count": 1,
+        "clients_count": row.clients_count,
         "date": local.strftime("%Y-%m-%d %H:%M:%S"),
         "datetime": _stamp(row.starts_at, location),
         "create_date": _stamp(row.created_at, location),
@@ -100,6 +100,6 @@ def record(
         "api_id": row.api_id,
         "prepaid": False,
         "prepaid_confirmed": False,
-        "activity_id": 0,
+        "activity_id": row.activity_id or 0,
         "custom_fields": row.custom_fields,
     }

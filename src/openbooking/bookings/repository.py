@@ -208,3 +208,38 @@ async def unclaim_reminder(session: AsyncSession, record_id: int, claimed_at: da
         )
         .values(reminder_at=claimed_at, reminded_at=None)
     )
+
+
+# Seats of group events.
+
+
+async def seat_of_phone(session: AsyncSession, activity_id: int, phone: str) -> bool:
+    """Whether `phone` holds an active booking of the session."""
+    found = await session.scalar(
+        select(Record.id).where(
+            Record.activity_id == activity_id,
+            Record.client_phone == phone,
+            Record.status == RECORD_ACTIVE,
+        )
+    )
+    return found is not None
+
+
+async def add_seat_record(
+    session: AsyncSession, record: Record, service: Service, length: int, cost: float
+) -> None:
+    """Insert a seat booking with the event's service; a second active booking of one phone
+    for one session is refused by a unique index."""
+    async with session.begin_nested():
+        session.add(record)
+        await session.flush()
+        session.add(
+            RecordService(
+                record_id=record.id,
+                service_id=service.id,
+                position=0,
+                duration_seconds=length,
+                cost=cost,
+            )
+        )
+        await session.flush()

@@ -15,6 +15,10 @@ NO_NAME = 435
 NOBODY_FREE = 436
 OVERLAP = 437
 NOT_BOOKABLE = 438
+# Group events (docs/activities.md); the vendors document no codes for these.
+NO_PLACES = 441
+EVENT_CLOSED = 442
+ALREADY_BOOKED = 443
 
 MESSAGES = {
     NO_SERVICES: "No services or promotions set.",
@@ -26,6 +30,10 @@ MESSAGES = {
     NOBODY_FREE: "No team members available for booking.",
     OVERLAP: "Appointments of this request overlap each other.",
     NOT_BOOKABLE: "There is no appointment for the specified service.",
+    NO_PLACES: "No places left.",
+    EVENT_CLOSED: "This event has already started, or was cancelled.",
+    ALREADY_BOOKED: "This phone has already booked this event; cancel that booking to book "
+    "a different number of seats.",
 }
 
 

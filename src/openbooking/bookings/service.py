@@ -11,13 +11,14 @@ import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy.exc import DBAPIError
 
 from openbooking.availability import service as availability
 from openbooking.bookings import notify, render, repository
 from openbooking.bookings.rules import (
+    ALREADY_BOOKED,
     BAD_CODE,
     BAD_PHONE,
     NO_NAME,
@@ -353,6 +354,8 @@ async def reschedule(
     now = clock_now()
     if record.status != RECORD_ACTIVE:
         raise NotAllowed("This appointment was cancelled.")
+    if record.activity_id is not None:
+        raise NotAllowed("Seats in a group event cannot be moved; cancel and book another.")
     if not location.allow_change_record:
         raise NotAllowed("Unable to reschedule online. Please contact the administrator.")
     if _window_closed(record, location.allow_change_record_delay_step, now):
@@ -387,4 +390,112 @@ async def view(session: AsyncSession, record: Record, dialect: Dialect) -> dict[
     rating = reviews.combined(staff.rating, staff.votes_count, staff.comments_count, reviewed)
     return render.record(
         record, location, staff, position, services, dialect=dialect, rating=rating
+    )
+
+
+# Seats of group events (activities.service decides whether the seats are free) ---------------
+
+
+class SeatBody(Protocol):
+    """What a seat booking says about the customer (activities.schemas.BookBody)."""
+
+    @property
+    def phone(self) -> Any: ...
+    @property
+    def fullname(self) -> str | None: ...
+    @property
+    def email(self) -> str | None: ...
+    @property
+    def comment(self) -> str | None: ...
+    @property
+    def code(self) -> Any: ...
+    @property
+    def api_id(self) -> str | None: ...
+    @property
+    def notify_by_sms(self) -> int: ...
+    @property
+    def notify_by_email(self) -> int: ...
+
+
+@dataclass(slots=True)
+class Seat:
+    activity_id: int  # the session
+    staff_id: int
+    start: datetime
+    end: datetime
+    service: Service
+    cost: float
+    seats: int
+
+
+async def book_seats(
+    session: AsyncSession,
+    ctx: Context,
+    location: Location,
+    body: SeatBody,
+    *,
+    customer: Customer | None,
+    seat: Seat,
+) -> Created:
+    """A record of `seat.seats` seats in a group-event session, with the same checks of the
+    customer as book_record (431, 432, 434, 435, e-mail and comment rules); one active record
+    per phone and session (443). Answers `{id, hash}`."""
+    phone = _phone(location, body.phone)
+    name = body.fullname
+    if not name or not visible(name):
+        raise BookingError(NO_NAME)
+    email = body.email
+    if location.booking_email_required and not email:
+        raise InvalidParameter("email", "this location requires an e-mail address")
+    if email and "@" not in email.strip("@"):
+        raise InvalidParameter("email", "not an e-mail address")
+    comment = body.comment
+    if location.booking_comment_required and not comment:
+        raise InvalidParameter("comment", "this location requires a comment")
+    if _blacklisted(location, phone):
+        raise Blacklisted
+    if location.phone_confirmation and not (customer is not None and customer.phone == phone):
+        try:
+            code = verification.parse_code(body.code)
+        except InvalidParameter:
+            raise BookingError(BAD_CODE) from None
+        await verification.check_code(
+            session, ctx, [phone], code, PURPOSE_VERIFY, location_id=location.id
+        )
+    if await repository.seat_of_phone(session, seat.activity_id, phone):
+        raise BookingError(ALREADY_BOOKED)
+    client = await repository.client(session, location.id, phone, name, email)
+    record_hash = secrets.token_hex(16)
+    record = Record(
+        location_id=location.id,
+        staff_id=seat.staff_id,
+        client_id=client.id,
+        starts_at=seat.start,
+        ends_at=seat.end,
+        status=RECORD_ACTIVE,
+        hash_digest=record_digest(ctx.key, record_hash),
+        client_phone=phone,
+        client_name=name,
+        client_email=email or "",
+        comment=comment or "",
+        api_id=body.api_id or "",
+        custom_fields={},
+        master_requested=True,
+        notify_by_sms=body.notify_by_sms,
+        notify_by_email=body.notify_by_email,
+        activity_id=seat.activity_id,
+        clients_count=seat.seats,
+    )
+    record.reminder_at = notify.reminder_at(record, location, clock_now())
+    length = int((seat.end - seat.start).total_seconds())
+    try:
+        await repository.add_seat_record(session, record, seat.service, length, seat.cost)
+    except DBAPIError as exc:
+        if not lost_race(exc):
+            raise
+        raise BookingError(ALREADY_BOOKED) from None  # the same phone, a moment earlier
+    metrics.BOOKINGS_CREATED.inc()
+    return Created(
+        [{"id": record.id, "hash": record_hash}],
+        notify.messages(notify.CONFIRMED, location, [record]),
     )

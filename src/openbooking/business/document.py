@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 import yaml
@@ -22,6 +22,7 @@ from openbooking.business.schemas import (
     Bookform,
     BusinessFile,
     DayHours,
+    Event,
     Location,
     StaffMember,
     seconds,
@@ -137,14 +138,15 @@ def check(data: Any) -> None:
     parse(data)
 
 
-def _clock(text: str) -> int:
+def clock(text: str) -> int:
+    """Seconds from midnight of "HH:MM"."""
     hours, minutes = text.split(":")
     return int(hours) * 3600 + int(minutes) * 60
 
 
 def parse_range(text: str) -> tuple[int, int]:
     start, end = text.split("-")
-    return _clock(start), _clock(end)
+    return clock(start), clock(end)
 
 
 def _text(seconds_of_day: int) -> str:
@@ -235,6 +237,8 @@ def _check_location(location: Location, path: str, seen: dict[str, dict[int, str
         "positions": [item.id for item in location.positions],
         "staff": [item.id for item in location.staff],
         "bookforms": [item.id for item in location.bookforms],
+        "resources": [item.id for item in location.resources],
+        "events": [item.id for item in location.events],
     }
     for kind, kind_ids in ids.items():
         for index, entity_id in enumerate(kind_ids):
@@ -253,6 +257,7 @@ def _check_location(location: Location, path: str, seen: dict[str, dict[int, str
     staff = {member.id for member in location.staff}
     for index, form in enumerate(location.bookforms):
         _check_step_defaults(form, f"{path}.bookforms[{index}]", staff, services, "this location")
+    _check_events(location, path)
 
 
 def _check_member(member: StaffMember, where: str, services: set[int], positions: set[int]) -> None:
@@ -292,3 +297,157 @@ def _check_step_defaults(
             raise BusinessFileError(path, f"must be the id of a {kind}, or -1 for none")
         if step.default not in known:
             raise BusinessFileError(path, f"no {kind} {step.default} in {scope}")
+
+
+# Group events ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """When an event's sessions happen, in local wall-clock terms: on `dates` (a one-off), or
+    on `weekdays` (0 = Monday) between `first` and `last` (None: open)."""
+
+    starts: tuple[int, int]  # seconds from local midnight, start and end
+    on: date | None = None
+    weekday: int | None = None
+    first: date | None = None
+    last: date | None = None
+
+    def shares_a_day(self, other: Pattern) -> bool:
+        if self.on is not None and other.on is not None:
+            return self.on == other.on
+        if self.on is not None or other.on is not None:
+            one, series = (self, other) if self.on is not None else (other, self)
+            assert one.on is not None
+            return series.covers(one.on)
+        first = max((d for d in (self.first, other.first) if d is not None), default=None)
+        last = min((d for d in (self.last, other.last) if d is not None), default=None)
+        if self.weekday is None or self.weekday != other.weekday:
+            return False
+        if first is None or last is None:
+            return True
+        days = (last - first).days
+        return days >= 0 and (days >= 6 or (self.weekday - first.weekday()) % 7 <= days)
+
+    def covers(self, day: date) -> bool:
+        return (
+            day.weekday() == self.weekday
+            and (self.first is None or self.first <= day)
+            and (self.last is None or day <= self.last)
+        )
+
+
+def event_length(event: Event, location: Location) -> int:
+    if event.length is not None:
+        return event.length
+    return next((s.duration for s in location.services if s.id == event.service), 0)
+
+
+def event_patterns(event: Event, length: int) -> list[tuple[str, Pattern]]:
+    """Each start of the event as a pattern, with the path of the field that gives it."""
+    found: list[tuple[str, Pattern]] = []
+    if event.at is not None:
+        moment = datetime.fromisoformat(event.at)
+        start = moment.hour * 3600 + moment.minute * 60
+        found.append(("at", Pattern((start, start + length), on=moment.date())))
+    if event.weekly is not None:
+        for weekday, name in enumerate(WEEKDAYS):
+            for index, text in enumerate(getattr(event.weekly, name)):
+                start = clock(text)
+                pattern = Pattern(
+                    (start, start + length),
+                    weekday=weekday,
+                    first=event.start_date,
+                    last=event.end_date,
+                )
+                found.append((f"weekly.{name}[{index}]", pattern))
+    return found
+
+
+def _check_events(location: Location, path: str) -> None:
+    staff = {member.id: member for member in location.staff}
+    placed: list[tuple[str, Event, Pattern]] = []
+    for index, event in enumerate(location.events):
+        where = f"{path}.events[{index}]"
+        _check_event(event, location, where)
+        for field_path, pattern in event_patterns(event, event_length(event, location)):
+            if pattern.starts[1] > 86400:
+                raise BusinessFileError(f"{where}.{field_path}", "a session must end by midnight")
+            _check_leader_works(staff[event.staff], pattern, f"{where}.{field_path}")
+            for other_path, other, other_pattern in placed:
+                shared = _shared(event, other)
+                if shared and pattern.shares_a_day(other_pattern):
+                    start, end = pattern.starts
+                    o_start, o_end = other_pattern.starts
+                    if start < o_end and o_start < end:
+                        raise BusinessFileError(
+                            f"{where}.{field_path}",
+                            f"overlaps the session at {other_path} of the same {shared}",
+                        )
+            placed.append((f"{where}.{field_path}", event, pattern))
+
+
+def _check_event(event: Event, location: Location, where: str) -> None:
+    if (event.at is None) == (event.weekly is None):
+        raise BusinessFileError(where, "give either `at` (one session) or `weekly`")
+    if event.at is not None and (event.start_date or event.end_date):
+        raise BusinessFileError(where, "start_date and end_date belong to a weekly series")
+    if event.start_date and event.end_date and event.end_date < event.start_date:
+        raise BusinessFileError(f"{where}.end_date", "is before start_date")
+    if event.at is not None:
+        try:
+            datetime.fromisoformat(event.at)
+        except ValueError:
+            raise BusinessFileError(f"{where}.at", f"{event.at!r} is not a date") from None
+    if event.service not in {item.id for item in location.services}:
+        raise BusinessFileError(f"{where}.service", f"no service {event.service} here")
+    if event.staff not in {member.id for member in location.staff}:
+        raise BusinessFileError(f"{where}.staff", f"no staff member {event.staff} here")
+    resources = {item.id for item in location.resources}
+    for number, resource in enumerate(event.resources):
+        if resource not in resources:
+            raise BusinessFileError(
+                f"{where}.resources[{number}]", f"no resource {resource} in this location"
+            )
+    if event.price_min is not None and (event.price_max or event.price_min) < event.price_min:
+        raise BusinessFileError(f"{where}.price_max", "must not be below price_min")
+    if not 0 < event_length(event, location) <= schemas.MAX_SESSION:
+        raise BusinessFileError(f"{where}.length", "a session lasts from 1 second to 24 hours")
+
+
+def _shared(event: Event, other: Event) -> str:
+    if event.staff == other.staff:
+        return f"leader ({event.staff})"
+    common = set(event.resources) & set(other.resources)
+    return f"resource ({min(common)})" if common else ""
+
+
+def _covered(day: Day, start: int, end: int) -> bool:
+    inside = any(h_start <= start and end <= h_end for h_start, h_end in day.hours)
+    return inside and not any(b_start < end and start < b_end for b_start, b_end in day.breaks)
+
+
+def _check_leader_works(member: StaffMember, pattern: Pattern, where: str) -> None:
+    """The leader works the whole session: a one-off on its date (a dated exception, else the
+    weekly hours; not a day off), a series on its weekday's weekly hours."""
+    start, end = pattern.starts
+    schedule = member.schedule
+    if pattern.on is not None:
+        if pattern.on in schedule.days_off:
+            raise BusinessFileError(where, f"{pattern.on} is a day off of staff {member.id}")
+        written: Any = next(
+            (item.hours for item in schedule.exceptions if item.date == pattern.on), None
+        )
+        if written is None:
+            written = getattr(schedule.weekly, WEEKDAYS[pattern.on.weekday()])
+        when = f"on {pattern.on}"
+    else:
+        assert pattern.weekday is not None
+        written = getattr(schedule.weekly, WEEKDAYS[pattern.weekday])
+        when = f"on {WEEKDAYS[pattern.weekday]}"
+    if written is None or not _covered(day_ranges(written), start, end):
+        raise BusinessFileError(
+            where,
+            f"staff {member.id} does not work {_text(start)}-{_text(end)} {when} "
+            "(a session lies inside the leader's hours, outside breaks)",
+        )

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from openbooking.activities import service as activities
 from openbooking.business import document
-from openbooking.business.document import GENDERS, BusinessFileError, day_ranges
+from openbooking.business.document import GENDERS, BusinessFileError, day_ranges, event_length
 from openbooking.business.schemas import (
     DEFAULT_STEPS,
     WEEKDAYS,
     Bookform,
     BusinessFile,
     Category,
+    Event,
     Location,
     Position,
     Service,
@@ -28,8 +30,10 @@ from openbooking.catalog.service import IntervalKey, OwnedElsewhere, StaffServic
 from openbooking.models import Base
 from openbooking.models import Bookform as BookformRow
 from openbooking.models import Chain as ChainRow
+from openbooking.models import Event as EventRow
 from openbooking.models import Location as LocationRow
 from openbooking.models import Position as PositionRow
+from openbooking.models import Resource as ResourceRow
 from openbooking.models import Service as ServiceRow
 from openbooking.models import ServiceCategory as CategoryRow
 from openbooking.models import Staff as StaffRow
@@ -245,6 +249,71 @@ async def _load_location(
     await catalog.soft_delete_missing(
         session, BookformRow, owner, [form.id for form in location.bookforms]
     )
+    await _load_events(session, location, path)
+
+
+async def _load_events(session: AsyncSession, location: Location, path: str) -> None:
+    """Resources and events by their ids, then the sessions they make (activities.service)."""
+    owner = ("location_id", location.id)
+    for index, resource in enumerate(location.resources):
+        fields = {"location_id": location.id, "title": resource.title}
+        await _upsert(
+            session, ResourceRow, resource.id, f"{path}.resources[{index}]", fields, owner=owner
+        )
+    for index, event in enumerate(location.events):
+        await _upsert(
+            session,
+            EventRow,
+            event.id,
+            f"{path}.events[{index}]",
+            _event_fields(event, location),
+            owner=owner,
+        )
+    await session.flush()
+    await catalog.soft_delete_missing(
+        session, ResourceRow, owner, [item.id for item in location.resources]
+    )
+    await catalog.soft_delete_missing(
+        session, EventRow, owner, [item.id for item in location.events]
+    )
+    row = await catalog.location(session, location.id)
+    paths = {event.id: f"{path}.events[{index}]" for index, event in enumerate(location.events)}
+    try:
+        await activities.sync_sessions(session, row, paths)
+    except activities.SessionConflict as exc:
+        raise BusinessFileError(exc.path, exc.message) from None
+
+
+def _event_fields(event: Event, location: Location) -> dict[str, Any]:
+    service = next(item for item in location.services if item.id == event.service)
+    price_min = service.price_min if event.price_min is None else event.price_min
+    price_max = service.top_price if event.price_min is None else price_min
+    weekly = None
+    if event.weekly is not None:
+        weekly = {
+            str(weekday): sorted(document.clock(text) for text in getattr(event.weekly, name))
+            for weekday, name in enumerate(WEEKDAYS)
+            if getattr(event.weekly, name)
+        }
+    return {
+        "location_id": location.id,
+        "service_id": event.service,
+        "staff_id": event.staff,
+        "resource_ids": list(event.resources),
+        "capacity": event.capacity,
+        "length_seconds": event_length(event, location),
+        "price_min": price_min,
+        "price_max": price_max if event.price_max is None else event.price_max,
+        "color": event.color,
+        "font_color": event.font_color,
+        "instructions": event.instructions,
+        "labels": list(event.labels),
+        "stream_link": event.stream_link,
+        "at": event.at,
+        "weekly": weekly,
+        "first_date": event.start_date,
+        "last_date": event.end_date,
+    }
 
 
 def _staff_services(member: StaffMember) -> dict[int, StaffServiceFields]:

@@ -35,6 +35,9 @@ DEFAULT_STEPS = ("service", "master", "datetime", "contact", "confirm")
 DURATION_PATTERN = r"^(\d+h(\d+m)?(\d+s)?|\d+m(\d+s)?|\d+s)$"
 RANGE_PATTERN = r"^([01]\d|2[0-3]):[0-5]\d-(([01]\d|2[0-3]):[0-5]\d|24:00)$"
 DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
+CLOCK_PATTERN = r"^([01]\d|2[0-3]):[0-5]\d$"
+LOCAL_MOMENT_PATTERN = r"^\d{4}-\d{2}-\d{2}T([01]\d|2[0-3]):[0-5]\d$"
+MAX_SESSION = 24 * 3600
 _DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 _DATE = re.compile(DATE_PATTERN)
 _RANGE = re.compile(RANGE_PATTERN)
@@ -405,6 +408,66 @@ StepDefault = Annotated[
 ]
 
 
+class Resource(Strict):
+    """A room or piece of equipment that group-event sessions take, one session at a time."""
+
+    id: Id
+    title: Title
+
+
+Clock = Annotated[str, Field(pattern=CLOCK_PATTERN, description="Local wall-clock time HH:MM")]
+Starts = Annotated[list[Clock], Field(max_length=24)]
+
+
+class EventWeekly(Strict):
+    """Start times of a weekly series, by weekday, in the location's wall-clock time."""
+
+    mon: Starts = []
+    tue: Starts = []
+    wed: Starts = []
+    thu: Starts = []
+    fri: Starts = []
+    sat: Starts = []
+    sun: Starts = []
+
+
+class Event(Strict):
+    """A group event (class, workshop): a one-off session (`at`) or a weekly series (`weekly`),
+    led by one team member, with seats for `capacity` customers. See docs/activities.md."""
+
+    id: Id
+    service: Id
+    staff: Id = Field(description="The team member leading every session.")
+    resources: Annotated[list[Id], Field(max_length=20)] = Field(
+        [], description="Rooms or equipment every session takes."
+    )
+    capacity: Annotated[int, Field(ge=1, le=10000)] = Field(description="Seats per session.")
+    length: Annotated[Duration | None, NOT_NULL] = Field(
+        None, description="Default: the service's duration."
+    )
+    price_min: Annotated[Money | None, NOT_NULL] = Field(
+        None, description="Price of a seat; default: the service's."
+    )
+    price_max: Annotated[Money | None, NOT_NULL] = Field(None, description="Default: price_min.")
+    color: Colour | Literal[""] = ""
+    font_color: Colour | Literal[""] = ""
+    instructions: LongText = ""
+    labels: Annotated[list[Text], Field(max_length=20)] = []
+    stream_link: Url = ""
+    at: Annotated[str | None, Field(pattern=LOCAL_MOMENT_PATTERN), NOT_NULL] = Field(
+        None, description="A one-off session: local start YYYY-MM-DDTHH:MM."
+    )
+    weekly: Annotated[EventWeekly | None, NOT_NULL] = Field(
+        None, description="A weekly series: local start times by weekday."
+    )
+    start_date: Annotated[Date | None, NOT_NULL] = Field(
+        None, description="The series' first day (default: open)."
+    )
+    end_date: Annotated[Date | None, NOT_NULL] = Field(
+        None, description="The series' last day (default: open)."
+    )
+
+
 class Step(Strict):
     step: Literal["city", "company", "service", "master", "datetime", "contact", "confirm"]
     title: Text = ""
@@ -503,6 +566,8 @@ class Location(Strict):
     positions: Annotated[list[Position], Field(max_length=1000)] = []
     staff: Annotated[list[StaffMember], Field(max_length=2000)] = []
     bookforms: Annotated[list[Bookform], Field(max_length=100)] = []
+    resources: Annotated[list[Resource], Field(max_length=1000)] = []
+    events: Annotated[list[Event], Field(max_length=1000)] = []
 
 
 class BusinessFile(Strict):

@@ -1,5 +1,6 @@
 """All tables, imported here so that `Base.metadata` is complete for alembic and tests."""
 
+from openbooking.models.activities import Event, EventSession, Resource
 from openbooking.models.base import Base
 from openbooking.models.catalog import (
     Bookform,
@@ -33,12 +34,15 @@ __all__ = [
     "Client",
     "Customer",
     "DayOff",
+    "Event",
+    "EventSession",
     "IdempotentRequest",
     "Location",
     "PartnerToken",
     "Position",
     "Record",
     "RecordService",
+    "Resource",
     "Review",
     "ScheduleInterval",
     "Service",

@@ -48,7 +48,18 @@ class Record(Timestamped, Base):
         # `openbooking reminders run` looks for records whose reminder is due.
         Index("ix_records_reminder_at", "reminder_at"),
         # PostgreSQL also refuses overlapping active records of one member with an exclusion
-        # constraint (migration 0003); SQLite relies on BEGIN IMMEDIATE.
+        # constraint (migration 0003); SQLite relies on BEGIN IMMEDIATE. Seats of a group
+        # event (`activity_id` set) share their session's time and are exempt (migration 0008).
+        Index("ix_records_activity_id", "activity_id"),
+        # One active booking per phone and session (docs/activities.md).
+        Index(
+            "ix_records_activity_phone",
+            "activity_id",
+            "client_phone",
+            unique=True,
+            sqlite_where=text("status = 'active' AND activity_id IS NOT NULL"),
+            postgresql_where=text("status = 'active' AND activity_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -74,6 +85,10 @@ class Record(Timestamped, Base):
     # asked for, the location sends none, or it has been claimed for sending.
     reminder_at: Mapped[datetime | None]
     reminded_at: Mapped[datetime | None]
+    # A seat booking of a group-event session (`event_sessions.id`), with its number of seats;
+    # null for an individual appointment.
+    activity_id: Mapped[int | None]
+    clients_count: Mapped[int] = mapped_column(default=1, server_default=text("1"))
 
 
 class RecordService(Base):

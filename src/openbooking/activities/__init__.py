@@ -1,0 +1,1 @@
+"""Group events (classes, workshops): sessions with seats, searched and booked by customers."""

@@ -26,6 +26,7 @@ from openbooking.kit.middleware import AccessLog, BodySizeLimit, RequestId, Stri
 from openbooking.kit.openapi import install as install_openapi
 from openbooking.kit.pool import BoundedPool, default_slots
 from openbooking.kit.ratelimit import RateLimiter
+from openbooking.notices.endpoints import router as calendar_router
 from openbooking.ops.endpoints import router as ops_router
 from openbooking.sms.factory import create_sender
 from openbooking.sms.metered import MeteredSender
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(verification_router, prefix=API_PREFIX)
     app.include_router(bookings_router, prefix=API_PREFIX)
     app.include_router(ops_router)  # /healthz, /readyz, /metrics: no partner token
+    app.include_router(calendar_router)  # /calendar/...ics: the token in the path is the key
 
     # Swagger UI from the installed package: no CDN at run time.
     app.mount("/docs/static", StaticFiles(directory=SWAGGER_UI_DIR), name="docs")

@@ -21,12 +21,14 @@ from openbooking.models.customers import (
     VerificationCode,
     VerificationFailure,
 )
+from openbooking.models.notices import CalendarToken, OutboxMessage
 from openbooking.models.partners import PartnerToken
 from openbooking.models.records import Client, IdempotentRequest, Record, RecordService
 
 __all__ = [
     "Base",
     "Bookform",
+    "CalendarToken",
     "CatalogVersion",
     "Chain",
     "Client",
@@ -34,6 +36,7 @@ __all__ = [
     "DayOff",
     "IdempotentRequest",
     "Location",
+    "OutboxMessage",
     "PartnerToken",
     "Position",
     "Record",

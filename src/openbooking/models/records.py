@@ -74,6 +74,8 @@ class Record(Timestamped, Base):
     # asked for, the location sends none, or it has been claimed for sending.
     reminder_at: Mapped[datetime | None]
     reminded_at: Mapped[datetime | None]
+    # Bumped on every change the customer or business would see (calendar SEQUENCE).
+    sequence: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 class RecordService(Base):

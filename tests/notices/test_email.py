@@ -120,6 +120,17 @@ class TestCustomerMail:
 
 
 class TestReminder:
+    async def test_without_the_confirmation_too(
+        self, site: Site, customer: Customer, mails: Any, clock: time_machine.Traveller
+    ) -> None:
+        await set_location(site.run, email_confirmation=False)
+        _, when = await book(customer, notify_by_email=2)
+        assert (await site.deliver()).claimed == 0
+        clock.move_to(datetime.fromisoformat(when) - timedelta(hours=1))
+        assert (await site.deliver()).sent == 1
+        (reminder,) = mails(GRACE)
+        assert "a reminder" in reminder["subject"]
+
     async def test_sent_the_hours_asked_before_the_visit(
         self, site: Site, customer: Customer, mails: Any, clock: time_machine.Traveller
     ) -> None:

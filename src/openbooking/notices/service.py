@@ -50,48 +50,59 @@ async def record_created(
 ) -> None:
     """New records (one booking may make several): the customer's confirmation e-mail (with
     an .ics) and reminder, the team member's notice, and the `record.created` webhooks."""
-    now = clock_now()
-    details = await repository.services_of(session, [record.id for record in records])
-    rows: list[OutboxMessage] = []
-    for record in records:
-        staff = await repository.staff(session, record.staff_id)
-        services = details[record.id]
-        rows += _customer_mails(mail.CONFIRMED, location, record, staff, services, now=now)
-        rows += _reminder(location, record, staff, services, now)
-        if location.email_staff_notices and staff is not None and staff.email:
-            rows.append(
-                _mail(mail.STAFF_NEW, location, record, staff, services, to=staff.email, now=now)
-            )
-        body = {"record": render.record_payload(record, location, staff, services)}
-        rows += _webhooks(location, RECORD_CREATED, body, now, record.id)
-    await repository.add(session, rows)
+    await _record_notices(session, location, records, mail.CONFIRMED, RECORD_CREATED)
 
 
 async def record_changed(session: AsyncSession, location: Location, record: Record) -> None:
     """A record moved (or otherwise changed): its calendar revision goes up, the reminder
     follows the new time, and the customer and the webhooks hear of it."""
-    now = clock_now()
     record.sequence += 1
-    await repository.drop_pending(session, record.id, REMINDER_EVENT, now, "changed")
-    staff = await repository.staff(session, record.staff_id)
-    services = (await repository.services_of(session, [record.id]))[record.id]
-    rows = _customer_mails(mail.CHANGED, location, record, staff, services, now=now)
-    rows += _reminder(location, record, staff, services, now)
-    body = {"record": render.record_payload(record, location, staff, services)}
-    rows += _webhooks(location, RECORD_CHANGED, body, now, record.id)
-    await repository.add(session, rows)
+    if record.notify_by_email:
+        await repository.drop_pending(session, record.id, REMINDER_EVENT, clock_now(), "changed")
+    await _record_notices(session, location, [record], mail.CHANGED, RECORD_CHANGED)
 
 
 async def record_cancelled(session: AsyncSession, location: Location, record: Record) -> None:
-    now = clock_now()
+    """A record was cancelled: its revision goes up, its reminder is dropped, and the customer
+    and the webhooks hear of it."""
     record.sequence += 1
-    await repository.drop_pending(session, record.id, REMINDER_EVENT, now, "cancelled")
-    staff = await repository.staff(session, record.staff_id)
-    services = (await repository.services_of(session, [record.id]))[record.id]
-    rows = _customer_mails(mail.CANCELLED, location, record, staff, services, now=now)
-    body = {"record": render.record_payload(record, location, staff, services)}
-    rows += _webhooks(location, RECORD_CANCELLED, body, now, record.id)
-    await repository.add(session, rows)
+    if record.notify_by_email:
+        await repository.drop_pending(session, record.id, REMINDER_EVENT, clock_now(), "cancelled")
+    await _record_notices(session, location, [record], mail.CANCELLED, RECORD_CANCELLED)
+
+
+async def _record_notices(
+    session: AsyncSession, location: Location, records: Sequence[Record], kind: str, event: str
+) -> None:
+    """The outbox rows of one change; nothing is read when nobody is to hear of it."""
+    now = clock_now()
+    hooks = bool(endpoints(location, event))
+    rows: list[OutboxMessage] = []
+    for record in records:
+        staff = await repository.staff(session, record.staff_id)
+        notify_staff = (
+            kind == mail.CONFIRMED
+            and location.email_staff_notices
+            and staff is not None
+            and bool(staff.email)
+        )
+        customer = _wants_mail(location, record, kind)
+        reminder = kind != mail.CANCELLED and _wants_mail(location, record, mail.REMINDER)
+        if not (hooks or customer or reminder or notify_staff):
+            continue
+        services = (await repository.services_of(session, [record.id]))[record.id]
+        rows += _customer_mails(kind, location, record, staff, services, now=now)
+        if reminder:
+            rows += _reminder(location, record, staff, services, now)
+        if notify_staff and staff is not None:
+            rows.append(
+                _mail(mail.STAFF_NEW, location, record, staff, services, to=staff.email, now=now)
+            )
+        if hooks:
+            body = {"record": render.record_payload(record, location, staff, services)}
+            rows += _webhooks(location, event, body, now, record.id)
+    if rows:
+        await repository.add(session, rows)
 
 
 async def event_booked(session: AsyncSession, location_id: int, data: dict[str, Any]) -> None:

@@ -91,6 +91,12 @@ class Receiver:
     status: int = 204
     received: list[Received] = field(default_factory=list)
     server: ThreadingHTTPServer | None = None
+    arrived: threading.Condition = field(default_factory=threading.Condition)
+
+    def wait_for(self, count: int, timeout: float = 30) -> bool:
+        """Block (in a thread) until `count` calls have arrived; False after `timeout`."""
+        with self.arrived:
+            return self.arrived.wait_for(lambda: len(self.received) >= count, timeout)
 
     @property
     def url(self) -> str:
@@ -103,7 +109,9 @@ class Receiver:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 body = self.rfile.read(length)
-                receiver.received.append(Received(dict(self.headers.items()), body))
+                with receiver.arrived:
+                    receiver.received.append(Received(dict(self.headers.items()), body))
+                    receiver.arrived.notify_all()
                 self.send_response(receiver.status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()

@@ -334,6 +334,22 @@ class TestDelivery:
         assert "1 due, 1 sent" in result.stderr
         assert len(receiver.received) == 1
 
+    async def test_forever_keeps_delivering_until_stopped(
+        self, site: Site, customer: Customer, receiver: Receiver
+    ) -> None:
+        await subscribe(site.run, receiver.url)
+        async with sender_process(site.app, site.settings) as (sessions, delivery):
+            loop = asyncio.create_task(worker.run_forever(sessions, delivery, poll_seconds=0.05))
+            try:
+                for count in (1, 2):
+                    await book(customer, 0, phone=f"+1212555{count + 170:04d}")
+                    assert await asyncio.to_thread(receiver.wait_for, count)
+            finally:
+                loop.cancel()
+                with pytest.raises(asyncio.CancelledError):
+                    await loop
+        assert [call.json["type"] for call in receiver.received] == ["record.created"] * 2
+
 
 async def test_sender_process_helper_is_isolated(app: FastAPI, settings: Settings) -> None:
     async with sender_process(app, settings) as (sessions, delivery):

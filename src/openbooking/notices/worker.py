@@ -83,13 +83,21 @@ async def deliver_due(
         await work.checkpoint()  # the lease is durable; nothing stays open while we send
         if not rows:
             return DeliveryRun()
+        # One recipient's (or endpoint's) messages go in order, one at a time; different
+        # recipients in parallel.
+        queues: dict[tuple[str, str], list[OutboxMessage]] = {}
+        for row in rows:
+            queues.setdefault((row.channel, row.target), []).append(row)
         gate = asyncio.Semaphore(CONCURRENCY)
+        errors: dict[int, str | None] = {}
 
-        async def attempt(row: OutboxMessage) -> str | None:
+        async def attempt(queue: list[OutboxMessage]) -> None:
             async with gate:
-                return await _send(row, locations.get(row.location_id), delivery)
+                for row in queue:
+                    errors[row.id] = await _send(row, locations.get(row.location_id), delivery)
 
-        outcomes = await asyncio.gather(*(attempt(row) for row in rows))
+        await asyncio.gather(*(attempt(queue) for queue in queues.values()))
+        outcomes = [errors[row.id] for row in rows]
         run = DeliveryRun(claimed=len(rows))
         session = await work.write()
         finished = clock_now()

@@ -27,6 +27,7 @@ from openbooking.kit.middleware import AccessLog, BodySizeLimit, RequestId, Stri
 from openbooking.kit.openapi import install as install_openapi
 from openbooking.kit.pool import BoundedPool, default_slots
 from openbooking.kit.ratelimit import RateLimiter
+from openbooking.notices.endpoints import router as calendar_router
 from openbooking.ops.endpoints import router as ops_router
 from openbooking.reviews.endpoints import router as reviews_router
 from openbooking.sms.factory import create_sender
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(reviews_router, prefix=API_PREFIX)
     app.include_router(activities_router, prefix=API_PREFIX)
     app.include_router(ops_router)  # /healthz, /readyz, /metrics: no partner token
+    app.include_router(calendar_router)  # /calendar/...ics: the token in the path is the key
 
     # Swagger UI from the installed package: no CDN at run time.
     app.mount("/docs/static", StaticFiles(directory=SWAGGER_UI_DIR), name="docs")

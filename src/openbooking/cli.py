@@ -36,6 +36,12 @@ reviews_app = typer.Typer(no_args_is_help=True, help="Review requests after visi
 app.add_typer(reviews_app, name="reviews")
 events_app = typer.Typer(no_args_is_help=True, help="Group events (classes, workshops).")
 app.add_typer(events_app, name="events")
+calendar_app = typer.Typer(no_args_is_help=True, help="Team members' private calendar feeds.")
+app.add_typer(calendar_app, name="calendar")
+notices_app = typer.Typer(no_args_is_help=True, help="E-mails and webhook calls about bookings.")
+app.add_typer(notices_app, name="notices")
+webhooks_app = typer.Typer(no_args_is_help=True, help="Integrators' webhooks.")
+app.add_typer(webhooks_app, name="webhooks")
 
 DEMO_TOKEN_NAME = "demo"  # noqa: S105 - a name, not a secret
 NO_SCHEMA = "the database has no schema yet: run `openbooking db upgrade`"
@@ -387,6 +393,143 @@ def reminders_run(
     typer.echo(f"reminders: {result.due} due, {result.sent} sent, {result.failed} failed", err=True)
     if result.failed:
         raise typer.Exit(1)
+
+
+def _secret_key(settings: Settings) -> bytes:
+    """The server's HMAC key, as `serve` finds it (setting, or var_dir/secret-key)."""
+    from openbooking.kit.crypto import load_or_create_key  # noqa: PLC0415
+
+    if settings.secret_key:
+        return settings.secret_key.get_secret_value().encode()
+    return load_or_create_key(settings.var_dir / "secret-key")
+
+
+def _public_url(settings: Settings) -> str:
+    return settings.public_url.rstrip("/") or _base_url(settings.host, settings.port)
+
+
+LocationOption = Annotated[int, typer.Option("--location", help="The location id.", min=1)]
+StaffOption = Annotated[int, typer.Option("--staff", help="The team member's (staff) id.", min=1)]
+
+
+@calendar_app.command("issue")
+def calendar_issue(location: LocationOption, staff: StaffOption) -> None:
+    """Print a new private feed URL of the member's appointments, once (only a keyed hash of
+    its token is kept). Subscribe to it in Google, Apple or Outlook calendars."""
+    from openbooking.notices import service  # noqa: PLC0415
+
+    settings = _settings()
+    key = _secret_key(settings)
+    token = _in_transaction(
+        settings, lambda session: service.issue_calendar(session, key, location, staff)
+    )
+    typer.echo(f"{_public_url(settings)}/calendar/{token}.ics")
+
+
+@calendar_app.command("revoke")
+def calendar_revoke(location: LocationOption, staff: StaffOption) -> None:
+    """Revoke every feed URL of the member; calendars subscribed to them get 404."""
+    from openbooking.notices import service  # noqa: PLC0415
+
+    count = _in_transaction(
+        _settings(), lambda session: service.revoke_calendar(session, location, staff)
+    )
+    typer.echo(f"revoked {count} calendar feed(s) of member {staff}", err=True)
+
+
+@calendar_app.command("list")
+def calendar_list() -> None:
+    """Feeds: id, location, member, created, state (never the tokens)."""
+    from openbooking.notices import service  # noqa: PLC0415
+
+    async def work(session: AsyncSession) -> list[str]:
+        return [
+            f"{row.id}\t{row.location_id}\t{row.staff_id}\t{row.created_at.isoformat()}\t"
+            + ("revoked" if row.revoked_at else "active")
+            for row in await service.calendar_tokens(session)
+        ]
+
+    for line in _in_transaction(_settings(), work):
+        typer.echo(line)
+
+
+@notices_app.command("run")
+def notices_run(
+    limit: Annotated[int, typer.Option(help="At most this many per round.", min=1)] = 100,
+    forever: Annotated[
+        bool, typer.Option("--forever", help="Keep delivering (a service), not one round (cron).")
+    ] = False,
+    poll: Annotated[
+        float, typer.Option(help="With --forever: seconds between rounds.", min=0.1)
+    ] = 5.0,
+) -> None:
+    """Deliver the e-mails and webhook calls that are due, and retry failed ones (backoff).
+    Any number of runs, on one machine or several, may overlap: each message is leased to one
+    of them at a time."""
+    import httpx  # noqa: PLC0415
+
+    from openbooking.kit.db import create_engine, create_sessionmaker  # noqa: PLC0415
+    from openbooking.notices import worker  # noqa: PLC0415
+    from openbooking.notices.senders import create_mailer  # noqa: PLC0415
+
+    settings = _settings()
+    if _sqlite_file_missing(settings.database_url):
+        raise CliError(NO_SCHEMA)
+    try:
+        mailer = create_mailer(settings)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    key = _secret_key(settings)
+
+    async def run() -> Any:
+        engine = create_engine(settings.database_url)
+        try:
+            await _check_schema(engine)
+            async with httpx.AsyncClient(follow_redirects=False) as client:
+                delivery = worker.Delivery(
+                    mailer, client, key, settings.email_from, settings.webhook_timeout_seconds
+                )
+                sessions = create_sessionmaker(engine)
+                if forever:
+                    await worker.run_forever(sessions, delivery, poll_seconds=poll, limit=limit)
+                return await worker.deliver_due(sessions, delivery, limit=limit)
+        finally:
+            await engine.dispose()
+
+    result = asyncio.run(run())
+    typer.echo(
+        f"notices: {result.claimed} due, {result.sent} sent, {result.retrying} to retry, "
+        f"{result.given_up} given up",
+        err=True,
+    )
+    if result.retrying or result.given_up:
+        raise typer.Exit(1)
+
+
+@notices_app.command("outbox")
+def notices_outbox() -> None:
+    """The e-mails the outbox provider wrote, oldest first: created_at, to, subject."""
+    from openbooking.notices.senders import read_outbox  # noqa: PLC0415
+
+    for mail in read_outbox(_settings().email_outbox_path()):
+        typer.echo(f"{mail['created_at']}\t{mail['to']}\t{mail['subject']}")
+
+
+@webhooks_app.command("secrets")
+def webhooks_secrets(location: LocationOption) -> None:
+    """Print the location's webhook endpoints with their signing secrets: URL, events,
+    secret (tab-separated). The secrets are derived from the server key; raise an endpoint's
+    `secret_version` in the business file to rotate its secret."""
+    from openbooking.notices import service  # noqa: PLC0415
+    from openbooking.notices.webhooks import secret  # noqa: PLC0415
+
+    settings = _settings()
+    key = _secret_key(settings)
+    hooks = _in_transaction(settings, lambda session: service.webhooks_of(session, location))
+    for hook in hooks:
+        events = ",".join(hook.get("events", []))
+        version = int(hook.get("secret_version", 1))
+        typer.echo(f"{hook['url']}\t{events}\t{secret(key, location, hook['url'], version)}")
 
 
 @reviews_app.command("run")

@@ -99,6 +99,35 @@ class Settings(BaseSettings):
         description="JSON template; {to}, {text} and {location_id} are replaced (JSON-escaped).",
     )
 
+    # E-mail and webhook notices (docs/business-api.md: E-mail, Webhooks, Calendar feeds).
+    email_provider: Literal["outbox", "smtp"] = Field(
+        default="outbox", description="`outbox`: one JSON line per e-mail in email_outbox."
+    )
+    email_outbox: Path | None = Field(
+        default=None, description="Default: var_dir/email-outbox.jsonl."
+    )
+    email_from: str = Field(
+        default="OpenBooking <noreply@localhost>", description="The From of every e-mail."
+    )
+    smtp_host: str = ""
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_security: Literal["starttls", "tls", "none"] = Field(
+        default="starttls",
+        description="`starttls` (port 587), `tls` (implicit TLS, port 465), or `none`.",
+    )
+    smtp_username: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_ca_file: Path | None = Field(
+        default=None, description="CA certificates (PEM) to trust instead of the system's."
+    )
+    smtp_timeout_seconds: float = Field(default=30.0, gt=0, le=300)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    public_url: str = Field(
+        default="",
+        description="The server's address as customers and calendars reach it, e.g. "
+        "https://booking.example.com; default http://HOST:PORT.",
+    )
+
     # Verification limits (docs/security.md).
     code_ttl_seconds: int = Field(default=300, ge=30, le=600)
     code_max_attempts: int = Field(default=5, ge=1, le=10)
@@ -173,6 +202,9 @@ class Settings(BaseSettings):
 
     def metrics_path(self) -> Path:
         return self.metrics_dir or self.var_dir / "metrics"
+
+    def email_outbox_path(self) -> Path:
+        return self.email_outbox or self.var_dir / "email-outbox.jsonl"
 
     def outbox_path(self) -> Path:
         return self.sms_outbox or self.var_dir / "sms-outbox.jsonl"

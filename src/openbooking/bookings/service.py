@@ -42,6 +42,7 @@ from openbooking.kit.wire import visible
 from openbooking.models import Customer, Record, Service
 from openbooking.models.customers import PURPOSE_VERIFY
 from openbooking.models.records import MAX_RECORD_SECONDS, RECORD_ACTIVE, RECORD_CANCELLED
+from openbooking.notices import service as notices
 from openbooking.reviews import service as reviews
 from openbooking.verification import service as verification
 
@@ -274,6 +275,7 @@ async def create(
             "booked record %s at location %s (member %s)", record.id, location.id, record.staff_id
         )
     metrics.BOOKINGS_CREATED.inc(len(records))
+    await notices.record_created(session, location, records)  # e-mails, webhooks (outbox)
     return Created(answer, notify.messages(notify.CONFIRMED, location, records))
 
 
@@ -340,6 +342,7 @@ async def cancel(session: AsyncSession, record: Record) -> list[SmsMessage]:
         )
     record.status = RECORD_CANCELLED
     record.reminder_at = None
+    await notices.record_cancelled(session, location, record)
     logger.info("cancelled record %s at location %s", record.id, location.id)
     metrics.BOOKINGS_CANCELLED.inc()
     return notify.messages(notify.CANCELLED, location, [record])
@@ -379,6 +382,7 @@ async def reschedule(
         if not lost_race(exc):
             raise
         raise BookingError(TAKEN) from None
+    await notices.record_changed(session, location, record)
     logger.info("rescheduled record %s at location %s", record.id, location.id)
     return notify.messages(notify.CONFIRMED, location, [record])
 
@@ -494,6 +498,7 @@ async def book_seats(
         if not lost_race(exc):
             raise
         raise BookingError(ALREADY_BOOKED) from None  # the same phone, a moment earlier
+    await notices.seat_booked(session, location, record)  # e-mails, webhooks (outbox)
     metrics.BOOKINGS_CREATED.inc()
     return Created(
         [{"id": record.id, "hash": record_hash}],

@@ -127,6 +127,12 @@ def _location_fields(location: Location, chain_id: int | None) -> dict[str, Any]
         "sms_confirmation": booking.sms_confirmation,
         "sms_cancellation": booking.sms_cancellation,
         "sms_reminders": booking.sms_reminders,
+        "email_confirmation": location.notifications.email_confirmation,
+        "email_cancellation": location.notifications.email_cancellation,
+        "email_reminders": location.notifications.email_reminders,
+        "email_staff_notices": location.notifications.email_staff_notices,
+        "calendar_phones": location.notifications.calendar_phones,
+        "webhooks": [hook.model_dump() for hook in location.notifications.webhooks],
     }
 
 
@@ -179,6 +185,7 @@ def _staff_fields(item: StaffMember, location_id: int) -> dict[str, Any]:
         "bookable": item.bookable,
         "information": item.information,
         "api_id": item.api_id,
+        "email": item.email,
     }
 
 

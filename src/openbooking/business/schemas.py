@@ -255,6 +255,56 @@ class Booking(Strict):
     )
 
 
+WebhookEvent = Literal["record.created", "record.changed", "record.cancelled", "event.booked"]
+WEBHOOK_EVENTS: tuple[WebhookEvent, ...] = (
+    "record.created",
+    "record.changed",
+    "record.cancelled",
+    "event.booked",
+)
+
+
+class Webhook(Strict):
+    """An integrator's endpoint, called (signed) on the events it lists."""
+
+    url: Annotated[str, Field(max_length=1024, pattern=r"^https?://[^\s]+$")]
+    events: Annotated[list[WebhookEvent], Field(min_length=1, max_length=4)] = Field(
+        list(WEBHOOK_EVENTS), description="Default: all of them."
+    )
+    secret_version: Annotated[int, Field(ge=1, le=1000000)] = Field(
+        1,
+        description="Raise it to rotate the signing secret (`openbooking webhooks secrets`).",
+    )
+
+
+class Notifications(Strict):
+    """E-mail notices, calendar feeds and webhooks of a location (docs/business-api.md)."""
+
+    email_confirmation: bool = Field(
+        True, description="E-mail customers who asked for it when they book or move a visit."
+    )
+    email_cancellation: bool = Field(True, description="E-mail them when a visit is cancelled.")
+    email_reminders: bool = Field(
+        True, description="Send the e-mail reminders customers ask for with notify_by_email."
+    )
+    email_staff_notices: bool = Field(
+        True, description="E-mail a team member (their `email`) about each new booking."
+    )
+    calendar_phones: bool = Field(
+        False,
+        description="Show customers' phone numbers in team members' calendar feeds and notices.",
+    )
+    webhooks: Annotated[list[Webhook], Field(max_length=20)] = []
+
+    @field_validator("webhooks")
+    @classmethod
+    def _urls_once(cls, hooks: list[Webhook]) -> list[Webhook]:
+        urls = [hook.url for hook in hooks]
+        if len(urls) != len(set(urls)):
+            raise PydanticCustomError("webhooks", "each webhook URL may appear once")
+        return hooks
+
+
 class Category(Strict):
     id: Id
     title: Title
@@ -393,6 +443,9 @@ class StaffMember(Strict):
     bookable: bool = True
     information: LongText = ""
     api_id: ApiId = ""
+    email: Annotated[str, Field(max_length=254)] = Field(
+        "", description="Where this member's new-booking notices go; empty: none."
+    )
     services: Annotated[list[StaffService], Field(max_length=5000)] = []
     schedule: Schedule = Schedule()
 
@@ -561,6 +614,7 @@ class Location(Strict):
     privacy_policy: LongText = ""
     booking: Booking = Booking()
     reviews: Reviews = Reviews()
+    notifications: Notifications = Notifications()
     categories: Annotated[list[Category], Field(max_length=1000)] = []
     services: Annotated[list[Service], Field(max_length=5000)] = []
     positions: Annotated[list[Position], Field(max_length=1000)] = []

@@ -22,6 +22,7 @@ from openbooking.models.customers import (
     VerificationCode,
     VerificationFailure,
 )
+from openbooking.models.notices import CalendarToken, OutboxMessage
 from openbooking.models.partners import PartnerToken
 from openbooking.models.records import Client, IdempotentRequest, Record, RecordService
 from openbooking.models.reviews import Review, StaffRating
@@ -29,6 +30,7 @@ from openbooking.models.reviews import Review, StaffRating
 __all__ = [
     "Base",
     "Bookform",
+    "CalendarToken",
     "CatalogVersion",
     "Chain",
     "Client",
@@ -38,6 +40,7 @@ __all__ = [
     "EventSession",
     "IdempotentRequest",
     "Location",
+    "OutboxMessage",
     "PartnerToken",
     "Position",
     "Record",

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint, true
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint, false, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from openbooking.models.base import Base, Timestamped
@@ -74,6 +74,15 @@ class Location(Timestamped, Base):
     sms_reminders: Mapped[bool] = mapped_column(default=True, server_default=true())
     # An SMS asking for a review after each visit (`openbooking reviews run`).
     review_sms: Mapped[bool] = mapped_column(default=True, server_default=true())
+    # E-mail notices (notices/): to customers who gave an e-mail and asked for it, and to the
+    # team member on a new booking; calendar feeds show customers' phones only if allowed.
+    email_confirmation: Mapped[bool] = mapped_column(default=True, server_default=true())
+    email_cancellation: Mapped[bool] = mapped_column(default=True, server_default=true())
+    email_reminders: Mapped[bool] = mapped_column(default=True, server_default=true())
+    email_staff_notices: Mapped[bool] = mapped_column(default=True, server_default=true())
+    calendar_phones: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Webhook endpoints: [{"url", "events", "secret_version"}] (business file `notifications`).
+    webhooks: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
 
 
 class Bookform(Timestamped, Base):
@@ -159,6 +168,7 @@ class Staff(Timestamped, Base):
     information: Mapped[str] = mapped_column(Text, default="")
     api_id: Mapped[str] = mapped_column(String(64), default="")
     deleted: Mapped[bool] = mapped_column(default=False)
+    email: Mapped[str] = mapped_column(String(254), default="", server_default="")
 
 
 class StaffService(Base):

@@ -89,6 +89,8 @@ class Record(Timestamped, Base):
     # null for an individual appointment.
     activity_id: Mapped[int | None]
     clients_count: Mapped[int] = mapped_column(default=1, server_default=text("1"))
+    # Bumped on every change the customer or business would see (calendar SEQUENCE).
+    sequence: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 class RecordService(Base):

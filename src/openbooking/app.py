@@ -14,6 +14,7 @@ from starlette.staticfiles import StaticFiles
 from openbooking import __version__
 from openbooking.auth.cache import PartnerCache
 from openbooking.availability.endpoints import router as availability_router
+from openbooking.backoffice.endpoints import router as backoffice_router
 from openbooking.bookings.endpoints import router as bookings_router
 from openbooking.catalog.endpoints import router as catalog_router
 from openbooking.config import Settings
@@ -80,6 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(availability_router, prefix=API_PREFIX)
     app.include_router(verification_router, prefix=API_PREFIX)
     app.include_router(bookings_router, prefix=API_PREFIX)
+    app.include_router(backoffice_router, prefix=API_PREFIX)
     app.include_router(ops_router)  # /healthz, /readyz, /metrics: no partner token
 
     # Swagger UI from the installed package: no CDN at run time.

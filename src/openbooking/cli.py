@@ -32,6 +32,10 @@ user_token_app = typer.Typer(no_args_is_help=True, help="Customers' API tokens."
 app.add_typer(user_token_app, name="user-token")
 reminders_app = typer.Typer(no_args_is_help=True, help="SMS reminders of appointments.")
 app.add_typer(reminders_app, name="reminders")
+business_user_app = typer.Typer(
+    no_args_is_help=True, help="Business users: owners, administrators, team members."
+)
+app.add_typer(business_user_app, name="user")
 
 DEMO_TOKEN_NAME = "demo"  # noqa: S105 - a name, not a secret
 NO_SCHEMA = "the database has no schema yet: run `openbooking db upgrade`"
@@ -441,6 +445,114 @@ def business_schema() -> None:
     from openbooking.business.schemas import json_schema  # noqa: PLC0415
 
     typer.echo(json.dumps(json_schema(), indent=2, ensure_ascii=False))
+
+
+def _read_password(email: str, name: str, phone: str | None) -> str:
+    """The new password from stdin (never from the command line): typed twice at a terminal,
+    else the first line of what is piped in."""
+    import getpass  # noqa: PLC0415
+
+    from openbooking.backoffice import accounts  # noqa: PLC0415
+
+    if sys.stdin.isatty():
+        password = getpass.getpass("New password: ")
+        if getpass.getpass("Again: ") != password:
+            raise CliError("the passwords differ")
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    problem = accounts.password_problem(password, email, name, phone)
+    if problem is not None:
+        raise CliError(f"password refused: {problem}")
+    return password
+
+
+@business_user_app.command("add")
+def business_user_add(  # noqa: PLR0917 - the command's options
+    email: Annotated[str, typer.Argument(help="The login e-mail.")],
+    role: Annotated[str, typer.Option(help="owner, administrator or member.")],
+    location: Annotated[
+        list[int] | None, typer.Option(help="A location (repeat for several).")
+    ] = None,
+    chain: Annotated[int | None, typer.Option(help="An owner's chain: all its locations.")] = None,
+    staff: Annotated[int | None, typer.Option(help="A team member's own member id.")] = None,
+    name: Annotated[str, typer.Option(help="The name shown in the history.")] = "",
+    phone: Annotated[str | None, typer.Option(help="A phone that also logs in.")] = None,
+) -> None:
+    """Add a business user; the password is read from stdin (typed twice at a terminal)."""
+    from openbooking.backoffice import accounts  # noqa: PLC0415
+    from openbooking.kit.pool import BoundedPool  # noqa: PLC0415
+    from openbooking.verification import passwords  # noqa: PLC0415
+
+    settings = _settings()
+    password = _read_password(email.strip().lower(), name, phone)
+    password_hash = asyncio.run(passwords.hash_password(password, BoundedPool(1, 1)))
+
+    async def work(session: AsyncSession) -> int:
+        try:
+            user = await accounts.add_user(
+                session,
+                email=email,
+                role=role,
+                location_ids=location or [],
+                chain_id=chain,
+                staff_id=staff,
+                name=name,
+                phone=phone,
+                password_hash=password_hash,
+            )
+        except accounts.UserError as exc:
+            raise CliError(str(exc)) from None
+        return user.id
+
+    user_id = _in_transaction(settings, work)
+    typer.echo(f"added business user {user_id} ({role}) {email.strip().lower()}", err=True)
+
+
+@business_user_app.command("list")
+def business_user_list() -> None:
+    """Id, e-mail, role, member and locations of every business user (never secrets)."""
+    from openbooking.backoffice import accounts  # noqa: PLC0415
+
+    async def work(session: AsyncSession) -> list[str]:
+        return [
+            f"{user.id}\t{user.email}\t{user.role}\t"
+            f"{'chain ' + str(user.chain_id) if user.chain_id else '-'}\t"
+            f"{user.staff_id or '-'}\t{','.join(map(str, locations)) or '-'}"
+            for user, locations in await accounts.list_users(session)
+        ]
+
+    for line in _in_transaction(_settings(), work):
+        typer.echo(line)
+
+
+@business_user_app.command("remove")
+def business_user_remove(email: Annotated[str, typer.Argument(help="The login e-mail.")]) -> None:
+    """Remove a business user; their tokens stop working at once."""
+    from openbooking.backoffice import accounts  # noqa: PLC0415
+
+    async def work(session: AsyncSession) -> None:
+        try:
+            await accounts.remove_user(session, email)
+        except accounts.UserError as exc:
+            raise CliError(str(exc)) from None
+
+    _in_transaction(_settings(), work)
+    typer.echo(f"removed {email.strip().lower()}", err=True)
+
+
+@business_user_app.command("revoke")
+def business_user_revoke(email: Annotated[str, typer.Argument(help="The login e-mail.")]) -> None:
+    """Revoke every token of a business user (they log in again)."""
+    from openbooking.backoffice import accounts  # noqa: PLC0415
+
+    async def work(session: AsyncSession) -> int:
+        try:
+            return await accounts.revoke_all(session, email)
+        except accounts.UserError as exc:
+            raise CliError(str(exc)) from None
+
+    count = _in_transaction(_settings(), work)
+    typer.echo(f"revoked {count} token(s) of {email.strip().lower()}", err=True)
 
 
 def main() -> None:

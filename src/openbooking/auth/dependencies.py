@@ -14,6 +14,8 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPBearer
 
 from openbooking.auth.cache import Partner, PartnerCache
+from openbooking.backoffice import accounts
+from openbooking.backoffice.accounts import Principal
 from openbooking.deps import SessionDep
 from openbooking.kit.auth import Credentials, parse_authorization, token_digest
 from openbooking.kit.errors import Unauthorized
@@ -80,3 +82,11 @@ async def optional_customer(session: SessionDep, credentials: CredentialsDep) ->
 
 CustomerDep = Annotated[Customer, Depends(current_customer)]
 MaybeCustomerDep = Annotated[Customer | None, Depends(optional_customer)]
+
+
+async def current_business_user(session: SessionDep, token: UserTokenDep) -> Principal:
+    """The business user of the `User` token; a customer's token is as unknown here as any."""
+    return await accounts.authenticate(session, token)
+
+
+BusinessUserDep = Annotated[Principal, Depends(current_business_user)]

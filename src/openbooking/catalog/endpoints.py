@@ -7,8 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from starlette.responses import Response
 
-from openbooking.auth.dependencies import require_partner
+from openbooking.auth.dependencies import CredentialsDep, require_partner
 from openbooking.availability import service as availability
+from openbooking.backoffice import accounts
+from openbooking.backoffice import service as backoffice
+from openbooking.backoffice.schemas import CompanyBrief
 from openbooking.catalog import service
 from openbooking.catalog.languages import translation_bytes
 from openbooking.catalog.schemas import (
@@ -27,7 +30,7 @@ from openbooking.catalog.schemas import (
 )
 from openbooking.deps import DialectDep, SessionDep
 from openbooking.kit.envelope import ERROR_RESPONSES, Envelope, JSONResponse, envelope, errors
-from openbooking.kit.errors import NotFound
+from openbooking.kit.errors import NotFound, Unauthorized
 from openbooking.kit.openapi import answers
 from openbooking.kit.wire import IdPath, query
 
@@ -71,15 +74,26 @@ async def get_privacy_policy(location_id: IdPath, session: SessionDep) -> Respon
     "/companies",
     summary="Locations, optionally of one chain",
     responses=answers(
-        200, Envelope[list[LocationSummary]], yclients=Envelope[list[LocationSummaryY]]
+        200,
+        Envelope[list[LocationSummary] | list[CompanyBrief]],
+        yclients=Envelope[list[LocationSummaryY] | list[CompanyBrief]],
     )
-    | errors(422),
+    | errors(
+        (401, "Missing or unknown partner token; with `my=1`, no valid business user token"),
+        422,
+    ),
 )
 async def get_companies(
     session: SessionDep,
     dialect: DialectDep,
     params: Annotated[CompaniesQuery, Depends(query(CompaniesQuery))],
+    credentials: CredentialsDep,
 ) -> Response:
+    if params.my:  # the business side (docs/business-api.md); a public call never gets here
+        if credentials.user_token is None:
+            raise Unauthorized
+        user = await accounts.authenticate(session, credentials.user_token)
+        return envelope(await backoffice.my_companies(session, user, dialect))
     return envelope(await availability.companies(session, dialect, params))
 
 

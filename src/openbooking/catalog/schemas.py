@@ -22,6 +22,11 @@ class CompaniesQuery(QuerySchema):
     forBooking: Flag = Field(  # noqa: N815 - the wire name
         False, description="Adds `next_slot`, the earliest free start time"
     )
+    my: Flag = Field(
+        False,
+        description="The business user's own locations (needs their `User` token); the other"
+        " filters do not apply then",
+    )
 
 
 class CompanyQuery(QuerySchema):

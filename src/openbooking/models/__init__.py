@@ -1,6 +1,12 @@
 """All tables, imported here so that `Base.metadata` is complete for alembic and tests."""
 
 from openbooking.models.base import Base
+from openbooking.models.business_users import (
+    BusinessToken,
+    BusinessUser,
+    BusinessUserLocation,
+    RecordChange,
+)
 from openbooking.models.catalog import (
     Bookform,
     CatalogVersion,
@@ -27,6 +33,9 @@ from openbooking.models.records import Client, IdempotentRequest, Record, Record
 __all__ = [
     "Base",
     "Bookform",
+    "BusinessToken",
+    "BusinessUser",
+    "BusinessUserLocation",
     "CatalogVersion",
     "Chain",
     "Client",
@@ -37,6 +46,7 @@ __all__ = [
     "PartnerToken",
     "Position",
     "Record",
+    "RecordChange",
     "RecordService",
     "ScheduleInterval",
     "Service",

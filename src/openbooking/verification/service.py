@@ -527,3 +527,10 @@ async def revoke_all(session: AsyncSession, phone: str) -> int:
     if customer is None:
         raise InvalidParameter("phone", "no customer has this phone")
     return await repository.revoke_tokens(session, customer.id, clock_now())
+
+
+# The password machinery, shared with the business users' login (backoffice.accounts): the same
+# budgets, the same bounded argon2 pool, the same answers.
+password_budget = _argon2_budget
+check_password = _verify
+hash_password = _hash

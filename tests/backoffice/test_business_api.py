@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from tests.backoffice.conftest import (
     BERLIN,
     CAMILLE,
@@ -30,7 +28,7 @@ ROLES = (
 
 async def service_of_camille(business: Business) -> int:
     services = (await business.as_("owner").call("GET", f"/services/{NEW_YORK}")).json()["data"]
-    return next(s["id"] for s in services if any(x["id"] == CAMILLE for x in s["staff"]))
+    return int(next(s["id"] for s in services if any(x["id"] == CAMILLE for x in s["staff"])))
 
 
 async def walk_in(caller: Caller, service: int, when: str, **extra: Any) -> Any:
@@ -54,7 +52,8 @@ class TestAuth:
         as_query = await http.post("/api/v1/auth", params=login, headers=headers)
         assert as_query.status_code == 201, as_query.text
         data = as_query.json()["data"]
-        assert data["login"] == "owner@example.org" and data["user_token"]
+        assert data["login"] == "owner@example.org"
+        assert data["user_token"]
         wrong = await http.post(
             "/api/v1/auth", json={**login, "password": PASSWORD + "!"}, headers=headers
         )
@@ -251,7 +250,8 @@ class TestRecords:
         into_break = await admin.call("PUT", path, {"datetime": f"{DAY}T16:00:00"})
         assert into_break.status_code == 422
         gone = await admin.call("DELETE", path)
-        assert gone.status_code == 200 and gone.json()["data"] == {
+        assert gone.status_code == 200
+        assert gone.json()["data"] == {
             "id": record["id"],
             "deleted": True,
         }
@@ -358,7 +358,9 @@ class TestAltegioMcp:
         )
         assert login.status_code == 201
         result = login.json()
-        assert result["success"] and result["data"]["user_token"] and result["data"]["id"]
+        assert result["success"]
+        assert result["data"]["user_token"]
+        assert result["data"]["id"]
         headers = {
             **base,
             "Authorization": f"Bearer {partner}, User {result['data']['user_token']}",
@@ -371,7 +373,8 @@ class TestAltegioMcp:
             response = await http.request(method, f"/api/v1{path}", json=body, headers=sent)
             assert response.is_success, (method, path, response.text)
             answer = response.json()
-            assert answer["success"] is True and answer["data"] is not None, (path, answer)
+            assert answer["success"] is True, (path, answer)
+            assert answer["data"] is not None, (path, answer)
             return answer["data"]
 
         companies = await ok("GET", "/companies?my=1")
@@ -413,7 +416,8 @@ class TestAltegioMcp:
                 "attendance": 2,
             },
         )
-        assert updated["comment"] == "moved" and updated["attendance"] == 2
+        assert updated["comment"] == "moved"
+        assert updated["attendance"] == 2
         schedule = await ok("GET", f"/schedule/{NEW_YORK}/{CAMILLE}/{DAY}/{DAY}")
         assert schedule[0]["is_working"] is True
         deleted = await http.delete(f"/api/v1/record/{NEW_YORK}/{record_id}", headers=headers)

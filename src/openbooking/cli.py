@@ -555,6 +555,43 @@ def business_user_revoke(email: Annotated[str, typer.Argument(help="The login e-
     typer.echo(f"revoked {count} token(s) of {email.strip().lower()}", err=True)
 
 
+def _secret_key(settings: Settings) -> bytes:
+    """The server secret, as the app reads it (OPENBOOKING_SECRET_KEY, else var/secret-key)."""
+    from openbooking.kit.crypto import load_or_create_key  # noqa: PLC0415
+
+    if settings.secret_key:
+        return settings.secret_key.get_secret_value().encode()
+    return load_or_create_key(settings.var_dir / "secret-key")
+
+
+@business_user_app.command("totp")
+def business_user_totp(
+    email: Annotated[str, typer.Argument(help="An owner's or administrator's e-mail.")],
+    off: Annotated[bool, typer.Option("--off", help="Remove the second factor.")] = False,
+) -> None:
+    """Enrol a TOTP second factor (RFC 6238): prints the otpauth:// URI to scan, once; the
+    user's tokens are revoked, and from then on POST /auth needs the app's code."""
+    from openbooking.backoffice import accounts  # noqa: PLC0415
+
+    settings = _settings()
+    key = _secret_key(settings)
+
+    async def work(session: AsyncSession) -> str | None:
+        try:
+            if off:
+                await accounts.remove_totp(session, email)
+                return None
+            return await accounts.enroll_totp(session, key, email)
+        except accounts.UserError as exc:
+            raise CliError(str(exc)) from None
+
+    uri = _in_transaction(settings, work)
+    if uri is None:
+        typer.echo(f"second factor removed for {email.strip().lower()}", err=True)
+    else:
+        typer.echo(uri)
+
+
 def main() -> None:
     from openbooking.business.document import BusinessFileError  # noqa: PLC0415
     from openbooking.kit.errors import ApiError  # noqa: PLC0415

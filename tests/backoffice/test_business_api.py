@@ -5,6 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import pyotp
+import pytest
+
+from openbooking.backoffice import accounts
 from tests.backoffice.conftest import (
     BERLIN,
     CAMILLE,
@@ -14,6 +18,7 @@ from tests.backoffice.conftest import (
     Business,
     Caller,
 )
+from tests.conftest import SECRETS
 
 ROLES = (
     "owner",
@@ -89,6 +94,51 @@ class TestAuth:
         assert statuses[0] == 401
         assert statuses[-1] == 429
         assert response.headers["Retry-After"]
+
+
+class TestSecondFactor:
+    async def test_totp_is_asked_for_checked_and_used_once(
+        self, business: Business, app: Any, run_in_session: Any, clock: Any
+    ) -> None:
+        key = app.state.secret_key
+        uri = await run_in_session(
+            lambda session: accounts.enroll_totp(session, key, "administrator@example.org")
+        )
+        totp = pyotp.parse_uri(uri)
+        assert isinstance(totp, pyotp.TOTP)
+        http, headers = business.http, {"Authorization": f"Bearer {business.partner}"}
+        login = {"login": "administrator@example.org", "password": PASSWORD}
+        revoked = await business.as_("administrator").call("GET", f"/records/{NEW_YORK}")
+        assert revoked.status_code == 401, "enrolling revokes the tokens"
+        asked = await http.post("/api/v1/auth", json=login, headers=headers)
+        assert asked.status_code == 422
+        assert asked.json()["meta"]["errors"][0]["field"] == "2fa.secret"
+        wrong = await http.post(
+            "/api/v1/auth", json={**login, "2fa": {"secret": "000000"}}, headers=headers
+        )
+        assert wrong.status_code == 401
+        code = totp.now()
+        SECRETS.add(code)
+        good = await http.post(
+            "/api/v1/auth", json={**login, "2fa": {"uuid": "x", "secret": code}}, headers=headers
+        )
+        assert good.status_code == 201, good.text
+        again = await http.post("/api/v1/auth", json={**login, "totp": code}, headers=headers)
+        assert again.status_code == 401, "a code is used once"
+        clock.shift(30)
+        later = totp.now()
+        SECRETS.add(later)
+        as_form = await http.post("/api/v1/auth", data={**login, "totp": later}, headers=headers)
+        assert as_form.status_code == 201, as_form.text
+
+    async def test_only_managers_enrol(
+        self, business: Business, app: Any, run_in_session: Any
+    ) -> None:
+        key = app.state.secret_key
+        with pytest.raises(accounts.UserError):
+            await run_in_session(
+                lambda session: accounts.enroll_totp(session, key, "member@example.org")
+            )
 
 
 class TestMatrix:

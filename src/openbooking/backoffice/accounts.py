@@ -14,11 +14,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+import pyotp
+
 from openbooking.backoffice import repository
 from openbooking.catalog import service as catalog
 from openbooking.kit import phones
 from openbooking.kit.auth import new_token, token_digest
 from openbooking.kit.clock import now as clock_now
+from openbooking.kit.crypto import same, seal, unseal
 from openbooking.kit.errors import ApiError, InvalidParameter, Unauthorized
 from openbooking.models import BusinessToken, BusinessUser
 from openbooking.models.business_users import (
@@ -39,6 +42,7 @@ if TYPE_CHECKING:
     from openbooking.verification.service import Context
 
 logger = logging.getLogger("openbooking.backoffice")
+TOTP_PURPOSE = "business-totp"
 
 
 class UserError(ValueError):
@@ -166,9 +170,15 @@ async def issue_token(session: AsyncSession, ttl_days: int, user: BusinessUser) 
 
 
 async def login(
-    work: UnitOfWork, ctx: Context, login_name: str | None, password: str | None
+    work: UnitOfWork,
+    ctx: Context,
+    login_name: str | None,
+    password: str | None,
+    code: str | None = None,
 ) -> tuple[BusinessUser, str]:
-    """POST /auth: e-mail or phone, and password. Unknown logins cost a dummy argon2 check."""
+    """POST /auth: e-mail or phone, and password, and for a user with a second factor the
+    code of their authenticator app. Unknown logins cost a dummy argon2 check; the attempt
+    counts against the login's budget until the second factor passes too."""
     if not login_name:
         raise InvalidParameter("login", "is required")
     if not password:
@@ -184,6 +194,8 @@ async def login(
     if user is None or user.disabled_at is not None or not matches:
         logger.info("business login failed from %s", ctx.client)
         raise BadCredentials
+    if user.totp_secret is not None:
+        await _second_factor(await work.write(), ctx, user, code)
     await ctx.limiter.clear(rule, "password", key, ctx.client)
     new_hash = None
     if passwords.needs_rehash(stored or ""):
@@ -194,6 +206,54 @@ async def login(
         session.add(user)
     logger.info("business user %s logged in", user.id)
     return user, await issue_token(session, ctx.settings.user_token_ttl_days, user)
+
+
+class SecondFactorNeeded(InvalidParameter):
+    def __init__(self) -> None:
+        super().__init__("2fa.secret", "the code of the authenticator app is required")
+
+
+async def _second_factor(
+    session: AsyncSession, ctx: Context, user: BusinessUser, code: str | None
+) -> None:
+    """RFC 6238 (30-second steps, 6 digits, SHA-1, one step of clock drift either way); each
+    step's code is accepted once."""
+    if not code:
+        raise SecondFactorNeeded
+    assert user.totp_secret is not None
+    totp = pyotp.TOTP(unseal(ctx.key, TOTP_PURPOSE, user.totp_secret))
+    now = int(clock_now().timestamp()) // totp.interval
+    for step in (now - 1, now, now + 1):
+        if same(totp.at(step * totp.interval), code.strip()) and await repository.claim_totp_step(
+            session, user.id, step
+        ):
+            return
+    logger.info("business user %s: wrong or used authenticator code from %s", user.id, ctx.client)
+    raise BadCredentials
+
+
+async def enroll_totp(session: AsyncSession, key: bytes, email: str) -> str:
+    """A new second factor for an owner or administrator; the `otpauth://` URI to scan (the
+    seed is stored sealed under the server secret, and shown only this once)."""
+    user = await repository.user_by_email(session, email.strip().lower())
+    if user is None:
+        raise UserError("no business user with this e-mail")
+    if user.role == ROLE_MEMBER:
+        raise UserError("a second factor is for owners and administrators")
+    seed = pyotp.random_base32()
+    user.totp_secret = seal(key, TOTP_PURPOSE, seed)
+    user.totp_last_step = None
+    await repository.revoke_tokens(session, user.id, clock_now())
+    logger.info("business user %s enrolled a second factor", user.id)
+    return pyotp.TOTP(seed).provisioning_uri(name=user.email, issuer_name="OpenBooking")
+
+
+async def remove_totp(session: AsyncSession, email: str) -> None:
+    user = await repository.user_by_email(session, email.strip().lower())
+    if user is None:
+        raise UserError("no business user with this e-mail")
+    user.totp_secret, user.totp_last_step = None, None
+    logger.info("business user %s: second factor removed", user.id)
 
 
 async def authenticate(session: AsyncSession, token: str) -> Principal:

@@ -65,8 +65,16 @@ def _key(request: Request) -> bytes:
     responses=answers(201, Envelope[BusinessProfile])
     | errors(
         *BODY_ERRORS,
-        (401, "Missing or unknown partner token, or no business user with this login and password"),
-        (422, "`login` or `password` missing"),
+        (
+            401,
+            "Missing or unknown partner token, no business user with this login and password,"
+            " or a wrong or used authenticator code",
+        ),
+        (
+            422,
+            "`login` or `password` missing; or the user has a second factor and `2fa.secret`"
+            " (or `totp`) is missing",
+        ),
         (429, "Too many failed logins for this login from this address; see `Retry-After`"),
         503,
     ),
@@ -79,7 +87,11 @@ async def post_auth(
     dialect: DialectDep,
 ) -> Response:
     user, token = await accounts.login(
-        work, context, data.login or params.login, data.password or params.password
+        work,
+        context,
+        data.login or params.login,
+        data.password or params.password,
+        data.code or params.totp,
     )
     return envelope(render.profile(user, token, dialect), status_code=201)
 

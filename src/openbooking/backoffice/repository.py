@@ -104,6 +104,21 @@ async def revoke_tokens(session: AsyncSession, user_id: int, now: datetime) -> i
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
+async def claim_totp_step(session: AsyncSession, user_id: int, step: int) -> bool:
+    """Mark a TOTP time step used; exactly one of racing logins with the same code wins, and
+    no code of that step or an earlier one is accepted again."""
+    result = await session.execute(
+        update(BusinessUser)
+        .where(
+            BusinessUser.id == user_id,
+            or_(BusinessUser.totp_last_step.is_(None), BusinessUser.totp_last_step < step),
+        )
+        .values(totp_last_step=step)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
 async def location(session: AsyncSession, location_id: int) -> Location | None:
     return await session.scalar(
         select(Location).where(Location.id == location_id, Location.deleted.is_(False))

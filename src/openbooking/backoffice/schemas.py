@@ -26,9 +26,28 @@ Attendance = Annotated[
 ]
 
 
+class SecondFactor(Schema):
+    uuid: Annotated[str | None, Clean(64)] = Field(None, description="Not needed; ignored")
+    secret: Annotated[str | None, Clean(16)] = Field(
+        None, description="The 6-digit code of the authenticator app"
+    )
+
+
 class AuthBody(Schema):
     login: Annotated[str | None, Clean(254)] = Field(None, description="E-mail or phone")
     password: str | None = None
+    two_factor: SecondFactor | None = Field(
+        None,
+        alias="2fa",
+        description='For a user with a second factor: `{"secret": "123456"}`',
+    )
+    totp: Annotated[str | None, Clean(16)] = Field(
+        None, description="The same code, as a flat field (forms, query strings)"
+    )
+
+    @property
+    def code(self) -> str | None:
+        return self.totp or (self.two_factor.secret if self.two_factor else None)
 
 
 class AuthQuery(QuerySchema):
@@ -36,6 +55,7 @@ class AuthQuery(QuerySchema):
 
     login: Annotated[str | None, Clean(254)] = None
     password: str | None = None
+    totp: Annotated[str | None, Clean(16)] = None
 
 
 class RecordsQuery(QuerySchema):

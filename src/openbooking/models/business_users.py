@@ -35,7 +35,7 @@ class BusinessUser(Timestamped, Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     # TOTP (RFC 6238) second factor: the shared secret, and the last time step accepted (a code
     # is used once).
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_secret: Mapped[str | None] = mapped_column(String(128))  # kit.crypto.seal
     totp_last_step: Mapped[int | None]
     disabled_at: Mapped[datetime | None]
 

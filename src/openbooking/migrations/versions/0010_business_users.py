@@ -30,7 +30,7 @@ def upgrade() -> None:
         sa.Column("chain_id", sa.Integer(), nullable=True),
         sa.Column("staff_id", sa.Integer(), nullable=True),
         sa.Column("password_hash", sa.String(length=255), nullable=False),
-        sa.Column("totp_secret", sa.String(length=64), nullable=True),
+        sa.Column("totp_secret", sa.String(length=128), nullable=True),
         sa.Column("totp_last_step", sa.Integer(), nullable=True),
         sa.Column("disabled_at", openbooking.kit.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("created_at", openbooking.kit.db.UTCDateTime(timezone=True), nullable=False),

@@ -380,7 +380,7 @@ async def _business(widget: Widget, service: int, run_in_session: Any) -> None:
     await widget.call(
         "PUT",
         "/record/{location_id}/{record_id}",
-        200,
+        201,
         path=record,
         body={"comment": "hi"},
         user=user,

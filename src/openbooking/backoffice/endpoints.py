@@ -24,7 +24,7 @@ from openbooking.backoffice.schemas import (
     RecordsQuery,
     ScheduleBody,
     ScheduleDay,
-    ServiceView,
+    ServicesPage,
     StaffView,
 )
 from openbooking.deps import ContextDep, DialectDep, SessionDep, WorkDep, WriteSessionDep
@@ -155,8 +155,9 @@ async def get_record(
 
 @router.put(
     "/record/{location_id}/{record_id}",
+    status_code=201,
     summary="Move, change services or member, comment, attendance",
-    responses=answers(200, Envelope[BusinessRecord])
+    responses=answers(201, Envelope[BusinessRecord])
     | errors(
         *BODY_ERRORS,
         USER,
@@ -174,7 +175,7 @@ async def put_record(
     dialect: DialectDep,
 ) -> Response:
     view = await service.update_record(session, user, location_id, record_id, data, dialect)
-    return envelope(view)
+    return envelope(view, status_code=201)
 
 
 @router.delete(
@@ -201,50 +202,49 @@ async def get_staff(location_id: IdPath, session: SessionDep, user: BusinessUser
 
 @router.get(
     "/staff/{location_id}/{staff_id}",
-    summary="One team member",
-    responses=answers(200, Envelope[StaffView])
+    summary="One team member (a list of one, as the reference has it)",
+    responses=answers(200, Envelope[list[StaffView]])
     | errors(USER, FORBIDDEN, (404, "Unknown location or team member"), 422),
 )
 async def get_staff_member(
     location_id: IdPath, staff_id: IdPath, session: SessionDep, user: BusinessUserDep
 ) -> Response:
-    (member,) = await service.staff(session, user, location_id, staff_id)
-    return envelope(member)
+    return envelope(await service.staff(session, user, location_id, staff_id))
 
 
 @router.get(
     "/services/{location_id}",
     summary="The location's services",
-    responses=answers(200, Envelope[list[ServiceView]])
-    | errors(USER, FORBIDDEN, (404, "Unknown location"), 422),
+    responses=answers(200, ServicesPage) | errors(USER, FORBIDDEN, (404, "Unknown location"), 422),
 )
 async def get_services(location_id: IdPath, session: SessionDep, user: BusinessUserDep) -> Response:
-    return envelope(await service.services(session, user, location_id))
+    found = await service.services(session, user, location_id)
+    return envelope(found, meta={"total_count": len(found)})
 
 
 @router.get(
     "/company/{location_id}/services",
     summary="The location's services (the path one Altegio client uses)",
-    responses=answers(200, Envelope[list[ServiceView]])
-    | errors(USER, FORBIDDEN, (404, "Unknown location"), 422),
+    responses=answers(200, ServicesPage) | errors(USER, FORBIDDEN, (404, "Unknown location"), 422),
 )
 async def get_company_services(
     location_id: IdPath, session: SessionDep, user: BusinessUserDep
 ) -> Response:
-    return envelope(await service.services(session, user, location_id))
+    found = await service.services(session, user, location_id)
+    return envelope(found, meta={"total_count": len(found)})
 
 
 @router.get(
     "/services/{location_id}/{service_id}",
-    summary="One service",
-    responses=answers(200, Envelope[ServiceView])
+    summary="One service (a list of one, as the reference has it)",
+    responses=answers(200, ServicesPage)
     | errors(USER, FORBIDDEN, (404, "Unknown location or service"), 422),
 )
 async def get_service(
     location_id: IdPath, service_id: IdPath, session: SessionDep, user: BusinessUserDep
 ) -> Response:
-    (found,) = await service.services(session, user, location_id, service_id)
-    return envelope(found)
+    found = await service.services(session, user, location_id, service_id)
+    return envelope(found, meta={"total_count": len(found)})
 
 
 @router.get(

@@ -46,6 +46,7 @@ def staff_brief(staff: Staff, position: Position | None) -> dict[str, Any]:
         "api_id": staff.api_id,
         "name": staff.name,
         "specialization": staff.specialization,
+        "spec": staff.specialization,
         "position": position_ref(position),
         "avatar": staff.avatar,
         "avatar_big": staff.avatar_big,
@@ -55,6 +56,33 @@ def staff_brief(staff: Staff, position: Position | None) -> dict[str, Any]:
 
 
 def client(row: Client, visits: int, dialect: Dialect) -> dict[str, Any]:
+    """A client as `GET /clients` lists them (no loyalty, categories or birthdays are kept)."""
+    return {
+        "id": row.id,
+        "name": row.name,
+        "phone": phone(row.phone, dialect),
+        "email": row.email,
+        "categories": [],
+        "sex_id": 0,
+        "sex": "",
+        "discount": 0,
+        "importance_id": 0,
+        "importance": "",
+        "card": 0,
+        "birth_date": "",
+        "comment": "",
+        "sms_check": 0,
+        "sms_not": 0,
+        "spent": 0,
+        "balance": 0,
+        "visits": visits,
+        "last_change_date": row.updated_at.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "custom_fields": {},
+    }
+
+
+def record_client(row: Client, visits: int, dialect: Dialect) -> dict[str, Any]:
+    """The client inside a record."""
     return {
         "id": row.id,
         "name": row.name,
@@ -158,20 +186,31 @@ def record(  # noqa: PLR0917 - the record and what it joins
         "bookform_id": 0,
         "record_from": "",
         "is_mobile": 0,
+        "is_sale_bill_printed": False,
+        "client_agreements": None,
+        "consumables": [],
+        "finance_transactions": [],
     }
 
 
 def staff(
-    row: Staff, position: Position | None, links: list[StaffService], services: dict[int, Service]
+    row: Staff,
+    position: Position | None,
+    links: list[StaffService],
+    services: dict[int, Service],
+    user_id: int,
 ) -> dict[str, Any]:
+    """A team member (the reference writes `weight`, `hidden`, `fired`, `status` as strings)."""
     return {
         **staff_brief(row, position),
+        "show_rating": int(row.show_rating),
+        "user_id": user_id,
         "comments_count": row.comments_count,
-        "weight": row.weight,
+        "weight": str(row.weight),
         "information": row.information,
-        "hidden": 0,
-        "fired": 0,
-        "status": 0,
+        "hidden": "0",
+        "fired": "0",
+        "status": "0",
         "bookable": row.bookable,
         "services_links": [
             {
@@ -187,6 +226,7 @@ def staff(
 def service(row: Service, links: list[StaffService]) -> dict[str, Any]:
     return {
         "id": row.id,
+        "salon_service_id": row.id,
         "title": row.title,
         "category_id": row.category_id,
         "weight": row.weight,
@@ -194,7 +234,7 @@ def service(row: Service, links: list[StaffService]) -> dict[str, Any]:
         "api_id": row.api_id,
         "price_min": row.price_min,
         "price_max": row.price_max,
-        "discount": row.discount,
+        "discount": f"{row.discount:g}",
         "comment": row.comment,
         "duration": row.duration_seconds,
         "prepaid": row.prepaid,
@@ -203,27 +243,6 @@ def service(row: Service, links: list[StaffService]) -> dict[str, Any]:
             {"id": link.staff_id, "seance_length": link.duration_seconds or row.duration_seconds}
             for link in links
         ],
-    }
-
-
-def company(location: Location, role: str, dialect: Dialect) -> dict[str, Any]:
-    return {
-        "id": location.id,
-        "title": location.title,
-        "public_title": location.title,
-        "short_descr": location.short_descr,
-        "country": location.country,
-        "city": location.city,
-        "address": location.address,
-        "timezone_name": location.timezone,
-        "active": int(location.active),
-        "phone": phone(str(location.phones[0]), dialect) if location.phones else "",
-        "phones": [phone(str(item), dialect) for item in location.phones],
-        "email": location.email,
-        "site": location.site,
-        "currency_short_title": location.currency,
-        "main_group_id": location.chain_id or 0,
-        "user_role": role,
     }
 
 

@@ -157,6 +157,7 @@ class StaffBrief(Answer):
     api_id: str
     name: str
     specialization: str
+    spec: str = Field(description="The same as `specialization`")
     position: PositionRef
     avatar: str
     avatar_big: str
@@ -165,6 +166,33 @@ class StaffBrief(Answer):
 
 
 class ClientView(Answer):
+    """A client as `GET /clients` and `GET /client` answer."""
+
+    id: int
+    name: str
+    phone: str
+    email: str
+    categories: list[Any]
+    sex_id: int
+    sex: str
+    discount: int
+    importance_id: int
+    importance: str
+    card: int
+    birth_date: str
+    comment: str
+    sms_check: int
+    sms_not: int
+    spent: float
+    balance: float
+    visits: int
+    last_change_date: str
+    custom_fields: dict[str, Any]
+
+
+class RecordClient(Answer):
+    """The client inside a record."""
+
     id: int
     name: str
     surname: str
@@ -202,7 +230,7 @@ class BusinessRecord(Answer):
     services: list[RecordServiceView]
     goods_transactions: list[Any]
     staff: StaffBrief
-    client: ClientView | None
+    client: RecordClient | None
     clients_count: int
     date: str
     datetime: str
@@ -243,6 +271,10 @@ class BusinessRecord(Answer):
     bookform_id: int
     record_from: str
     is_mobile: int
+    is_sale_bill_printed: bool
+    client_agreements: None
+    consumables: list[Any]
+    finance_transactions: list[Any]
     history: list[Change] | Absent = Field(None, description="Only in `GET /record`")
 
 
@@ -262,23 +294,27 @@ class StaffView(Answer):
     api_id: str
     name: str
     specialization: str
+    spec: str = Field(description="The same as `specialization`")
     position: PositionRef
     avatar: str
     avatar_big: str
     rating: float
     votes_count: int
+    show_rating: int
+    user_id: int = Field(description="The business user who is this member, else 0")
     comments_count: int
-    weight: int
+    weight: str
     information: str
-    hidden: int
-    fired: int
-    status: int
+    hidden: str
+    fired: str
+    status: str
     bookable: bool
     services_links: list[dict[str, Any]]
 
 
 class ServiceView(Answer):
     id: int
+    salon_service_id: int
     title: str
     category_id: int
     weight: int
@@ -286,7 +322,7 @@ class ServiceView(Answer):
     api_id: str
     price_min: float
     price_max: float
-    discount: float
+    discount: str
     comment: str
     duration: int
     prepaid: str
@@ -294,23 +330,14 @@ class ServiceView(Answer):
     staff: list[dict[str, Any]]
 
 
-class CompanyBrief(Answer):
-    id: int
-    title: str
-    public_title: str
-    short_descr: str
-    country: str
-    city: str
-    address: str
-    timezone_name: str
-    active: int
-    phone: str
-    phones: list[str]
-    email: str
-    site: str
-    currency_short_title: str
-    main_group_id: int
-    user_role: str = Field(description="`owner`, `administrator` or `member`")
+class CountMeta(Answer):
+    total_count: int
+
+
+class ServicesPage(Answer):
+    success: bool
+    data: list[ServiceView]
+    meta: CountMeta
 
 
 class SlotView(Answer):

@@ -140,7 +140,7 @@ async def _views(
         if row.client_id is not None:
             client = await repository.client(session, location.id, row.client_id)
             if client is not None:
-                client_view = render.client(client, visits.get(client.id, 0), dialect)
+                client_view = render.record_client(client, visits.get(client.id, 0), dialect)
         view = render.record(
             row,
             location,
@@ -454,12 +454,14 @@ async def staff(
     positions = await repository.positions(session, location_id)
     services = {row.id: row for row in await repository.services(session, location_id)}
     links = await repository.staff_links(session, location_id)
+    users = {user.staff_id: user.id for user in await repository.users(session) if user.staff_id}
     return [
         render.staff(
             row,
             positions.get(row.position_id) if row.position_id else None,
             [link for link in links if link.staff_id == row.id],
             services,
+            users.get(row.id, 0),
         )
         for row in rows
     ]
@@ -479,14 +481,6 @@ async def services(
     return [
         render.service(row, [link for link in links if link.service_id == row.id]) for row in rows
     ]
-
-
-async def my_companies(
-    session: AsyncSession, principal: Principal, dialect: Dialect
-) -> list[dict[str, Any]]:
-    """`GET /companies?my=1`: the locations the business user may act on."""
-    rows = await repository.locations(session, sorted(principal.location_ids))
-    return [render.company(row, principal.role, dialect) for row in rows]
 
 
 # Clients ---------------------------------------------------------------------------------------

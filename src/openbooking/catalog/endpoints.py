@@ -10,8 +10,6 @@ from starlette.responses import Response
 from openbooking.auth.dependencies import CredentialsDep, require_partner
 from openbooking.availability import service as availability
 from openbooking.backoffice import accounts
-from openbooking.backoffice import service as backoffice
-from openbooking.backoffice.schemas import CompanyBrief
 from openbooking.catalog import service
 from openbooking.catalog.languages import translation_bytes
 from openbooking.catalog.schemas import (
@@ -74,9 +72,7 @@ async def get_privacy_policy(location_id: IdPath, session: SessionDep) -> Respon
     "/companies",
     summary="Locations, optionally of one chain",
     responses=answers(
-        200,
-        Envelope[list[LocationSummary] | list[CompanyBrief]],
-        yclients=Envelope[list[LocationSummaryY] | list[CompanyBrief]],
+        200, Envelope[list[LocationSummary]], yclients=Envelope[list[LocationSummaryY]]
     )
     | errors(
         (401, "Missing or unknown partner token; with `my=1`, no valid business user token"),
@@ -93,7 +89,8 @@ async def get_companies(
         if credentials.user_token is None:
             raise Unauthorized
         user = await accounts.authenticate(session, credentials.user_token)
-        return envelope(await backoffice.my_companies(session, user, dialect))
+        only = sorted(user.location_ids)
+        return envelope(await availability.companies(session, dialect, params, only))
     return envelope(await availability.companies(session, dialect, params))
 
 

@@ -24,8 +24,7 @@ class CompaniesQuery(QuerySchema):
     )
     my: Flag = Field(
         False,
-        description="The business user's own locations (needs their `User` token); the other"
-        " filters do not apply then",
+        description="Only the business user's own locations (needs their `User` token)",
     )
 
 

@@ -508,6 +508,34 @@ def business_user_add(  # noqa: PLR0917 - the command's options
     typer.echo(f"added business user {user_id} ({role}) {email.strip().lower()}", err=True)
 
 
+@business_user_app.command("password")
+def business_user_password(
+    email: Annotated[str, typer.Argument(help="The login e-mail.")],
+) -> None:
+    """Set a new password, read from stdin; every token of the user stops working."""
+    from openbooking.backoffice import accounts  # noqa: PLC0415
+    from openbooking.kit.pool import BoundedPool  # noqa: PLC0415
+    from openbooking.verification import passwords  # noqa: PLC0415
+
+    settings = _settings()
+
+    async def find(session: AsyncSession) -> tuple[str, str, str | None]:
+        try:
+            user = await accounts.user_by_email(session, email)
+        except accounts.UserError as exc:
+            raise CliError(str(exc)) from None
+        return user.email, user.name, user.phone
+
+    password = _read_password(*_in_transaction(settings, find))
+    password_hash = asyncio.run(passwords.hash_password(password, BoundedPool(1, 1)))
+
+    async def work(session: AsyncSession) -> int:
+        return await accounts.set_password(session, email, password_hash)
+
+    count = _in_transaction(settings, work)
+    typer.echo(f"password set; revoked {count} token(s)", err=True)
+
+
 @business_user_app.command("list")
 def business_user_list() -> None:
     """Id, e-mail, role, member and locations of every business user (never secrets)."""

@@ -89,6 +89,13 @@ def assert_valid(instance: Any, path: str, method: str, status: str) -> None:
     )
 
 
+def test_the_omissions_are_documented() -> None:
+    document = (Path(__file__).resolve().parents[2] / "docs" / "api-compat.md").read_text("utf-8")
+    section = document.split("## The business (B2B) paths", 1)[1]
+    for path in OPTIONAL:
+        assert f"`{path}`" in section, path
+
+
 def test_the_copy_matches_the_shared_reference() -> None:
     if not SHARED.exists():
         return

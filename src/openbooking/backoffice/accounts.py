@@ -270,6 +270,21 @@ async def authenticate(session: AsyncSession, token: str) -> Principal:
     )
 
 
+async def user_by_email(session: AsyncSession, email: str) -> BusinessUser:
+    user = await repository.user_by_email(session, email.strip().lower())
+    if user is None:
+        raise UserError("no business user with this e-mail")
+    return user
+
+
+async def set_password(session: AsyncSession, email: str, password_hash: str) -> int:
+    """A new password (the CLI hashed it); every token of the user is revoked."""
+    user = await user_by_email(session, email)
+    user.password_hash = password_hash
+    logger.info("business user %s: password set by the operator", user.id)
+    return await repository.revoke_tokens(session, user.id, clock_now())
+
+
 async def revoke_all(session: AsyncSession, email: str) -> int:
     user = await repository.user_by_email(session, email.strip().lower())
     if user is None:

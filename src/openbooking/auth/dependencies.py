@@ -8,7 +8,7 @@ request (its body) arrives.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPBearer
@@ -22,6 +22,9 @@ from openbooking.kit.errors import Unauthorized
 from openbooking.models import Customer
 from openbooking.partners import service as partners
 from openbooking.verification import service as verification
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
 
 # Documents the header in the OpenAPI document (Swagger UI's Authorize: enter the partner
 # token, or `<partner token>, User <user token>`); the header itself is parsed below.
@@ -82,6 +85,13 @@ async def optional_customer(session: SessionDep, credentials: CredentialsDep) ->
 
 CustomerDep = Annotated[Customer, Depends(current_customer)]
 MaybeCustomerDep = Annotated[Customer | None, Depends(optional_customer)]
+
+
+async def business_user_of(session: AsyncSession, credentials: Credentials) -> Principal:
+    """For an endpoint that needs the business user only sometimes (`GET /companies?my=1`)."""
+    if credentials.user_token is None:
+        raise Unauthorized
+    return await accounts.authenticate(session, credentials.user_token)
 
 
 async def current_business_user(session: SessionDep, token: UserTokenDep) -> Principal:

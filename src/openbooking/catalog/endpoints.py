@@ -7,9 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from starlette.responses import Response
 
-from openbooking.auth.dependencies import CredentialsDep, require_partner
+from openbooking.auth.dependencies import CredentialsDep, business_user_of, require_partner
 from openbooking.availability import service as availability
-from openbooking.backoffice import accounts
 from openbooking.catalog import service
 from openbooking.catalog.languages import translation_bytes
 from openbooking.catalog.schemas import (
@@ -28,7 +27,7 @@ from openbooking.catalog.schemas import (
 )
 from openbooking.deps import DialectDep, SessionDep
 from openbooking.kit.envelope import ERROR_RESPONSES, Envelope, JSONResponse, envelope, errors
-from openbooking.kit.errors import NotFound, Unauthorized
+from openbooking.kit.errors import NotFound
 from openbooking.kit.openapi import answers
 from openbooking.kit.wire import IdPath, query
 
@@ -86,9 +85,7 @@ async def get_companies(
     credentials: CredentialsDep,
 ) -> Response:
     if params.my:  # the business side (docs/business-api.md); a public call never gets here
-        if credentials.user_token is None:
-            raise Unauthorized
-        user = await accounts.authenticate(session, credentials.user_token)
+        user = await business_user_of(session, credentials)
         only = sorted(user.location_ids)
         return envelope(await availability.companies(session, dialect, params, only))
     return envelope(await availability.companies(session, dialect, params))

@@ -340,8 +340,14 @@ class TestRecords:
         booked = await customer.call("POST", f"/book_record/{NEW_YORK}", body)
         assert booked.status_code == 201, booked.text
         record_id = booked.json()["data"][0]["record_id"]
+        moved = await customer.call(
+            "PUT", f"/book_record/{NEW_YORK}/{record_id}", {"datetime": f"{DAY}T13:00:00"}
+        )
+        assert moved.status_code == 200, moved.text
         seen = await business.as_("administrator").call("GET", f"/record/{NEW_YORK}/{record_id}")
-        (created,) = seen.json()["data"]["history"]
+        created, changed = seen.json()["data"]["history"]
+        assert changed["actor"]["type"] == "customer"
+        assert changed["changes"] == {"datetime": [f"{DAY}T12:00:00-0500", f"{DAY}T13:00:00-0500"]}
         assert created["actor"]["type"] == "customer"
         assert created["actor"]["name"] == "Grace Hopper"
         assert created["action"] == "created"

@@ -357,6 +357,11 @@ async def customer_records(session: AsyncSession, customer: Customer) -> Sequenc
     return await repository.records_of_phone(session, customer.phone)
 
 
+def _local(moment: datetime, location: Location) -> str:
+    """`2026-10-24T17:30:00-0500`, as the history of a record shows times."""
+    return moment.astimezone(zone(location.timezone)).strftime("%Y-%m-%dT%H:%M:%S%z")
+
+
 def _window_closed(record: Record, delay: int, now: datetime) -> bool:
     """Past visits, and visits closer than `delay` seconds, are no longer changed online."""
     return now >= record.starts_at - timedelta(seconds=delay)
@@ -412,7 +417,7 @@ async def reschedule(
         ACTOR_CUSTOMER,
         actor_id=None,
         action="changed",
-        details={"datetime": [record.starts_at.isoformat(), start.isoformat()]},
+        details={"datetime": [_local(record.starts_at, location), _local(start, location)]},
     )
     record.starts_at, record.ends_at = start, planned.end
     record.reminder_at, record.reminded_at = notify.reminder_at(record, location, now), None

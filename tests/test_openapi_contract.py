@@ -339,6 +339,72 @@ async def _catalog(widget: Widget) -> int:
     return service
 
 
+async def _business(widget: Widget, service: int, run_in_session: Any) -> None:
+    """Every call of the business side (docs/business-api.md), as an owner of the chain."""
+    from openbooking.backoffice import accounts  # noqa: PLC0415
+    from openbooking.kit.pool import BoundedPool  # noqa: PLC0415
+    from openbooking.verification import passwords  # noqa: PLC0415
+
+    password_hash = await passwords.hash_password(PASSWORD, BoundedPool(1, 1))
+    email = f"owner-{widget.dialect}@example.org"
+
+    async def add(session: Any) -> None:
+        await accounts.add_user(
+            session,
+            email=email,
+            role="owner",
+            location_ids=[],
+            chain_id=1,
+            staff_id=None,
+            name="Olga",
+            phone=None,
+            password_hash=password_hash,
+        )
+
+    await run_in_session(add)
+    login = await widget.call("POST", "/auth", 201, body={"login": email, "password": PASSWORD})
+    user = login["data"]["user_token"]
+    ny = {"location_id": NEW_YORK}
+    await widget.call("GET", "/companies", 200, params={"my": 1}, user=user)
+    await widget.call("GET", "/staff/{location_id}", 200, path=ny, user=user)
+    member = {**ny, "staff_id": CAMILLE}
+    await widget.call("GET", "/staff/{location_id}/{staff_id}", 200, path=member, user=user)
+    await widget.call("GET", "/services/{location_id}", 200, path=ny, user=user)
+    await widget.call("GET", "/company/{location_id}/services", 200, path=ny, user=user)
+    one = {**ny, "service_id": service}
+    await widget.call("GET", "/services/{location_id}/{service_id}", 200, path=one, user=user)
+    body = {
+        "staff_id": CAMILLE,
+        "services": [{"id": service}],
+        "datetime": f"{DAY}T20:00:00",
+        "client": {"name": "Ada Lovelace", "phone": "+12125550188"},
+    }
+    made = await widget.call("POST", "/records/{location_id}", 201, path=ny, body=body, user=user)
+    record = {**ny, "record_id": made["data"][0]["id"]}
+    await widget.call("GET", "/records/{location_id}", 200, path=ny, user=user)
+    await widget.call(
+        "PUT",
+        "/record/{location_id}/{record_id}",
+        201,
+        path=record,
+        body={"comment": "hi"},
+        user=user,
+    )
+    await widget.call("GET", "/record/{location_id}/{record_id}", 200, path=record, user=user)
+    await widget.call("DELETE", "/record/{location_id}/{record_id}", 200, path=record, user=user)
+    clients = await widget.call("GET", "/clients/{location_id}", 200, path=ny, user=user)
+    client = {**ny, "client_id": clients["data"][0]["id"]}
+    await widget.call("GET", "/client/{location_id}/{client_id}", 200, path=client, user=user)
+    span = {**member, "start_date": "2026-12-24", "end_date": "2026-12-24"}
+    schedule = "/schedule/{location_id}/{staff_id}/{start_date}/{end_date}"
+    await widget.call("GET", schedule, 200, path=span, user=user)
+    day = [{"date": "2026-12-24", "is_working": True, "slots": [{"from": "10:00", "to": "18:00"}]}]
+    await widget.call("PUT", schedule, 200, path=span, body=day, user=user)
+    await widget.call(
+        "PUT", "/schedule/{location_id}/{staff_id}", 200, path=member, body=day[0], user=user
+    )
+
+
 async def _account(widget: Widget, settings: Settings) -> str:
     """Phone login, profile, password, password login, profile change, phone-change code."""
     berlin = {"location_id": BERLIN}
@@ -536,7 +602,11 @@ class ReviewOutbox:
 @pytest.mark.usefixtures("clock")
 @pytest.mark.parametrize("dialect", [Dialect.ALTEGIO, Dialect.YCLIENTS])
 async def test_every_answer_matches_the_served_document(
-    http: httpx.AsyncClient, partner_token: str, settings: Settings, dialect: Dialect
+    http: httpx.AsyncClient,
+    partner_token: str,
+    settings: Settings,
+    dialect: Dialect,
+    run_in_session: Any,
 ) -> None:
     served = await http.get("/openapi.json")
     assert served.status_code == 200
@@ -547,6 +617,7 @@ async def test_every_answer_matches_the_served_document(
     token = await _account(widget, settings)
     await _bookings(widget, service, token)
     await _activities(widget)
+    await _business(widget, service, run_in_session)
     await _errors(widget)
     await _reviews_and_the_rest(widget, settings, service)
     every = {

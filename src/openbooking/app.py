@@ -15,6 +15,7 @@ from openbooking import __version__
 from openbooking.activities.endpoints import router as activities_router
 from openbooking.auth.cache import PartnerCache
 from openbooking.availability.endpoints import router as availability_router
+from openbooking.backoffice.endpoints import router as backoffice_router
 from openbooking.bookings.endpoints import router as bookings_router
 from openbooking.catalog.endpoints import router as catalog_router
 from openbooking.config import Settings
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(bookings_router, prefix=API_PREFIX)
     app.include_router(reviews_router, prefix=API_PREFIX)
     app.include_router(activities_router, prefix=API_PREFIX)
+    app.include_router(backoffice_router, prefix=API_PREFIX)
     app.include_router(ops_router)  # /healthz, /readyz, /metrics: no partner token
     app.include_router(calendar_router)  # /calendar/...ics: the token in the path is the key
 

@@ -42,6 +42,10 @@ notices_app = typer.Typer(no_args_is_help=True, help="E-mails and webhook calls 
 app.add_typer(notices_app, name="notices")
 webhooks_app = typer.Typer(no_args_is_help=True, help="Integrators' webhooks.")
 app.add_typer(webhooks_app, name="webhooks")
+business_user_app = typer.Typer(
+    no_args_is_help=True, help="Business users: owners, administrators, team members."
+)
+app.add_typer(business_user_app, name="user")
 
 DEMO_TOKEN_NAME = "demo"  # noqa: S105 - a name, not a secret
 NO_SCHEMA = "the database has no schema yet: run `openbooking db upgrade`"
@@ -539,7 +543,6 @@ def reviews_run(
     """Text each customer whose visit has ended a link to review it (once per visit). Run it
     from cron every few minutes; overlapping runs, on one machine or several, text each visit
     once. Needs OPENBOOKING_REVIEW_URL."""
-    from openbooking.kit.crypto import load_or_create_key  # noqa: PLC0415
     from openbooking.kit.db import create_engine, create_sessionmaker  # noqa: PLC0415
     from openbooking.reviews.notify import send_review_requests  # noqa: PLC0415
     from openbooking.sms.factory import create_sender  # noqa: PLC0415
@@ -552,11 +555,7 @@ def reviews_run(
         )
     if _sqlite_file_missing(settings.database_url):
         raise CliError(NO_SCHEMA)
-    key = (
-        settings.secret_key.get_secret_value().encode()
-        if settings.secret_key
-        else load_or_create_key(settings.var_dir / "secret-key")
-    )
+    key = _secret_key(settings)
     link = settings.review_url
 
     async def run() -> Any:
@@ -651,6 +650,170 @@ def business_schema() -> None:
     from openbooking.business.schemas import json_schema  # noqa: PLC0415
 
     typer.echo(json.dumps(json_schema(), indent=2, ensure_ascii=False))
+
+
+def _read_password(email: str, name: str, phone: str | None) -> str:
+    """The new password from stdin (never from the command line): typed twice at a terminal,
+    else the first line of what is piped in."""
+    import getpass  # noqa: PLC0415
+
+    from openbooking.backoffice import accounts  # noqa: PLC0415
+
+    if sys.stdin.isatty():
+        password = getpass.getpass("New password: ")
+        if getpass.getpass("Again: ") != password:
+            raise CliError("the passwords differ")
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    problem = accounts.password_problem(password, email, name, phone)
+    if problem is not None:
+        raise CliError(f"password refused: {problem}")
+    return password
+
+
+@business_user_app.command("add")
+def business_user_add(  # noqa: PLR0917 - the command's options
+    email: Annotated[str, typer.Argument(help="The login e-mail.")],
+    role: Annotated[str, typer.Option(help="owner, administrator or member.")],
+    location: Annotated[
+        list[int] | None, typer.Option(help="A location (repeat for several).")
+    ] = None,
+    chain: Annotated[int | None, typer.Option(help="An owner's chain: all its locations.")] = None,
+    staff: Annotated[int | None, typer.Option(help="A team member's own member id.")] = None,
+    name: Annotated[str, typer.Option(help="The name shown in the history.")] = "",
+    phone: Annotated[str | None, typer.Option(help="A phone that also logs in.")] = None,
+) -> None:
+    """Add a business user; the password is read from stdin (typed twice at a terminal)."""
+    from openbooking.backoffice import accounts  # noqa: PLC0415
+    from openbooking.kit.pool import BoundedPool  # noqa: PLC0415
+    from openbooking.verification import passwords  # noqa: PLC0415
+
+    settings = _settings()
+    password = _read_password(email.strip().lower(), name, phone)
+    password_hash = asyncio.run(passwords.hash_password(password, BoundedPool(1, 1)))
+
+    async def work(session: AsyncSession) -> int:
+        try:
+            user = await accounts.add_user(
+                session,
+                email=email,
+                role=role,
+                location_ids=location or [],
+                chain_id=chain,
+                staff_id=staff,
+                name=name,
+                phone=phone,
+                password_hash=password_hash,
+            )
+        except accounts.UserError as exc:
+            raise CliError(str(exc)) from None
+        return user.id
+
+    user_id = _in_transaction(settings, work)
+    typer.echo(f"added business user {user_id} ({role}) {email.strip().lower()}", err=True)
+
+
+@business_user_app.command("password")
+def business_user_password(
+    email: Annotated[str, typer.Argument(help="The login e-mail.")],
+) -> None:
+    """Set a new password, read from stdin; every token of the user stops working."""
+    from openbooking.backoffice import accounts  # noqa: PLC0415
+    from openbooking.kit.pool import BoundedPool  # noqa: PLC0415
+    from openbooking.verification import passwords  # noqa: PLC0415
+
+    settings = _settings()
+
+    async def find(session: AsyncSession) -> tuple[str, str, str | None]:
+        try:
+            user = await accounts.user_by_email(session, email)
+        except accounts.UserError as exc:
+            raise CliError(str(exc)) from None
+        return user.email, user.name, user.phone
+
+    password = _read_password(*_in_transaction(settings, find))
+    password_hash = asyncio.run(passwords.hash_password(password, BoundedPool(1, 1)))
+
+    async def work(session: AsyncSession) -> int:
+        return await accounts.set_password(session, email, password_hash)
+
+    count = _in_transaction(settings, work)
+    typer.echo(f"password set; revoked {count} token(s)", err=True)
+
+
+@business_user_app.command("list")
+def business_user_list() -> None:
+    """Id, e-mail, role, member and locations of every business user (never secrets)."""
+    from openbooking.backoffice import accounts  # noqa: PLC0415
+
+    async def work(session: AsyncSession) -> list[str]:
+        return [
+            f"{user.id}\t{user.email}\t{user.role}\t"
+            f"{'chain ' + str(user.chain_id) if user.chain_id else '-'}\t"
+            f"{user.staff_id or '-'}\t{','.join(map(str, locations)) or '-'}"
+            for user, locations in await accounts.list_users(session)
+        ]
+
+    for line in _in_transaction(_settings(), work):
+        typer.echo(line)
+
+
+@business_user_app.command("remove")
+def business_user_remove(email: Annotated[str, typer.Argument(help="The login e-mail.")]) -> None:
+    """Remove a business user; their tokens stop working at once."""
+    from openbooking.backoffice import accounts  # noqa: PLC0415
+
+    async def work(session: AsyncSession) -> None:
+        try:
+            await accounts.remove_user(session, email)
+        except accounts.UserError as exc:
+            raise CliError(str(exc)) from None
+
+    _in_transaction(_settings(), work)
+    typer.echo(f"removed {email.strip().lower()}", err=True)
+
+
+@business_user_app.command("revoke")
+def business_user_revoke(email: Annotated[str, typer.Argument(help="The login e-mail.")]) -> None:
+    """Revoke every token of a business user (they log in again)."""
+    from openbooking.backoffice import accounts  # noqa: PLC0415
+
+    async def work(session: AsyncSession) -> int:
+        try:
+            return await accounts.revoke_all(session, email)
+        except accounts.UserError as exc:
+            raise CliError(str(exc)) from None
+
+    count = _in_transaction(_settings(), work)
+    typer.echo(f"revoked {count} token(s) of {email.strip().lower()}", err=True)
+
+
+@business_user_app.command("totp")
+def business_user_totp(
+    email: Annotated[str, typer.Argument(help="An owner's or administrator's e-mail.")],
+    off: Annotated[bool, typer.Option("--off", help="Remove the second factor.")] = False,
+) -> None:
+    """Enrol a TOTP second factor (RFC 6238): prints the otpauth:// URI to scan, once; the
+    user's tokens are revoked, and from then on POST /auth needs the app's code."""
+    from openbooking.backoffice import accounts  # noqa: PLC0415
+
+    settings = _settings()
+    key = _secret_key(settings)
+
+    async def work(session: AsyncSession) -> str | None:
+        try:
+            if off:
+                await accounts.remove_totp(session, email)
+                return None
+            return await accounts.enroll_totp(session, key, email)
+        except accounts.UserError as exc:
+            raise CliError(str(exc)) from None
+
+    uri = _in_transaction(settings, work)
+    if uri is None:
+        typer.echo(f"second factor removed for {email.strip().lower()}", err=True)
+    else:
+        typer.echo(uri)
 
 
 def main() -> None:

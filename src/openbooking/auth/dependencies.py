@@ -8,18 +8,23 @@ request (its body) arrives.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPBearer
 
 from openbooking.auth.cache import Partner, PartnerCache
+from openbooking.backoffice import accounts
+from openbooking.backoffice.accounts import Principal
 from openbooking.deps import SessionDep
 from openbooking.kit.auth import Credentials, parse_authorization, token_digest
 from openbooking.kit.errors import Unauthorized
 from openbooking.models import Customer
 from openbooking.partners import service as partners
 from openbooking.verification import service as verification
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
 
 # Documents the header in the OpenAPI document (Swagger UI's Authorize: enter the partner
 # token, or `<partner token>, User <user token>`); the header itself is parsed below.
@@ -80,3 +85,18 @@ async def optional_customer(session: SessionDep, credentials: CredentialsDep) ->
 
 CustomerDep = Annotated[Customer, Depends(current_customer)]
 MaybeCustomerDep = Annotated[Customer | None, Depends(optional_customer)]
+
+
+async def business_user_of(session: AsyncSession, credentials: Credentials) -> Principal:
+    """For an endpoint that needs the business user only sometimes (`GET /companies?my=1`)."""
+    if credentials.user_token is None:
+        raise Unauthorized
+    return await accounts.authenticate(session, credentials.user_token)
+
+
+async def current_business_user(session: SessionDep, token: UserTokenDep) -> Principal:
+    """The business user of the `User` token; a customer's token is as unknown here as any."""
+    return await accounts.authenticate(session, token)
+
+
+BusinessUserDep = Annotated[Principal, Depends(current_business_user)]

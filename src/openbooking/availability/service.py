@@ -480,9 +480,13 @@ async def next_slot(session: AsyncSession, location_id: int) -> str:
 
 
 async def companies(
-    session: AsyncSession, dialect: Dialect, params: CompaniesQuery
+    session: AsyncSession,
+    dialect: Dialect,
+    params: CompaniesQuery,
+    only: Sequence[int] | None = None,
 ) -> list[dict[str, Any]]:
-    """`GET /companies`: the catalog's locations, with `next_slot` when asked `forBooking`."""
+    """`GET /companies`: the catalog's locations, with `next_slot` when asked `forBooking`;
+    with `only`, just those (`my=1`: a business user's own)."""
     items = await catalog.companies(
         session,
         dialect,
@@ -492,6 +496,7 @@ async def companies(
         title=params.title,
         page=params.page,
         count=params.count,
+        only=only,
     )
     if params.forBooking:
         for item in items:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
@@ -13,6 +13,7 @@ from openbooking.models import (
     Location,
     Position,
     Record,
+    RecordChange,
     RecordService,
     Service,
     Staff,
@@ -125,6 +126,27 @@ async def details(
         .order_by(RecordService.position)
     )
     return staff, position, [(link, service) for link, service in links]
+
+
+def note_change(
+    session: AsyncSession,
+    record_id: int,
+    actor: str,
+    *,
+    actor_id: int | None,
+    action: str,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """Add one entry to the record's history (who changed it, and what)."""
+    session.add(
+        RecordChange(
+            record_id=record_id,
+            actor=actor,
+            actor_id=actor_id,
+            action=action,
+            details=details or {},
+        )
+    )
 
 
 # Idempotency keys.

@@ -40,6 +40,7 @@ from openbooking.kit.db import lost_race
 from openbooking.kit.errors import InvalidParameter, NotFound
 from openbooking.kit.wire import visible
 from openbooking.models import Customer, Record, Service
+from openbooking.models.business_users import ACTOR_CUSTOMER
 from openbooking.models.customers import PURPOSE_VERIFY
 from openbooking.models.records import MAX_RECORD_SECONDS, RECORD_ACTIVE, RECORD_CANCELLED
 from openbooking.notices import service as notices
@@ -111,9 +112,13 @@ async def plan(
     appointments: Sequence[Appointment],
     *,
     ignore: Record | None = None,
+    override: bool = False,
 ) -> list[Planned]:
     """Validate every appointment with the availability engine, in order, each one also
-    against the earlier ones of the same request; pick a member where `staff_id` is 0."""
+    against the earlier ones of the same request; pick a member where `staff_id` is 0.
+
+    With `override` (a manager squeezing someone in) the working hours, the slot grid, the
+    notice and the horizon are ignored, but never another booking of the member."""
     planned: list[Planned] = []
     for appointment in appointments:
         if not appointment.service_ids:
@@ -135,8 +140,17 @@ async def plan(
             state.busy[ignore.staff_id] = [
                 i for i in state.busy.get(ignore.staff_id, []) if i != own
             ]
+
+        def _clear_of_busy(member: Any, start: datetime, state: Any = state) -> bool:
+            end = start + timedelta(seconds=state.length(member))
+            return not any(s < end and start < e for s, e in state.busy.get(member.staff.id, ()))
+
         chosen = next(
-            (member for member in state.members if state.is_bookable(member, appointment.start)),
+            (
+                member
+                for member in state.members
+                if (_clear_of_busy if override else state.is_bookable)(member, appointment.start)
+            ),
             None,
         )
         if chosen is None:
@@ -266,6 +280,13 @@ async def create(
         )
         record.reminder_at = notify.reminder_at(record, location, now)
         await _insert(session, record, item)
+        repository.note_change(
+            session,
+            record.id,
+            ACTOR_CUSTOMER,
+            actor_id=customer.id if customer else None,
+            action="created",
+        )
         records.append(record)
         answer.append(
             {"id": item.appointment.id, "record_id": record.id, "record_hash": record_hash}
@@ -277,6 +298,25 @@ async def create(
     metrics.BOOKINGS_CREATED.inc(len(records))
     await notices.record_created(session, location, records)  # e-mails, webhooks (outbox)
     return Created(answer, notify.messages(notify.CONFIRMED, location, records))
+
+
+async def insert(session: AsyncSession, record: Record, item: Planned) -> None:
+    """Insert a planned record (the database refuses an overlap: 433)."""
+    await _insert(session, record, item)
+
+
+async def client_of(
+    session: AsyncSession, location_id: int, phone: str, name: str, email: str | None
+) -> Any:
+    """The location's client with `phone`, added if new."""
+    return await repository.client(session, location_id, phone, name, email)
+
+
+note_change = repository.note_change
+reminder_at = notify.reminder_at
+service_ids_of = repository.service_ids
+record_details = repository.details
+phone_of = _phone
 
 
 async def _insert(session: AsyncSession, record: Record, item: Planned) -> None:
@@ -321,6 +361,11 @@ async def customer_records(session: AsyncSession, customer: Customer) -> Sequenc
     return await repository.records_of_phone(session, customer.phone)
 
 
+def _local(moment: datetime, location: Location) -> str:
+    """`2026-10-24T17:30:00-0500`, as the history of a record shows times."""
+    return moment.astimezone(zone(location.timezone)).strftime("%Y-%m-%dT%H:%M:%S%z")
+
+
 def _window_closed(record: Record, delay: int, now: datetime) -> bool:
     """Past visits, and visits closer than `delay` seconds, are no longer changed online."""
     return now >= record.starts_at - timedelta(seconds=delay)
@@ -343,6 +388,7 @@ async def cancel(session: AsyncSession, record: Record) -> list[SmsMessage]:
     record.status = RECORD_CANCELLED
     record.reminder_at = None
     await notices.record_cancelled(session, location, record)
+    repository.note_change(session, record.id, ACTOR_CUSTOMER, actor_id=None, action="cancelled")
     logger.info("cancelled record %s at location %s", record.id, location.id)
     metrics.BOOKINGS_CANCELLED.inc()
     return notify.messages(notify.CANCELLED, location, [record])
@@ -372,6 +418,14 @@ async def reschedule(
         custom_fields={},
     )
     (planned,) = await plan(session, location, [appointment], ignore=record)
+    repository.note_change(
+        session,
+        record.id,
+        ACTOR_CUSTOMER,
+        actor_id=None,
+        action="changed",
+        details={"datetime": [_local(record.starts_at, location), _local(start, location)]},
+    )
     record.starts_at, record.ends_at = start, planned.end
     record.reminder_at, record.reminded_at = notify.reminder_at(record, location, now), None
     if body.comment is not None:
@@ -498,6 +552,13 @@ async def book_seats(
         if not lost_race(exc):
             raise
         raise BookingError(ALREADY_BOOKED) from None  # the same phone, a moment earlier
+    repository.note_change(
+        session,
+        record.id,
+        ACTOR_CUSTOMER,
+        actor_id=customer.id if customer else None,
+        action="created",
+    )
     await notices.seat_booked(session, location, record)  # e-mails, webhooks (outbox)
     metrics.BOOKINGS_CREATED.inc()
     return Created(

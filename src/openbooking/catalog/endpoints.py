@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from starlette.responses import Response
 
-from openbooking.auth.dependencies import require_partner
+from openbooking.auth.dependencies import CredentialsDep, business_user_of, require_partner
 from openbooking.availability import service as availability
 from openbooking.catalog import service
 from openbooking.catalog.languages import translation_bytes
@@ -73,13 +73,21 @@ async def get_privacy_policy(location_id: IdPath, session: SessionDep) -> Respon
     responses=answers(
         200, Envelope[list[LocationSummary]], yclients=Envelope[list[LocationSummaryY]]
     )
-    | errors(422),
+    | errors(
+        (401, "Missing or unknown partner token; with `my=1`, no valid business user token"),
+        422,
+    ),
 )
 async def get_companies(
     session: SessionDep,
     dialect: DialectDep,
     params: Annotated[CompaniesQuery, Depends(query(CompaniesQuery))],
+    credentials: CredentialsDep,
 ) -> Response:
+    if params.my:  # the business side (docs/business-api.md); a public call never gets here
+        user = await business_user_of(session, credentials)
+        only = sorted(user.location_ids)
+        return envelope(await availability.companies(session, dialect, params, only))
     return envelope(await availability.companies(session, dialect, params))
 
 

@@ -70,8 +70,11 @@ async def list_locations(
     title: str | None,
     offset: int,
     limit: int,
+    only: Sequence[int] | None = None,
 ) -> Sequence[Location]:
     query = select(Location).where(Location.deleted.is_(False))
+    if only is not None:
+        query = query.where(Location.id.in_(only))
     if location_id is not None:
         query = query.where(Location.id == location_id)
     if chain_id is not None:

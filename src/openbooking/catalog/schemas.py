@@ -22,6 +22,10 @@ class CompaniesQuery(QuerySchema):
     forBooking: Flag = Field(  # noqa: N815 - the wire name
         False, description="Adds `next_slot`, the earliest free start time"
     )
+    my: Flag = Field(
+        False,
+        description="Only the business user's own locations (needs their `User` token)",
+    )
 
 
 class CompanyQuery(QuerySchema):

@@ -8,6 +8,8 @@ from openbooking.catalog import render, repository
 from openbooking.kit.errors import NotFound
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from openbooking.kit.envelope import Dialect
@@ -64,7 +66,9 @@ async def companies(
     title: str | None,
     page: int,
     count: int,
+    only: Sequence[int] | None = None,
 ) -> list[dict[str, Any]]:
+    """The locations; with `only`, just those (a business user's own)."""
     locations = await repository.list_locations(
         session,
         location_id=location_id,
@@ -73,6 +77,7 @@ async def companies(
         title=title,
         offset=(page - 1) * count,
         limit=count,
+        only=only,
     )
     counts = await repository.active_staff_counts(session, [loc.id for loc in locations])
     return [render.location_summary(loc, counts.get(loc.id, 0), dialect) for loc in locations]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import os
@@ -47,3 +48,30 @@ def load_or_create_key(path: Path) -> bytes:
     with os.fdopen(fd, "w") as handle:
         handle.write(key.hex())
     return key
+
+
+def _subkey(key: bytes, purpose: str) -> bytes:
+    return hmac.new(key, f"seal\x1f{purpose}".encode(), hashlib.sha256).digest()
+
+
+def seal(key: bytes, purpose: str, text: str) -> str:
+    """A secret that must be read back (a TOTP seed), encrypted (AES-256-GCM) under a key
+    derived from the server secret for `purpose`: url-safe base64 of nonce + ciphertext."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM  # noqa: PLC0415
+
+    nonce = secrets.token_bytes(12)
+    sealed = AESGCM(_subkey(key, purpose)).encrypt(nonce, text.encode(), purpose.encode())
+    return base64.urlsafe_b64encode(nonce + sealed).decode()
+
+
+def unseal(key: bytes, purpose: str, sealed: str) -> str:
+    """What `seal` sealed; raises `ValueError` if it was tampered with or sealed otherwise."""
+    from cryptography.exceptions import InvalidTag  # noqa: PLC0415
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM  # noqa: PLC0415
+
+    raw = base64.urlsafe_b64decode(sealed.encode())
+    try:
+        text = AESGCM(_subkey(key, purpose)).decrypt(raw[:12], raw[12:], purpose.encode())
+    except InvalidTag:
+        raise ValueError("not sealed with this key") from None
+    return text.decode()

@@ -2,6 +2,12 @@
 
 from openbooking.models.activities import Event, EventSession, Resource
 from openbooking.models.base import Base
+from openbooking.models.business_users import (
+    BusinessToken,
+    BusinessUser,
+    BusinessUserLocation,
+    RecordChange,
+)
 from openbooking.models.catalog import (
     Bookform,
     CatalogVersion,
@@ -30,6 +36,9 @@ from openbooking.models.reviews import Review, StaffRating
 __all__ = [
     "Base",
     "Bookform",
+    "BusinessToken",
+    "BusinessUser",
+    "BusinessUserLocation",
     "CalendarToken",
     "CatalogVersion",
     "Chain",
@@ -44,6 +53,7 @@ __all__ = [
     "PartnerToken",
     "Position",
     "Record",
+    "RecordChange",
     "RecordService",
     "Resource",
     "Review",

@@ -536,3 +536,10 @@ def valid_phone(raw: str) -> str | None:
         return phones.normalize(raw)
     except phones.PhoneError:
         return None
+
+
+# The password machinery, shared with the business users' login (backoffice.accounts): the same
+# budgets, the same bounded argon2 pool, the same answers.
+password_budget = _argon2_budget
+check_password = _verify
+hash_password = _hash

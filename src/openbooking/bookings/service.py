@@ -41,7 +41,7 @@ from openbooking.kit.wire import visible
 from openbooking.models import Customer, Record, Service
 from openbooking.models.customers import PURPOSE_VERIFY
 from openbooking.models.records import MAX_RECORD_SECONDS, RECORD_ACTIVE, RECORD_CANCELLED
-from openbooking.notices import service as notices
+from openbooking.notifications import service as notifications
 from openbooking.verification import service as verification
 
 if TYPE_CHECKING:
@@ -273,7 +273,7 @@ async def create(
             "booked record %s at location %s (member %s)", record.id, location.id, record.staff_id
         )
     metrics.BOOKINGS_CREATED.inc(len(records))
-    await notices.record_created(session, location, records)  # e-mails, webhooks (outbox)
+    await notifications.record_created(session, location, records)  # e-mails, webhooks (outbox)
     return Created(answer, notify.messages(notify.CONFIRMED, location, records))
 
 
@@ -340,7 +340,7 @@ async def cancel(session: AsyncSession, record: Record) -> list[SmsMessage]:
         )
     record.status = RECORD_CANCELLED
     record.reminder_at = None
-    await notices.record_cancelled(session, location, record)
+    await notifications.record_cancelled(session, location, record)
     logger.info("cancelled record %s at location %s", record.id, location.id)
     metrics.BOOKINGS_CANCELLED.inc()
     return notify.messages(notify.CANCELLED, location, [record])
@@ -378,7 +378,7 @@ async def reschedule(
         if not lost_race(exc):
             raise
         raise BookingError(TAKEN) from None
-    await notices.record_changed(session, location, record)
+    await notifications.record_changed(session, location, record)
     logger.info("rescheduled record %s at location %s", record.id, location.id)
     return notify.messages(notify.CONFIRMED, location, [record])
 

@@ -28,7 +28,7 @@ from openbooking.kit.middleware import AccessLog, BodySizeLimit, RequestId, Stri
 from openbooking.kit.openapi import install as install_openapi
 from openbooking.kit.pool import BoundedPool, default_slots
 from openbooking.kit.ratelimit import RateLimiter
-from openbooking.notices.endpoints import router as calendar_router
+from openbooking.notifications.endpoints import router as calendar_router
 from openbooking.ops.endpoints import router as ops_router
 from openbooking.reviews.endpoints import router as reviews_router
 from openbooking.sms.factory import create_sender

@@ -38,8 +38,10 @@ events_app = typer.Typer(no_args_is_help=True, help="Group events (classes, work
 app.add_typer(events_app, name="events")
 calendar_app = typer.Typer(no_args_is_help=True, help="Team members' private calendar feeds.")
 app.add_typer(calendar_app, name="calendar")
-notices_app = typer.Typer(no_args_is_help=True, help="E-mails and webhook calls about bookings.")
-app.add_typer(notices_app, name="notices")
+notifications_app = typer.Typer(
+    no_args_is_help=True, help="E-mails and webhook calls about bookings."
+)
+app.add_typer(notifications_app, name="notifications")
 webhooks_app = typer.Typer(no_args_is_help=True, help="Integrators' webhooks.")
 app.add_typer(webhooks_app, name="webhooks")
 business_user_app = typer.Typer(
@@ -420,7 +422,7 @@ StaffOption = Annotated[int, typer.Option("--staff", help="The team member's (st
 def calendar_issue(location: LocationOption, staff: StaffOption) -> None:
     """Print a new private feed URL of the member's appointments, once (only a keyed hash of
     its token is kept). Subscribe to it in Google, Apple or Outlook calendars."""
-    from openbooking.notices import service  # noqa: PLC0415
+    from openbooking.notifications import service  # noqa: PLC0415
 
     settings = _settings()
     key = _secret_key(settings)
@@ -433,7 +435,7 @@ def calendar_issue(location: LocationOption, staff: StaffOption) -> None:
 @calendar_app.command("revoke")
 def calendar_revoke(location: LocationOption, staff: StaffOption) -> None:
     """Revoke every feed URL of the member; calendars subscribed to them get 404."""
-    from openbooking.notices import service  # noqa: PLC0415
+    from openbooking.notifications import service  # noqa: PLC0415
 
     count = _in_transaction(
         _settings(), lambda session: service.revoke_calendar(session, location, staff)
@@ -444,7 +446,7 @@ def calendar_revoke(location: LocationOption, staff: StaffOption) -> None:
 @calendar_app.command("list")
 def calendar_list() -> None:
     """Feeds: id, location, member, created, state (never the tokens)."""
-    from openbooking.notices import service  # noqa: PLC0415
+    from openbooking.notifications import service  # noqa: PLC0415
 
     async def work(session: AsyncSession) -> list[str]:
         return [
@@ -457,8 +459,8 @@ def calendar_list() -> None:
         typer.echo(line)
 
 
-@notices_app.command("run")
-def notices_run(
+@notifications_app.command("run")
+def notifications_run(
     limit: Annotated[int, typer.Option(help="At most this many per round.", min=1)] = 100,
     forever: Annotated[
         bool, typer.Option("--forever", help="Keep delivering (a service), not one round (cron).")
@@ -473,8 +475,8 @@ def notices_run(
     import httpx  # noqa: PLC0415
 
     from openbooking.kit.db import create_engine, create_sessionmaker  # noqa: PLC0415
-    from openbooking.notices import worker  # noqa: PLC0415
-    from openbooking.notices.senders import create_mailer  # noqa: PLC0415
+    from openbooking.notifications import worker  # noqa: PLC0415
+    from openbooking.notifications.senders import create_mailer  # noqa: PLC0415
 
     settings = _settings()
     if _sqlite_file_missing(settings.database_url):
@@ -502,7 +504,7 @@ def notices_run(
 
     result = asyncio.run(run())
     typer.echo(
-        f"notices: {result.claimed} due, {result.sent} sent, {result.retrying} to retry, "
+        f"notifications: {result.claimed} due, {result.sent} sent, {result.retrying} to retry, "
         f"{result.given_up} given up",
         err=True,
     )
@@ -510,10 +512,10 @@ def notices_run(
         raise typer.Exit(1)
 
 
-@notices_app.command("outbox")
-def notices_outbox() -> None:
+@notifications_app.command("outbox")
+def notifications_outbox() -> None:
     """The e-mails the outbox provider wrote, oldest first: created_at, to, subject."""
-    from openbooking.notices.senders import read_outbox  # noqa: PLC0415
+    from openbooking.notifications.senders import read_outbox  # noqa: PLC0415
 
     for mail in read_outbox(_settings().email_outbox_path()):
         typer.echo(f"{mail['created_at']}\t{mail['to']}\t{mail['subject']}")
@@ -524,8 +526,8 @@ def webhooks_secrets(location: LocationOption) -> None:
     """Print the location's webhook endpoints with their signing secrets: URL, events,
     secret (tab-separated). The secrets are derived from the server key; raise an endpoint's
     `secret_version` in the business file to rotate its secret."""
-    from openbooking.notices import service  # noqa: PLC0415
-    from openbooking.notices.webhooks import secret  # noqa: PLC0415
+    from openbooking.notifications import service  # noqa: PLC0415
+    from openbooking.notifications.webhooks import secret  # noqa: PLC0415
 
     settings = _settings()
     key = _secret_key(settings)

@@ -29,7 +29,7 @@ from openbooking.kit.wire import visible
 from openbooking.models import Record
 from openbooking.models.business_users import ACTOR_CUSTOMER, ACTOR_USER
 from openbooking.models.records import RECORD_ACTIVE, RECORD_CANCELLED
-from openbooking.notices import service as notices
+from openbooking.notifications import service as notifications
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -310,7 +310,7 @@ async def create_record(  # noqa: PLR0917 - the endpoint's inputs, each distinct
         action="created",
         details={"override": True} if override else {},
     )
-    await notices.record_created(session, location, [record])  # e-mails, webhooks (outbox)
+    await notifications.record_created(session, location, [record])  # e-mails, webhooks (outbox)
     if override:
         logger.warning(
             "business user %s booked record %s at location %s outside the online rules",
@@ -393,7 +393,7 @@ async def update_record(  # noqa: PLR0912, PLR0915, PLR0917 - one field after an
             session, record.id, ACTOR_USER, actor_id=principal.id, action="changed", details=changes
         )
         record.updated_at = clock_now()
-        await notices.record_changed(session, location, record)
+        await notifications.record_changed(session, location, record)
     try:
         await session.flush()
     except DBAPIError as exc:
@@ -438,7 +438,7 @@ async def delete_record(
             session, record.id, ACTOR_USER, actor_id=principal.id, action="cancelled"
         )
         location = await catalog.location(session, location_id)
-        await notices.record_cancelled(session, location, record)
+        await notifications.record_cancelled(session, location, record)
         logger.info("business user %s cancelled record %s", principal.id, record.id)
     return {"id": record.id, "deleted": True}
 

@@ -43,7 +43,7 @@ from openbooking.models import Customer, Record, Service
 from openbooking.models.business_users import ACTOR_CUSTOMER
 from openbooking.models.customers import PURPOSE_VERIFY
 from openbooking.models.records import MAX_RECORD_SECONDS, RECORD_ACTIVE, RECORD_CANCELLED
-from openbooking.notices import service as notices
+from openbooking.notifications import service as notifications
 from openbooking.reviews import service as reviews
 from openbooking.verification import service as verification
 
@@ -296,7 +296,7 @@ async def create(
             "booked record %s at location %s (member %s)", record.id, location.id, record.staff_id
         )
     metrics.BOOKINGS_CREATED.inc(len(records))
-    await notices.record_created(session, location, records)  # e-mails, webhooks (outbox)
+    await notifications.record_created(session, location, records)  # e-mails, webhooks (outbox)
     return Created(answer, notify.messages(notify.CONFIRMED, location, records))
 
 
@@ -387,7 +387,7 @@ async def cancel(session: AsyncSession, record: Record) -> list[SmsMessage]:
         )
     record.status = RECORD_CANCELLED
     record.reminder_at = None
-    await notices.record_cancelled(session, location, record)
+    await notifications.record_cancelled(session, location, record)
     repository.note_change(session, record.id, ACTOR_CUSTOMER, actor_id=None, action="cancelled")
     logger.info("cancelled record %s at location %s", record.id, location.id)
     metrics.BOOKINGS_CANCELLED.inc()
@@ -436,7 +436,7 @@ async def reschedule(
         if not lost_race(exc):
             raise
         raise BookingError(TAKEN) from None
-    await notices.record_changed(session, location, record)
+    await notifications.record_changed(session, location, record)
     logger.info("rescheduled record %s at location %s", record.id, location.id)
     return notify.messages(notify.CONFIRMED, location, [record])
 
@@ -559,7 +559,7 @@ async def book_seats(
         actor_id=customer.id if customer else None,
         action="created",
     )
-    await notices.seat_booked(session, location, record)  # e-mails, webhooks (outbox)
+    await notifications.seat_booked(session, location, record)  # e-mails, webhooks (outbox)
     metrics.BOOKINGS_CREATED.inc()
     return Created(
         [{"id": record.id, "hash": record_hash}],

@@ -28,7 +28,7 @@ from openbooking.models.customers import (
     VerificationCode,
     VerificationFailure,
 )
-from openbooking.models.notices import CalendarToken, OutboxMessage
+from openbooking.models.notifications import CalendarToken, OutboxMessage
 from openbooking.models.partners import PartnerToken
 from openbooking.models.records import Client, IdempotentRequest, Record, RecordService
 from openbooking.models.reviews import Review, StaffRating

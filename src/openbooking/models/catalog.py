@@ -74,7 +74,7 @@ class Location(Timestamped, Base):
     sms_reminders: Mapped[bool] = mapped_column(default=True, server_default=true())
     # An SMS asking for a review after each visit (`openbooking reviews run`).
     review_sms: Mapped[bool] = mapped_column(default=True, server_default=true())
-    # E-mail notices (notices/): to customers who gave an e-mail and asked for it, and to the
+    # E-mail notices (notifications/): to customers who gave an e-mail and asked for it, and to the
     # team member on a new booking; calendar feeds show customers' phones only if allowed.
     email_confirmation: Mapped[bool] = mapped_column(default=True, server_default=true())
     email_cancellation: Mapped[bool] = mapped_column(default=True, server_default=true())

@@ -6,7 +6,7 @@ take different rows; SQLite: writers are serial), commits the lease, sends with 
 transaction open, then marks each row sent or schedules its retry with exponential backoff.
 A worker that dies between sending and marking leaves a lease that expires after
 `LEASE_SECONDS`; the next run sends that row again, so receivers deduplicate on the payload's
-`id` (or the `OpenBooking-Delivery` header). `openbooking notices run` calls it once (cron) or
+`id` (or the `OpenBooking-Delivery` header). `openbooking notifications run` calls it once (cron) or
 in a loop (`--forever`).
 """
 
@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 from openbooking.kit.clock import now as clock_now
 from openbooking.kit.db import unit_of_work
-from openbooking.models.notices import CHANNEL_EMAIL, CHANNEL_WEBHOOK
-from openbooking.notices import repository, senders, webhooks
+from openbooking.models.notifications import CHANNEL_EMAIL, CHANNEL_WEBHOOK
+from openbooking.notifications import repository, senders, webhooks
 
 if TYPE_CHECKING:
     import httpx
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
     from openbooking.models import Location, OutboxMessage
 
-logger = logging.getLogger("openbooking.notices")
+logger = logging.getLogger("openbooking.notifications")
 
 LEASE_SECONDS = 300  # longer than any send may take (SMTP and webhook timeouts are shorter)
 BACKOFF_SECONDS = 30

@@ -1,5 +1,5 @@
 """Webhooks: signed calls on record created / changed / cancelled and event booked, written in
-the booking's transaction and delivered by `notices run`, at least once, with backoff, across
+the booking's transaction and delivered by `notifications run`, at least once, with backoff, across
 restarts, and never twice at once."""
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ from typer.testing import CliRunner
 from openbooking.cli import app as cli
 from openbooking.kit.db import create_engine, create_sessionmaker
 from openbooking.models import OutboxMessage
-from openbooking.notices import repository, worker
-from openbooking.notices.webhooks import secret, signature, verify
+from openbooking.notifications import repository, worker
+from openbooking.notifications.webhooks import secret, signature, verify
 from tests.bookings.helpers import NOW, ny_service, slots, user_token
 from tests.conftest import SECRETS
-from tests.notices.conftest import (
+from tests.notifications.conftest import (
     Receiver,
     Site,
     book,
@@ -346,7 +346,7 @@ class TestDelivery:
         await book(customer)
         monkeypatch.setenv("OPENBOOKING_DATABASE_URL", site.settings.database_url)
         monkeypatch.setenv("OPENBOOKING_VAR_DIR", str(site.settings.var_dir))
-        result = await asyncio.to_thread(CliRunner().invoke, cli, ["notices", "run"])
+        result = await asyncio.to_thread(CliRunner().invoke, cli, ["notifications", "run"])
         assert result.exit_code == 0, result.output
         assert "1 due, 1 sent" in result.stderr
         assert len(receiver.received) == 1

@@ -12,7 +12,7 @@ from openbooking.bookings import service as bookings
 from openbooking.deps import SessionDep
 from openbooking.kit.errors import NotFound
 from openbooking.kit.wire import IdPath
-from openbooking.notices import service
+from openbooking.notifications import service
 
 router = APIRouter(tags=["calendar"], include_in_schema=False)
 

@@ -4,8 +4,9 @@ team members' calendar feeds.
 The booking code calls one function per change (`record_created`, `record_changed`,
 `record_cancelled`; group events call `seat_booked`) inside the transaction that makes the
 change. Each writes outbox rows in that same transaction, so a notice exists exactly when the
-change was committed; `notices.worker` delivers them later (`openbooking notices run`), so a
-slow mail server or a receiver that is down never holds up a booking.
+change was committed; `notifications.worker` delivers them later
+(`openbooking notifications run`), so a slow mail server or a receiver that is down never holds
+up a booking.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from openbooking.kit.clock import now as clock_now
 from openbooking.kit.crypto import keyed_digest, same
 from openbooking.kit.errors import NotFound
 from openbooking.models import CalendarToken, OutboxMessage
-from openbooking.models.notices import CHANNEL_EMAIL, CHANNEL_WEBHOOK
-from openbooking.notices import mail, render, repository
+from openbooking.models.notifications import CHANNEL_EMAIL, CHANNEL_WEBHOOK
+from openbooking.notifications import mail, render, repository
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

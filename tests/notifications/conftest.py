@@ -1,5 +1,5 @@
 """What the notice tests share: a booking at the demo's New York studio, a real HTTP receiver
-for webhooks, and a delivery run like `openbooking notices run`'s."""
+for webhooks, and a delivery run like `openbooking notifications run`'s."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ from sqlalchemy import update
 
 from openbooking.kit.db import create_engine, create_sessionmaker
 from openbooking.models import Location, Staff
-from openbooking.notices import worker
-from openbooking.notices.senders import MailSender, OutboxMailer, read_outbox
+from openbooking.notifications import worker
+from openbooking.notifications.senders import MailSender, OutboxMailer, read_outbox
 from tests.bookings.helpers import NOW, ny_booking, ny_service, slots
 from tests.verification.conftest import NEW_YORK, customer, outbox
 
@@ -150,7 +150,7 @@ def down_receiver() -> Iterator[Receiver]:
 async def sender_process(
     app: FastAPI, settings: Settings, mailer: MailSender | None = None
 ) -> AsyncIterator[tuple[Any, worker.Delivery]]:
-    """What one `openbooking notices run` process has: its own engine and HTTP client."""
+    """What one `openbooking notifications run` process has: its own engine and HTTP client."""
     engine = create_engine(settings.database_url)
     try:
         async with httpx.AsyncClient() as client:
@@ -186,7 +186,7 @@ class Site:
         return key
 
     async def deliver(self, mailer: MailSender | None = None) -> worker.DeliveryRun:
-        """One round of a fresh `notices run` process."""
+        """One round of a fresh `notifications run` process."""
         return await deliver(self.app, self.settings, mailer)
 
 

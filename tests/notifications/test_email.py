@@ -1,6 +1,6 @@
 """E-mail beside SMS: confirmation (with an .ics), change, cancellation and reminder to
 customers who gave an e-mail and asked for it, a new-booking notice to the team member; sent
-by `notices run` through the outbox provider or a real SMTP server (STARTTLS, TLS)."""
+by `notifications run` through the outbox provider or a real SMTP server (STARTTLS, TLS)."""
 
 from __future__ import annotations
 
@@ -18,10 +18,10 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from icalendar import Calendar
 
-from openbooking.notices.senders import SmtpMailer
+from openbooking.notifications.senders import SmtpMailer
 from tests.bookings.helpers import NOW, ny_service, slots, user_token
 from tests.conftest import SECRETS
-from tests.notices.conftest import Site, book, free_port, set_location, set_staff_email
+from tests.notifications.conftest import Site, book, free_port, set_location, set_staff_email
 from tests.verification.conftest import NEW_YORK, PHONE
 
 if TYPE_CHECKING:

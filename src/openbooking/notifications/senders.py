@@ -1,6 +1,6 @@
 """E-mail senders: SMTP (STARTTLS, implicit TLS, or plain on a trusted network) via aiosmtplib,
 and for development and tests an outbox file, one JSON line per message
-(`openbooking notices outbox`)."""
+(`openbooking notifications outbox`)."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from openbooking.cli import app as cli
 from tests.bookings.helpers import ny_service, slots, user_token
 from tests.conftest import LOG_LINES, SECRETS
-from tests.notices.conftest import Site, book, set_location
+from tests.notifications.conftest import Site, book, set_location
 from tests.verification.conftest import NEW_YORK, PHONE
 
 if TYPE_CHECKING:

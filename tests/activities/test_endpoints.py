@@ -104,6 +104,8 @@ class TestSearch:
             {"from": "2026-12-31", "till": "2026-12-01"},
             {"from": "2026-01-01", "till": "2028-01-01"},
             {"from": "December", "till": "2026-12-31"},
+            {"from": "0001-01-01", "till": "0001-01-02"},
+            {"from": "9999-12-30", "till": "9999-12-31"},
         ],
     )
     async def test_bad_queries_are_refused(self, customer: Customer, params: Any) -> None:

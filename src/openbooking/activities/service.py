@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger("openbooking.activities")
 
 MAX_RANGE_DAYS = 400  # the widest search (`from` to `till`)
+EARLIEST, LATEST = date(1970, 1, 1), date(9000, 12, 31)
 
 
 class SessionConflict(Exception):
@@ -217,6 +218,9 @@ class Listed:
 
 
 def _bounds(local: ZoneInfo, first: date, last: date) -> tuple[datetime, datetime]:
+    for name, day in (("from", first), ("till", last)):
+        if not EARLIEST <= day <= LATEST:
+            raise InvalidParameter(name, f"a date from {EARLIEST} to {LATEST}")
     if last < first:
         raise InvalidParameter("till", "is before `from`")
     if (last - first).days > MAX_RANGE_DAYS:

@@ -116,6 +116,16 @@ class TestSearch:
     async def test_unknown_location(self, customer: Customer) -> None:
         assert (await customer.get("/activity/999999/search", params=DECEMBER)).status_code == 404
 
+    async def test_ids_no_row_can_have(self, customer: Customer) -> None:
+        big = 2**53 - 1  # a valid id on the wire, beyond PostgreSQL's integer columns
+        assert (await customer.get(f"/activity/{big}/search", params=DECEMBER)).status_code == 404
+        assert await sessions(customer, BERLIN, staff_ids=str(big)) == []
+        assert await sessions(customer, BERLIN, service_ids=f"116,{big}") != []
+        book = await customer.post(f"/activity/{NEW_YORK}/{big}/book", seat_body())
+        assert book.status_code == 404
+        book = await customer.post(f"/activity/{big}/1/book", seat_body())
+        assert book.status_code == 404
+
     async def test_needs_the_partner_token(self, customer: Customer) -> None:
         response = await customer.client.get(f"/api/v1/activity/{BERLIN}/search", params=DECEMBER)
         assert response.status_code == 401

@@ -104,6 +104,8 @@ class TestSearch:
             {"from": "2026-12-31", "till": "2026-12-01"},
             {"from": "2026-01-01", "till": "2028-01-01"},
             {"from": "December", "till": "2026-12-31"},
+            {"from": "0001-01-01", "till": "0001-01-02"},
+            {"from": "9999-12-30", "till": "9999-12-31"},
         ],
     )
     async def test_bad_queries_are_refused(self, customer: Customer, params: Any) -> None:
@@ -113,6 +115,16 @@ class TestSearch:
 
     async def test_unknown_location(self, customer: Customer) -> None:
         assert (await customer.get("/activity/999999/search", params=DECEMBER)).status_code == 404
+
+    async def test_ids_no_row_can_have(self, customer: Customer) -> None:
+        big = 2**53 - 1  # a valid id on the wire, beyond PostgreSQL's integer columns
+        assert (await customer.get(f"/activity/{big}/search", params=DECEMBER)).status_code == 404
+        assert await sessions(customer, BERLIN, staff_ids=str(big)) == []
+        assert await sessions(customer, BERLIN, service_ids=f"116,{big}") != []
+        book = await customer.post(f"/activity/{NEW_YORK}/{big}/book", seat_body())
+        assert book.status_code == 404
+        book = await customer.post(f"/activity/{big}/1/book", seat_body())
+        assert book.status_code == 404
 
     async def test_needs_the_partner_token(self, customer: Customer) -> None:
         response = await customer.client.get(f"/api/v1/activity/{BERLIN}/search", params=DECEMBER)

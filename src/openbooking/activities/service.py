@@ -40,6 +40,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger("openbooking.activities")
 
 MAX_RANGE_DAYS = 400  # the widest search (`from` to `till`)
+EARLIEST, LATEST = date(1970, 1, 1), date(9000, 12, 31)
+# Row ids are 32-bit integers in PostgreSQL; a larger id names nothing (and must not reach it).
+MAX_ROW_ID = 2**31 - 1
 
 
 class SessionConflict(Exception):
@@ -216,7 +219,16 @@ class Listed:
     resources: list[Resource]
 
 
+async def _location(session: AsyncSession, location_id: int) -> Location:
+    if location_id > MAX_ROW_ID:
+        raise NotFound("Location not found.")
+    return await catalog.location(session, location_id)
+
+
 def _bounds(local: ZoneInfo, first: date, last: date) -> tuple[datetime, datetime]:
+    for name, day in (("from", first), ("till", last)):
+        if not EARLIEST <= day <= LATEST:
+            raise InvalidParameter(name, f"a date from {EARLIEST} to {LATEST}")
     if last < first:
         raise InvalidParameter("till", "is before `from`")
     if (last - first).days > MAX_RANGE_DAYS:
@@ -238,13 +250,12 @@ async def _find(
     start: datetime,
     end: datetime | None,
 ) -> list[Found]:
+    service_ids = [i for i in filters.service_ids if i <= MAX_ROW_ID]
+    staff_ids = [i for i in filters.staff_ids if i <= MAX_ROW_ID]
+    if len(service_ids) < bool(filters.service_ids) or len(staff_ids) < bool(filters.staff_ids):
+        return []  # only ids that cannot exist
     found = await repository.sessions(
-        session,
-        location.id,
-        start,
-        end,
-        service_ids=filters.service_ids,
-        staff_ids=filters.staff_ids,
+        session, location.id, start, end, service_ids=service_ids, staff_ids=staff_ids
     )
     if filters.resource_ids:
         wanted = set(filters.resource_ids)
@@ -263,7 +274,7 @@ async def search(
     count: int,
 ) -> tuple[Location, list[Listed], int]:
     """GET /activity/{id}/search: a page of the sessions on the local dates, and their total."""
-    location = await catalog.location(session, location_id)
+    location = await _location(session, location_id)
     start, end = _bounds(zone(location.timezone), first, last)
     found = await _find(session, location, filters, start, end)
     shown = found[(page - 1) * count : page * count]
@@ -284,7 +295,7 @@ async def search_dates(
     session: AsyncSession, location_id: int, first: date, last: date, filters: Filters
 ) -> list[str]:
     """GET /activity/{id}/search_dates: the local dates that have sessions."""
-    location = await catalog.location(session, location_id)
+    location = await _location(session, location_id)
     local = zone(location.timezone)
     start, end = _bounds(local, first, last)
     found = await _find(session, location, filters, start, end)
@@ -296,7 +307,7 @@ async def search_dates_range(
 ) -> dict[str, str | None]:
     """GET /activity/{id}/search_dates_range: the first and last local dates with sessions
     from today on (null when there are none)."""
-    location = await catalog.location(session, location_id)
+    location = await _location(session, location_id)
     local = zone(location.timezone)
     today = clock_now().astimezone(local).date()
     start, _ = _bounds(local, today, today)
@@ -322,7 +333,7 @@ async def filters(
     """GET /activity/{id}/filters: the services, their categories, the staff and resources that
     have sessions in the range (default: from today on), each with the number of sessions that
     also match the filters chosen in the other facets (0: disabled)."""
-    location = await catalog.location(session, location_id)
+    location = await _location(session, location_id)
     local = zone(location.timezone)
     today = clock_now().astimezone(local).date()
     start, end = _bounds(local, first or today, last or first or today)
@@ -386,8 +397,10 @@ async def book(
 ) -> Created:
     """POST /activity/{id}/{event_id}/book: `clients_count` seats of one session, or none. The
     session row is locked first, so concurrent bookers of it count seats one after another."""
-    location = await catalog.location(session, location_id)
-    found = await repository.session_for_update(session, session_id, location_id)
+    location = await _location(session, location_id)
+    found = None
+    if session_id <= MAX_ROW_ID:
+        found = await repository.session_for_update(session, session_id, location_id)
     if found is None:
         raise NotFound("No such event.")
     row, event, service = found

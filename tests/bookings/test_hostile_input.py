@@ -119,6 +119,19 @@ class TestInjection:
             )
             refused_cleanly(response)
 
+    async def test_ids_beyond_the_integer_columns_are_refused_cleanly(
+        self, customer: Customer
+    ) -> None:
+        big = 2**31  # PostgreSQL's integer columns end just below
+        for path in (
+            f"/book_record/{NEW_YORK}/{big}/00",
+            f"/book_record/{big}/1/00",
+            f"/book_staff/{big}",
+            f"/company/{big}",
+            f"/book_times/{NEW_YORK}/{big}/2026-12-03",
+        ):
+            refused_cleanly(await customer.get(path))
+
     async def test_multiline_comments_are_kept(
         self, customer: Customer, run_in_session: Any
     ) -> None:

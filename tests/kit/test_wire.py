@@ -58,7 +58,7 @@ def test_id_forms() -> None:
     assert to_id("100") == 100
     assert to_id("100.0") == 100
     assert to_id(100.0) == 100
-    for bad in (str(2**53), "1_002", "+1002", "  1002", True, 1.5, None):
+    for bad in (str(2**31), "1_002", "+1002", "  1002", True, 1.5, None):
         with pytest.raises(ValueError, match="integer id"):
             to_id(bad)
 

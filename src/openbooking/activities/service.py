@@ -42,7 +42,6 @@ logger = logging.getLogger("openbooking.activities")
 MAX_RANGE_DAYS = 400  # the widest search (`from` to `till`)
 EARLIEST, LATEST = date(1970, 1, 1), date(9000, 12, 31)
 # Row ids are 32-bit integers in PostgreSQL; a larger id names nothing (and must not reach it).
-MAX_ROW_ID = 2**31 - 1
 
 
 class SessionConflict(Exception):
@@ -220,8 +219,6 @@ class Listed:
 
 
 async def _location(session: AsyncSession, location_id: int) -> Location:
-    if location_id > MAX_ROW_ID:
-        raise NotFound("Location not found.")
     return await catalog.location(session, location_id)
 
 
@@ -250,10 +247,7 @@ async def _find(
     start: datetime,
     end: datetime | None,
 ) -> list[Found]:
-    service_ids = [i for i in filters.service_ids if i <= MAX_ROW_ID]
-    staff_ids = [i for i in filters.staff_ids if i <= MAX_ROW_ID]
-    if len(service_ids) < bool(filters.service_ids) or len(staff_ids) < bool(filters.staff_ids):
-        return []  # only ids that cannot exist
+    service_ids, staff_ids = filters.service_ids, filters.staff_ids
     found = await repository.sessions(
         session, location.id, start, end, service_ids=service_ids, staff_ids=staff_ids
     )
@@ -398,9 +392,7 @@ async def book(
     """POST /activity/{id}/{event_id}/book: `clients_count` seats of one session, or none. The
     session row is locked first, so concurrent bookers of it count seats one after another."""
     location = await _location(session, location_id)
-    found = None
-    if session_id <= MAX_ROW_ID:
-        found = await repository.session_for_update(session, session_id, location_id)
+    found = await repository.session_for_update(session, session_id, location_id)
     if found is None:
         raise NotFound("No such event.")
     row, event, service = found

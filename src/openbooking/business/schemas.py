@@ -28,7 +28,7 @@ from openbooking.catalog.languages import LANGUAGES, available_translations
 from openbooking.kit.clock import is_known_zone
 
 SCHEMA_ID = "https://openbooking.dev/schemas/business-file.json"
-MAX_ID = 9007199254740991
+MAX_ID = 2**31 - 1  # the database's integer columns
 MAX_DURATION = 365 * 24 * 3600
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DEFAULT_STEPS = ("service", "master", "datetime", "contact", "confirm")

@@ -34,7 +34,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
 # Ids fit JavaScript's safe integers, which is what widgets hold them in.
-MAX_ID = 2**53 - 1
+# Ids are the database's integer columns (32-bit on PostgreSQL): a larger one names nothing.
+MAX_ID = 2**31 - 1
 MAX_LIST = 50
 # Dates outside these years are refused before any arithmetic could overflow.
 FIRST_YEAR, LAST_YEAR = 1970, 2200

@@ -93,8 +93,18 @@ class Server:
     Its runtime files (secret key, SMS outbox) go to a `var` folder next to `log_path`.
     """
 
-    def __init__(self, database_url: str, log_path: Path, *, workers: int = 1) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        log_path: Path,
+        *,
+        workers: int = 1,
+        app: str | None = None,
+    ) -> None:
+        """`app`: instead of OpenBooking, serve this ASGI app ("module:attribute") with plain
+        uvicorn and the same protocol options (a bare app to compare with)."""
         self.port = _free_port()
+        self._app = app
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.workers = workers
         self._database_url = database_url
@@ -122,6 +132,10 @@ class Server:
             "OPENBOOKING_LOG_LEVEL": "warning",
         }
         command = [sys.executable, "-m", "openbooking", "serve", "--port", str(self.port)]
+        if self._app is not None:
+            command = [sys.executable, "-m", "uvicorn", self._app, "--port", str(self.port)]
+            command += ["--http", "httptools", "--loop", "uvloop", "--no-access-log"]
+            command += ["--log-level", "warning"]
         command += ["--workers", str(self.workers)]
         with self._log_path.open("wb") as log:
             self._process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -159,12 +173,19 @@ def client_name() -> str:
 
 
 def drive(
-    server: Server, url: str, headers: dict[str, str], connections: int, seconds: float
+    server: Server,
+    url: str,
+    headers: dict[str, str],
+    connections: int,
+    seconds: float,
+    *,
+    script: Path | None = None,
 ) -> LoadResult:
-    """Keep `connections` requests in flight for `seconds`; throughput and latency."""
+    """Keep `connections` requests in flight for `seconds`; throughput and latency. `script`:
+    a wrk Lua script that makes the requests (wrk only)."""
     cpu_before = server.cpu_seconds()
-    if client_name() == "wrk":
-        measured = _wrk(url, headers, connections, seconds)
+    if script is not None or client_name() == "wrk":
+        measured = _wrk(url, headers, connections, seconds, script)
     else:
         measured = asyncio.run(_httpx(url, headers, connections, seconds))
     cpu_after = server.cpu_seconds()
@@ -198,8 +219,12 @@ def _wrk_ms(text: str) -> float:
     return float(match[1]) * _WRK_UNITS[match[2]]
 
 
-def _wrk(url: str, headers: dict[str, str], connections: int, seconds: float) -> _Measured:
+def _wrk(
+    url: str, headers: dict[str, str], connections: int, seconds: float, script: Path | None
+) -> _Measured:
     command = ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency"]
+    if script is not None:
+        command += ["-s", str(script)]
     for name, value in headers.items():
         command += ["-H", f"{name}: {value}"]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)

@@ -190,14 +190,14 @@ def drive(
         measured = asyncio.run(_httpx(url, headers, connections, seconds))
     cpu_after = server.cpu_seconds()
     server_cpu = per_request = None
-    if cpu_before is not None and cpu_after is not None:
+    if cpu_before is not None and cpu_after is not None and measured.requests:
         server_cpu = round((cpu_after - cpu_before) / measured.seconds, 2)
         per_request = round((cpu_after - cpu_before) / measured.requests * 1e3, 2)
     return LoadResult(
         requests=measured.requests,
         errors=measured.errors,
         seconds=round(measured.seconds, 2),
-        rps=round(measured.requests / measured.seconds, 1),
+        rps=round(measured.requests / measured.seconds, 1) if measured.seconds else 0.0,
         p50_ms=round(measured.p50_ms, 2),
         p99_ms=round(measured.p99_ms, 2),
         server_cpu=server_cpu,
@@ -223,6 +223,7 @@ def _wrk(
     url: str, headers: dict[str, str], connections: int, seconds: float, script: Path | None
 ) -> _Measured:
     command = ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency"]
+    command += ["--timeout", "30s"]  # slow answers are latencies to measure, not socket errors
     if script is not None:
         command += ["-s", str(script)]
     for name, value in headers.items():
@@ -233,6 +234,8 @@ def _wrk(
     done = re.search(r"(\d+) requests in ([\d.]+)(us|ms|s|m)", output)
     p50 = re.search(r"^\s+50%\s+(\S+)\s*$", output, re.MULTILINE)
     p99 = re.search(r"^\s+99%\s+(\S+)\s*$", output, re.MULTILINE)
+    if done is not None and int(done[1]) == 0:  # nothing answered in time: no latencies
+        p50 = p99 = re.search(r"(\S+)", "0us")
     if done is None or p50 is None or p99 is None:
         raise RuntimeError(f"cannot read wrk's output:\n{output}")
     socket_errors = re.search(r"Socket errors: (.*)$", output, re.MULTILINE)

@@ -456,10 +456,12 @@ def main(argv: Sequence[str] | None = None) -> None:
             if "booking" not in args.skip:
                 url = dataset.sqlite_url(folder / "booking.db")
                 result["booking_sqlite"] = booking_part(url, 1, bare_app, budget, folder)
+                log(json.dumps({"booking_sqlite": result["booking_sqlite"]}))
             if args.postgres and "postgres" not in args.skip:
                 result["booking_postgres"] = booking_part(
                     args.postgres, POSTGRES_WORKERS, bare_app, budget, folder
                 )
+                log(json.dumps({"booking_postgres": result["booking_postgres"]}))
             needs = {HTTP_RECORDS} if "http" not in args.skip else set()
             needs |= set(MONTH_RECORDS) if "month" not in args.skip else set()
             databases = {
@@ -470,6 +472,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             }
             if "http" not in args.skip:
                 result["http"] = http_part(databases[HTTP_RECORDS], bare_app, budget, folder)
+                log(json.dumps({"http": result["http"]}))
         if "month" not in args.skip:
             result["month"] = asyncio.run(month_part(databases, budget))
     result["machine"]["load_average_1m_after"] = load_average()

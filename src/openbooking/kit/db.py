@@ -21,6 +21,8 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.types import TypeDecorator
 
+from openbooking.kit import sqlite
+
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
@@ -65,7 +67,9 @@ def is_sqlite(url: str) -> bool:
 def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    # No busy handler inside SQLite: it would sleep on the event loop's thread. `kit.sqlite`
+    # waits for a busy database asynchronously, for up to SQLITE_BUSY_TIMEOUT_MS.
+    cursor.execute("PRAGMA busy_timeout=0")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
@@ -99,6 +103,8 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     if is_sqlite(url):
         _private_sqlite_file(url)
         kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+        if make_url(url).get_driver_name() == "aiosqlite":
+            kwargs["module"] = sqlite.dbapi()  # sqlite3 on the event loop, no thread per call
     else:
         kwargs["pool_pre_ping"] = True
     engine = create_async_engine(url, **kwargs)

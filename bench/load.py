@@ -27,7 +27,7 @@ import httpx
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Sequence
 
-STARTUP_SECONDS = 30.0
+STARTUP_SECONDS = 120.0  # a busy 2-core machine starts two workers slowly
 
 
 def percentile(values: Sequence[float], q: float) -> float:

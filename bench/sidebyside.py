@@ -108,6 +108,24 @@ def mean_rps(results: Sequence[load.LoadResult]) -> float:
     return sum(result.rps for result in results) / len(results)
 
 
+def cpu_ratio(bare: Sequence[load.LoadResult], ours: Sequence[Any]) -> float | None:
+    """The bare route's server CPU per request over ours: the throughput ratio the two would
+    have if each had a core to itself. On a machine busy with other work the scheduler, not the
+    code, sets each side's share, and this is the steadier figure (a 1-thread server gets less
+    of a crowded machine than one with more threads)."""
+
+    def cpu(result: Any) -> float | None:
+        return getattr(result, "server_cpu_ms_per_request", None) or (
+            result.get("server_cpu_ms_per_request") if isinstance(result, dict) else None
+        )
+
+    theirs = [value for value in map(cpu, bare) if value]
+    own = [value for value in map(cpu, ours) if value]
+    if not theirs or not own:
+        return None
+    return round((sum(theirs) / len(theirs)) / (sum(own) / len(own)), 3)
+
+
 # --------------------------------------------------------------------- GET endpoints over HTTP
 
 
@@ -145,6 +163,7 @@ def http_part(database: dataset.Database, bare_app: Bare, budget: Budget, folder
             "path": urls[name].removeprefix(f"http://127.0.0.1:{urls[name].split(':')[2]}"),
             "rps": round(mean_rps(results), 1),
             "ratio": round(mean_rps(results) / baseline, 3),
+            "cpu_ratio": cpu_ratio(bares, results),
             "runs": [asdict(result) for result in results],
         }
         for name, results in measured.items()
@@ -269,6 +288,7 @@ def booking_part(url: str, workers: int, bare_app: Bare, budget: Budget, folder:
         per_connections[count] = {
             "created_per_s": round(created / seconds, 1),
             "ratio": round(created / seconds / bare_rps, 3),
+            "cpu_ratio": cpu_ratio(bares, runs),
             "p99_ms": max(r["p99_ms"] for r in runs),
             "errors": sum(r["errors"] for r in runs),
             "overlapping_pairs": sum(r["overlapping_pairs"] for r in runs),

@@ -116,9 +116,7 @@ def test_transactions_end_only_in_the_unit_of_work() -> None:
     calls = {
         module
         for module, tree in modules().items()
-        # kit.sqlite is the driver under SQLAlchemy: its commit() and rollback() are the DBAPI's
-        if module not in {"openbooking.kit.db", "openbooking.kit.sqlite"}
-        and top(module) not in {"migrations"}
+        if module != "openbooking.kit.db" and top(module) not in {"migrations"}
         for node in ast.walk(tree)
         if isinstance(node, ast.Attribute) and node.attr in {"commit", "rollback"}
     }

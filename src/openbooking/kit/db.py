@@ -21,8 +21,6 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.types import TypeDecorator
 
-from openbooking.kit import sqlite
-
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
@@ -67,9 +65,7 @@ def is_sqlite(url: str) -> bool:
 def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    # No busy handler inside SQLite: it would sleep on the event loop's thread. `kit.sqlite`
-    # waits for a busy database asynchronously, for up to SQLITE_BUSY_TIMEOUT_MS.
-    cursor.execute("PRAGMA busy_timeout=0")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
@@ -103,8 +99,6 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     if is_sqlite(url):
         _private_sqlite_file(url)
         kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
-        if make_url(url).get_driver_name() == "aiosqlite":
-            kwargs["module"] = sqlite.dbapi()  # sqlite3 on the event loop, no thread per call
     else:
         kwargs["pool_pre_ping"] = True
     engine = create_async_engine(url, **kwargs)

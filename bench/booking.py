@@ -137,6 +137,7 @@ class Tally:
 
     outcomes: Counter[str] = field(default_factory=Counter)  # "201", "422/433", "500", ...
     latencies: list[float] = field(default_factory=list)  # seconds, every answered attempt
+    by_outcome: dict[str, list[float]] = field(default_factory=dict)  # the same, by outcome
     seconds: float = 0.0  # wall time of the rounds
     server_cpu: float | None = 0.0
     client_cpu: float = 0.0
@@ -154,6 +155,7 @@ class Tally:
             outcome += f"/{errors[0]['code'] if errors else ''}"
         self.outcomes[outcome] += 1
         self.latencies.append(seconds)
+        self.by_outcome.setdefault(outcome, []).append(seconds)
         if response.status_code not in (201, 422) and not self.first_error:
             self.first_error = f"{response.status_code}: {response.text[:300]}"
         return outcome

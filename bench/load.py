@@ -27,7 +27,7 @@ import httpx
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Sequence
 
-STARTUP_SECONDS = 30.0
+STARTUP_SECONDS = 120.0  # a busy 2-core machine starts two workers slowly
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -93,8 +93,18 @@ class Server:
     Its runtime files (secret key, SMS outbox) go to a `var` folder next to `log_path`.
     """
 
-    def __init__(self, database_url: str, log_path: Path, *, workers: int = 1) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        log_path: Path,
+        *,
+        workers: int = 1,
+        app: str | None = None,
+    ) -> None:
+        """`app`: instead of OpenBooking, serve this ASGI app ("module:attribute") with plain
+        uvicorn and the same protocol options (a bare app to compare with)."""
         self.port = _free_port()
+        self._app = app
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.workers = workers
         self._database_url = database_url
@@ -122,6 +132,10 @@ class Server:
             "OPENBOOKING_LOG_LEVEL": "warning",
         }
         command = [sys.executable, "-m", "openbooking", "serve", "--port", str(self.port)]
+        if self._app is not None:
+            command = [sys.executable, "-m", "uvicorn", self._app, "--port", str(self.port)]
+            command += ["--http", "httptools", "--loop", "uvloop", "--no-access-log"]
+            command += ["--log-level", "warning"]
         command += ["--workers", str(self.workers)]
         with self._log_path.open("wb") as log:
             self._process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -159,24 +173,31 @@ def client_name() -> str:
 
 
 def drive(
-    server: Server, url: str, headers: dict[str, str], connections: int, seconds: float
+    server: Server,
+    url: str,
+    headers: dict[str, str],
+    connections: int,
+    seconds: float,
+    *,
+    script: Path | None = None,
 ) -> LoadResult:
-    """Keep `connections` requests in flight for `seconds`; throughput and latency."""
+    """Keep `connections` requests in flight for `seconds`; throughput and latency. `script`:
+    a wrk Lua script that makes the requests (wrk only)."""
     cpu_before = server.cpu_seconds()
-    if client_name() == "wrk":
-        measured = _wrk(url, headers, connections, seconds)
+    if script is not None or client_name() == "wrk":
+        measured = _wrk(url, headers, connections, seconds, script)
     else:
         measured = asyncio.run(_httpx(url, headers, connections, seconds))
     cpu_after = server.cpu_seconds()
     server_cpu = per_request = None
-    if cpu_before is not None and cpu_after is not None:
+    if cpu_before is not None and cpu_after is not None and measured.requests:
         server_cpu = round((cpu_after - cpu_before) / measured.seconds, 2)
         per_request = round((cpu_after - cpu_before) / measured.requests * 1e3, 2)
     return LoadResult(
         requests=measured.requests,
         errors=measured.errors,
         seconds=round(measured.seconds, 2),
-        rps=round(measured.requests / measured.seconds, 1),
+        rps=round(measured.requests / measured.seconds, 1) if measured.seconds else 0.0,
         p50_ms=round(measured.p50_ms, 2),
         p99_ms=round(measured.p99_ms, 2),
         server_cpu=server_cpu,
@@ -198,8 +219,13 @@ def _wrk_ms(text: str) -> float:
     return float(match[1]) * _WRK_UNITS[match[2]]
 
 
-def _wrk(url: str, headers: dict[str, str], connections: int, seconds: float) -> _Measured:
+def _wrk(
+    url: str, headers: dict[str, str], connections: int, seconds: float, script: Path | None
+) -> _Measured:
     command = ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency"]
+    command += ["--timeout", "30s"]  # slow answers are latencies to measure, not socket errors
+    if script is not None:
+        command += ["-s", str(script)]
     for name, value in headers.items():
         command += ["-H", f"{name}: {value}"]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -208,6 +234,8 @@ def _wrk(url: str, headers: dict[str, str], connections: int, seconds: float) ->
     done = re.search(r"(\d+) requests in ([\d.]+)(us|ms|s|m)", output)
     p50 = re.search(r"^\s+50%\s+(\S+)\s*$", output, re.MULTILINE)
     p99 = re.search(r"^\s+99%\s+(\S+)\s*$", output, re.MULTILINE)
+    if done is not None and int(done[1]) == 0:  # nothing answered in time: no latencies
+        p50 = p99 = re.search(r"(\S+)", "0us")
     if done is None or p50 is None or p99 is None:
         raise RuntimeError(f"cannot read wrk's output:\n{output}")
     socket_errors = re.search(r"Socket errors: (.*)$", output, re.MULTILINE)

@@ -16,13 +16,13 @@ from openbooking.kit.envelope import Dialect, dialect_from_accept
 from openbooking.verification.service import Context
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_dialect(request: Request) -> Dialect:
-    default = Dialect(get_settings(request).default_dialect)
+async def get_dialect(request: Request) -> Dialect:
+    default = Dialect(request.app.state.settings.default_dialect)
     return dialect_from_accept(request.headers.get("accept"), default)
 
 
@@ -38,7 +38,7 @@ DialectDep = Annotated[Dialect, Depends(get_dialect)]
 WorkDep = Annotated[UnitOfWork, Depends(get_unit_of_work, scope="function")]
 
 
-def get_session(work: WorkDep) -> AsyncSession:
+async def get_session(work: WorkDep) -> AsyncSession:
     return work.session
 
 
@@ -51,7 +51,7 @@ SessionDep = Annotated[AsyncSession, Depends(get_session)]
 WriteSessionDep = Annotated[AsyncSession, Depends(get_write_session)]
 
 
-def get_context(request: Request, settings: SettingsDep) -> Context:
+async def get_context(request: Request, settings: SettingsDep) -> Context:
     peer = request.client.host if request.client else None
     return Context(
         settings=settings,

@@ -12,10 +12,14 @@ from openbooking.availability.slots import (
     DaySchedule,
     Interval,
     Rules,
+    free_gaps,
     free_slots,
+    gap_starts,
+    grid,
     is_bookable,
     member_day,
     resolve_day,
+    working_intervals,
 )
 
 ZONES = ["UTC", "Europe/Berlin", "America/New_York", "Australia/Lord_Howe"]
@@ -87,6 +91,26 @@ def scenarios(draw: st.DrawFn) -> Scenario:
         horizon_days=draw(st.integers(1, 5)),
     )
     return day, schedule, busy, length, now, rules
+
+
+@settings(max_examples=300, deadline=None)
+@given(scenarios(), st.lists(st.integers(-120, 26 * 60), max_size=3))
+def test_walking_the_free_gaps_offers_what_testing_every_start_offers(
+    scenario: Scenario, instants: list[int]
+) -> None:
+    """The month view and book_times walk the gaps between busy intervals (also empty ones, at
+    an instant) instead of testing each grid start: the same starts, in the same order."""
+    day, schedule, busy, length, now, rules = scenario
+    midnight = datetime.combine(day, time(), UTC)
+    busy = busy + [(midnight + m * MINUTE, midnight + m * MINUTE) for m in instants]
+    member = member_day(day, schedule, busy, rules.zone)
+    gaps = free_gaps(working_intervals(day, schedule, rules.zone), sorted(busy))
+    earliest = now + timedelta(seconds=rules.min_notice)
+    latest = now + timedelta(days=rules.horizon_days)
+    starts = grid(day, schedule, rules)
+    offered = free_slots(schedule, member, length, now, rules)
+    assert gap_starts(starts, gaps, length, earliest, latest) == offered
+    assert gap_starts(starts, gaps, length, earliest, latest, first_only=True) == offered[:1]
 
 
 @settings(max_examples=300, deadline=None)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -24,7 +25,7 @@ class ServiceIds(QuerySchema):
 
 def parse(query_string: str) -> list[int]:
     request = Request({"type": "http", "query_string": query_string.encode(), "headers": []})
-    return query(ServiceIds)(request).service_ids
+    return asyncio.run(query(ServiceIds)(request)).service_ids
 
 
 @pytest.mark.parametrize(

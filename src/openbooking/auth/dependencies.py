@@ -35,7 +35,7 @@ BEARER = HTTPBearer(
 )
 
 
-def get_credentials(
+async def get_credentials(
     request: Request, _documented: Annotated[object, Depends(BEARER)]
 ) -> Credentials:
     credentials = parse_authorization(request.headers.get("authorization"))
@@ -63,7 +63,7 @@ async def require_partner(request: Request, credentials: CredentialsDep) -> Part
 PartnerDep = Annotated[Partner, Depends(require_partner)]
 
 
-def user_token(credentials: CredentialsDep) -> str:
+async def user_token(credentials: CredentialsDep) -> str:
     if credentials.user_token is None:
         raise Unauthorized
     return credentials.user_token

@@ -228,3 +228,59 @@ def free_slots(
         for start in grid(member.day, schedule, rules)
         if is_bookable(start, length, member, now, rules)
     ]
+
+
+# The month view asks of every member-day whether one start fits, and book_times lists them all.
+# Instead of testing every grid start against every busy interval (`is_bookable`), these walk the
+# free gaps of the day once: a start fits exactly when it lies on the grid, inside the notice and
+# horizon window, and the visit ends inside one gap (a working interval minus the busy ones).
+# tests/availability/test_slots.py checks them against `free_slots`.
+
+
+def free_gaps(working: Sequence[Interval], busy: Sequence[Interval]) -> list[Interval]:
+    """The working intervals minus the busy ones (sorted by start, each ending at or after its
+    start; they may overlap): the stretches where a visit touches no busy interval. An empty
+    busy interval at an instant splits a gap there: a visit may end or start at it, not run
+    across it (as `overlaps` has it)."""
+    gaps: list[Interval] = []
+    for w_start, w_end in working:
+        cursor = w_start
+        for b_start, b_end in busy:
+            if b_start >= w_end:
+                break
+            if b_end <= cursor:
+                continue
+            if b_start > cursor:
+                gaps.append((cursor, b_start))
+            cursor = b_end
+        if cursor < w_end:
+            gaps.append((cursor, w_end))
+    return gaps
+
+
+def gap_starts(
+    starts: Sequence[datetime],
+    gaps: Sequence[Interval],
+    length: int,
+    earliest: datetime,
+    latest: datetime,
+    *,
+    first_only: bool = False,
+) -> list[datetime]:
+    """The grid `starts` (sorted) at or after `earliest` and before `latest` whose visit of
+    `length` seconds fits in one of the sorted, disjoint `gaps`; only the first when
+    `first_only`."""
+    found: list[datetime] = []
+    span = timedelta(seconds=length)
+    for g_start, g_end in gaps:
+        index = bisect_left(starts, max(g_start, earliest))
+        last = g_end - span
+        while index < len(starts):
+            start = starts[index]
+            if start > last or start >= latest:
+                break
+            found.append(start)
+            if first_only:
+                return found
+            index += 1
+    return found

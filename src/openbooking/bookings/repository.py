@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from openbooking.models import (
@@ -27,17 +27,24 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
 
+# The statements of every booking, built once (building one cost about as much as running it).
+ACTIVE_SERVICES = select(Service).where(
+    Service.id.in_(bindparam("service_ids", expanding=True)),
+    Service.location_id == bindparam("location_id"),
+    Service.deleted.is_(False),
+    Service.active.is_(True),
+)
+CLIENT = select(Client).where(
+    Client.location_id == bindparam("location_id"), Client.phone == bindparam("phone")
+)
+
+
 async def active_services(
     session: AsyncSession, location_id: int, service_ids: Sequence[int]
 ) -> dict[int, Service]:
     """The location's bookable services among `service_ids`, by id."""
     rows = await session.scalars(
-        select(Service).where(
-            Service.id.in_(service_ids),
-            Service.location_id == location_id,
-            Service.deleted.is_(False),
-            Service.active.is_(True),
-        )
+        ACTIVE_SERVICES, {"service_ids": list(service_ids), "location_id": location_id}
     )
     return {row.id: row for row in rows}
 
@@ -46,8 +53,8 @@ async def client(
     session: AsyncSession, location_id: int, phone: str, name: str, email: str | None
 ) -> Client:
     """The location's client with `phone`, added if new, with the name and e-mail given now."""
-    query = select(Client).where(Client.location_id == location_id, Client.phone == phone)
-    found = await session.scalar(query)
+    parameters = {"location_id": location_id, "phone": phone}
+    found = await session.scalar(CLIENT, parameters)
     if found is None:
         found = Client(location_id=location_id, phone=phone, name=name, email=email or "")
         try:
@@ -56,7 +63,7 @@ async def client(
         except IntegrityError:
             # A concurrent booking of the same new phone added the client first (PostgreSQL;
             # SQLite writers are serial): use theirs rather than refuse a free slot.
-            found = await session.scalar(query)
+            found = await session.scalar(CLIENT, parameters)
             if found is None:
                 raise
     found.name = name

@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 
 from openbooking.kit.errors import NotFound
 from openbooking.models import (
@@ -35,10 +35,14 @@ async def get_bookform(session: AsyncSession, bookform_id: int) -> Bookform | No
     )
 
 
+# Built once: every booking and most reads ask for their location first.
+LOCATION = select(Location).where(
+    Location.id == bindparam("location_id"), Location.deleted.is_(False)
+)
+
+
 async def get_location(session: AsyncSession, location_id: int) -> Location | None:
-    return await session.scalar(
-        select(Location).where(Location.id == location_id, Location.deleted.is_(False))
-    )
+    return await session.scalar(LOCATION, {"location_id": location_id})
 
 
 async def location_or_404(session: AsyncSession, location_id: int) -> Location:

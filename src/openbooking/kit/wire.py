@@ -31,7 +31,7 @@ from openbooking.kit.body import read_json
 from openbooking.kit.errors import ApiError, field_path
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Coroutine
 
 # Ids fit JavaScript's safe integers, which is what widgets hold them in.
 # Ids are the database's integer columns (32-bit on PostgreSQL): a larger one names nothing.
@@ -309,10 +309,12 @@ def _query_dict(request: Request, model: type[QuerySchema]) -> dict[str, Any]:
     return data
 
 
-def query(model: type[Q]) -> Callable[[Request], Q]:
-    """A dependency giving the request's query string as `model`."""
+def query(model: type[Q]) -> Callable[[Request], Coroutine[Any, Any, Q]]:
+    """A dependency giving the request's query string as `model` (a coroutine, as every
+    dependency here: FastAPI runs a plain function in a worker thread, which costs more than
+    the work)."""
 
-    def dependency(request: Request) -> Q:
+    async def dependency(request: Request) -> Q:
         try:
             return model.model_validate(_query_dict(request, model))
         except ValidationError as exc:

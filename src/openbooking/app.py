@@ -30,6 +30,8 @@ from openbooking.ops.endpoints import router as ops_router
 from openbooking.sms.factory import create_sender
 from openbooking.sms.metered import MeteredSender
 from openbooking.verification.endpoints import router as verification_router
+from openbooking.widget.endpoints import STATIC as WIDGET_STATIC
+from openbooking.widget.endpoints import router as widget_router
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -81,6 +83,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(verification_router, prefix=API_PREFIX)
     app.include_router(bookings_router, prefix=API_PREFIX)
     app.include_router(ops_router)  # /healthz, /readyz, /metrics: no partner token
+    app.include_router(widget_router)  # /b/{form}, /r/{...}, /widget.js: pages, no token
+    app.mount("/widget/static", StaticFiles(directory=str(WIDGET_STATIC)), name="widget")
 
     # Swagger UI from the installed package: no CDN at run time.
     app.mount("/docs/static", StaticFiles(directory=SWAGGER_UI_DIR), name="docs")

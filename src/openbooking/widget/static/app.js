@@ -439,13 +439,15 @@ async function viewContact(c) {
   stepFrame("contact", stepTitle("contact", "widget.step_contact"), form);
 }
 
-function summary(c, company, staffName, services) {
+function summary(c, company, staffName, services, person) {
   const day = wallClock(c.time);
   return h("dl", { class: "summary" },
     S.chainForm ? [h("dt", {}, t("record.place")), h("dd", {}, company.title, h("br"), company.address)] : null,
     h("dt", {}, t("record.services")), h("dd", {}, services.map((service) => service.title).join(", ")),
     h("dt", {}, t("record.master")), h("dd", {}, staffName),
-    h("dt", {}, t("address.date_and_time")), h("dd", {}, dayLabel(day.day) + ", " + day.time));
+    h("dt", {}, t("address.date_and_time")), h("dd", {}, dayLabel(day.day) + ", " + day.time),
+    h("dt", {}, t("widget.name")), h("dd", {}, person.name),
+    h("dt", {}, t("widget.phone")), h("dd", {}, person.phone));
 }
 
 async function viewConfirm(c) {
@@ -533,8 +535,7 @@ async function viewConfirm(c) {
       problem.querySelector("[role=alert]")?.focus?.();
     }
   } },
-  summary(c, company, member ? member.name : t("widget.any_master"), services),
-  h("dl", { class: "summary" }, h("dt", {}, t("widget.name")), h("dd", {}, person.name), h("dt", {}, t("widget.phone")), h("dd", {}, person.phone)),
+  summary(c, company, member ? member.name : t("widget.any_master"), services, person),
   code ? [h("p", { id: "code-hint" }, t("widget.code_sent", { phone: person.phone })), field("code", t("widget.code"), code), h("div", { class: "row" }, resend), countdown] : null,
   problem, book);
   stepFrame("confirm", t("widget.step_confirm"), form);
@@ -731,8 +732,9 @@ async function renderMine() {
       throw error;
     }
     const now = Date.now();
-    const upcoming = records.filter((record) => !record.deleted && parseStamp(record.datetime).getTime() >= now);
-    const past = records.filter((record) => record.deleted || parseStamp(record.datetime).getTime() < now);
+    const at = (record) => parseStamp(record.datetime).getTime();
+    const upcoming = records.filter((record) => !record.deleted && at(record) >= now).sort((a, b) => at(a) - at(b));
+    const past = records.filter((record) => record.deleted || at(record) < now).sort((a, b) => at(b) - at(a));
     const list = (items, actions) => items.length
       ? h("ul", { class: "records" }, items.map((record) => h("li", { class: "card" }, recordDetails(record),
         record.deleted ? h("p", { class: "muted" }, t("record.is_canceled")) : null,

@@ -207,6 +207,14 @@ class TestBooking:
     def test_soho_specialist_first_without_a_code(
         self, page: Page, widget_server: Server, screenshots: Path
     ) -> None:
+        seen: list[str] = []  # every request's URL and headers, every answer's headers and body
+        page.on("request", lambda request: seen.append(f"{request.url} {request.headers}"))
+        answers: list[Any] = []
+
+        def keep(answer: Any) -> None:  # Playwright cannot take a bound builtin as a handler
+            answers.append(answer)
+
+        page.on("response", keep)
         page.goto(f"{widget_server.url}/b/2")
         # SoHo's form starts with the specialist, under its own title.
         assert title(page) == "Choose your specialist"
@@ -229,6 +237,12 @@ class TestBooking:
         page.get_by_role("button", name="Book", exact=True).click()
         page.get_by_role("heading", name="You're booked!").wait_for()
         assert "Priya Nair" in page.locator(".summary").inner_text()
+        for answer in answers:
+            seen.append(str(answer.headers))
+            if answer.request.resource_type in {"document", "script", "fetch", "stylesheet"}:
+                seen.append(answer.text())
+        assert any("obw_2_" in text for text in seen)  # the form's public key did the work
+        assert not [text for text in seen if widget_server.token in text]
 
     def test_any_team_member(self, page: Page, widget_server: Server) -> None:
         page.goto(f"{widget_server.url}/b/1")
@@ -403,6 +417,47 @@ class TestMyBookings:
         page.get_by_role("button", name="Log out").click()
         page.get_by_role("button", name="My bookings").click()
         page.get_by_role("button", name="Send me a code").wait_for()
+
+
+class TestErrorsAndTheme:
+    def test_offline_shows_a_retry(self, page: Page, widget_server: Server) -> None:
+        page.goto(f"{widget_server.url}/b/1")
+        page.locator("#step-title").wait_for()
+        page.context.set_offline(True)
+        choose_services(page, "Spa pedicure")
+        alert = page.get_by_role("alert")
+        alert.wait_for()
+        assert "can't reach" in alert.inner_text()
+        page.context.set_offline(False)
+        page.get_by_role("button", name="Try again").click()
+        page.get_by_role("heading", name="Choose a team member").wait_for()
+
+    def test_every_palette_keeps_text_readable(self, page: Page, widget_server: Server) -> None:
+        page.goto(f"{widget_server.url}/b/1")
+        page.locator("#step-title").wait_for()
+        worst = page.evaluate(
+            """async () => {
+              const theme = await import("/widget/static/theme.js");
+              const names = ["red", "pink", "purple", "deep-purple", "indigo", "blue",
+                "light-blue", "cyan", "teal", "green", "light-green", "lime", "yellow", "amber",
+                "orange", "deep-orange", "brown", "grey", "blue-grey", "#ffffff", "#000000"];
+              let worst = 21;
+              for (const name of names) {
+                const v = theme.applyTheme({primaryPalette: name, accentPalette: name,
+                  warnPalette: name, backgroundPalette: name});
+                worst = Math.min(worst,
+                  theme.contrast(v["--primary"], v["--on-primary"]),
+                  theme.contrast(v["--primary-text"], v["--surface"]),
+                  theme.contrast(v["--primary-text"], v["--primary-soft"]),
+                  theme.contrast(v["--ink"], v["--primary-soft"]),
+                  theme.contrast(v["--warn"], v["--surface"]),
+                  theme.contrast(v["--muted"], v["--surface"]),
+                  theme.contrast(v["--ink"], v["--bg"]));
+              }
+              return worst;
+            }"""
+        )
+        assert worst >= 4.5
 
 
 class TestLanguagesAndViewports:

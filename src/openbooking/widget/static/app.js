@@ -728,7 +728,7 @@ async function renderMine() {
     try {
       records = await call("GET", "/user/records/1", { user: true });
     } catch (error) {
-      if (error instanceof ApiError && error.status === 401) { userToken.clear(); return render(); }
+      if (error instanceof ApiError && error.status === 401) { userToken.clear(); render(); return; }
       throw error;
     }
     const now = Date.now();
@@ -776,7 +776,16 @@ async function loadStrings() {
   }
 }
 
-async function render() {
+// One render at a time, in order: a click during a slow render draws after it, not under it.
+// (Never await render() inside a render: it would wait for itself.)
+let rendering = Promise.resolve();
+
+function render() {
+  rendering = rendering.then(renderNow);
+  return rendering;
+}
+
+async function renderNow() {
   try {
     await loadStrings();
     drawHeader();
@@ -806,7 +815,7 @@ async function boot() {
     }
   });
   new ResizeObserver(() => notifyHeight()).observe(document.body);
-  await render();
+  render();
 }
 
 boot();

@@ -31,9 +31,15 @@ export function contrast(a, b) {
   return (x + 0.05) / (y + 0.05);
 }
 
-// Text on a coloured fill: whichever of ink and paper contrasts more (always above 4.5:1).
+// Text on a coloured fill: whichever of ink and paper contrasts more.
 export function textOn(fill) {
   return contrast(fill, PAPER) >= contrast(fill, INK) ? PAPER : INK;
+}
+
+// A fill that carries text: mid-tones that reach 4.5:1 with neither ink nor paper are
+// darkened until paper does.
+export function fillFor(colour) {
+  return contrast(colour, textOn(colour)) >= 4.5 ? colour : readable(colour, PAPER);
 }
 
 // A colour used as text or outline on `ground`: mixed towards ink until it reaches `ratio`.
@@ -56,18 +62,20 @@ function palette(name, fallback) {
 }
 
 export function applyTheme(style) {
-  const primary = palette(style.primaryPalette, PALETTES.green);
+  const primary = fillFor(palette(style.primaryPalette, PALETTES.green));
   const accent = palette(style.accentPalette, PALETTES.grey);
   const warn = palette(style.warnPalette, PALETTES.red);
   const background = tint(palette(style.backgroundPalette, PALETTES.grey), 0.93);
+  const soft = tint(primary, 0.88);
   const vars = {
     "--bg": background,
     "--surface": PAPER,
     "--ink": INK,
     "--primary": primary,
     "--on-primary": textOn(primary),
-    "--primary-text": readable(primary, PAPER),
-    "--primary-soft": tint(primary, 0.88),
+    // Readable on the soft tint is readable on white too: the tint is the darker ground.
+    "--primary-text": readable(primary, soft),
+    "--primary-soft": soft,
     "--accent": readable(accent, PAPER, 3),
     "--warn": readable(warn, PAPER),
     "--muted": readable("#6b6b6b", PAPER),

@@ -6,14 +6,18 @@ checked with axe-core (no serious or critical violation) and photographed at 128
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from datetime import datetime, timedelta
 from itertools import count
 from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
+import yaml
 from axe_playwright_python.sync_playwright import Axe
 
+from openbooking.business.service import demo_path
 from openbooking.sms.outbox import read_outbox
 from tests.browser.conftest import CHROMIUM, DESKTOP, LAUNCH_ARGS, PHONE
 from tests.server import Server, running_server
@@ -189,7 +193,7 @@ class TestBooking:
         check(page, screenshots, "berlin-6-confirm")
         page.get_by_label("Code from the SMS").fill("000000")
         page.get_by_role("button", name="Book", exact=True).click()
-        assert "not right" in page.get_by_role("alert").inner_text()
+        assert "4 tries left" in page.get_by_role("alert").inner_text()
         page.get_by_label("Code from the SMS").fill(latest_code(widget_server, phone))
         page.get_by_role("button", name="Book", exact=True).click()
         page.get_by_role("heading", name="You're booked!").wait_for()
@@ -252,7 +256,8 @@ class TestBooking:
         choose_first_time(page)
         fill_contact(page, berlin_phone(), consent=True)
         phone = page.get_by_label("Phone").input_value()
-        page.get_by_role("button", name="Continue").click()
+        with page.expect_response(f"**/api/v1/book_code/{BERLIN}"):
+            page.get_by_role("button", name="Continue").click()
         assert "Any team member" in page.locator(".summary").first.inner_text()
         page.get_by_label("Code from the SMS").fill(latest_code(widget_server, phone))
         page.get_by_role("button", name="Book", exact=True).click()
@@ -317,6 +322,52 @@ class TestBooking:
         assert page.locator("#times-title").inner_text() == day
         assert "time=" not in page.url
         assert page.evaluate("document.activeElement.id") == "times-title"
+
+    def test_a_hidden_step_is_skipped_with_its_default(
+        self, page: Page, widget_server: Server, tmp_path: Path
+    ) -> None:
+        """A form added to the business file while the server runs, whose team member step is
+        hidden: the person never sees it and gets any free team member."""
+        document = yaml.safe_load(demo_path().read_text())
+        berlin = next(location for location in document["locations"] if location["id"] == BERLIN)
+        berlin["bookforms"].append(
+            {
+                "id": 4,
+                "title": "Quick manicure",
+                "steps": [
+                    {"step": "service", "default": 104},
+                    {"step": "master", "hidden": True},
+                    {"step": "datetime"},
+                    {"step": "contact"},
+                    {"step": "confirm"},
+                ],
+            }
+        )
+        changed = tmp_path / "business.yaml"
+        changed.write_text(yaml.safe_dump(document, allow_unicode=True))
+        loaded = subprocess.run(
+            [sys.executable, "-m", "openbooking", "load", str(changed)],
+            env=widget_server.env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert loaded.returncode == 0, loaded.stderr
+        page.goto(f"{widget_server.url}/b/4")
+        assert page.get_by_label("Classic manicure").is_checked()  # the step's default
+        page.get_by_role("button", name="Continue").click()
+        page.get_by_role("heading", name="Choose a date and time").wait_for()
+        assert page.locator(".progress").inner_text() == "Step 2 of 4"
+        choose_first_time(page)
+        phone = berlin_phone()
+        fill_contact(page, phone)
+        with page.expect_response(f"**/api/v1/book_code/{BERLIN}"):
+            page.get_by_role("button", name="Continue").click()
+        assert "Any team member" in page.locator(".summary").inner_text()
+        page.get_by_label("Code from the SMS").fill(latest_code(widget_server, phone))
+        page.get_by_role("button", name="Book", exact=True).click()
+        page.get_by_role("heading", name="You're booked!").wait_for()
+        assert "Mira Schulz" in page.locator(".summary").inner_text()
 
 
 class TestManage:

@@ -24,13 +24,15 @@ def _secret(request: Request) -> bytes:
     return key
 
 
-def _render(page: service.Page, view: str) -> HTMLResponse:
+def _render(request: Request, page: service.Page, view: str) -> HTMLResponse:
+    attempts = request.app.state.settings.code_max_attempts
     html = (
         TEMPLATE.replace("{{lang}}", escape(page.lang))
         .replace("{{form}}", str(page.bookform_id))
         .replace("{{key}}", escape(page.key))
         .replace("{{view}}", escape(view))
         .replace("{{title}}", escape(page.title or "Online booking"))
+        .replace("{{attempts}}", str(int(attempts)))
     )
     return HTMLResponse(
         html,
@@ -47,7 +49,8 @@ def _render(page: service.Page, view: str) -> HTMLResponse:
 
 @router.get("/b/{bookform_id}")
 async def booking_page(bookform_id: IdPath, request: Request, session: SessionDep) -> Response:
-    return _render(await service.booking_page(session, _secret(request), bookform_id), "book")
+    page = await service.booking_page(session, _secret(request), bookform_id)
+    return _render(request, page, "book")
 
 
 @router.get("/r/{location_id}/{record_id}/{record_hash}")
@@ -55,7 +58,8 @@ async def manage_page(
     location_id: IdPath, record_id: IdPath, record_hash: str, request: Request, session: SessionDep
 ) -> Response:
     del record_id, record_hash  # read by the page from its own URL, through the API
-    return _render(await service.manage_page(session, _secret(request), location_id), "manage")
+    page = await service.manage_page(session, _secret(request), location_id)
+    return _render(request, page, "manage")
 
 
 @router.get("/widget.js")

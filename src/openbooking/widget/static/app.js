@@ -11,6 +11,14 @@ const header = document.getElementById("top");
 const live = document.getElementById("live");
 const S = { form: null, strings: {}, lang: "", cache: new Map() };
 const CONTACT = "openbooking-contact-" + FORM_ID;
+const CODE_ATTEMPTS = Number(root.dataset.codeAttempts) || 5;
+
+// What a wrong code means for the tries this tab has made since the code was sent (the server
+// counts them too, and answers every dead code alike).
+function wrongCode(wrong) {
+  const left = CODE_ATTEMPTS - wrong;
+  return left > 0 ? t("widget.wrong_code_left", { n: left }) : t("widget.code_spent");
+}
 
 // ------------------------------------------------------------------ strings and state
 
@@ -136,21 +144,36 @@ function notifyHeight() {
 
 // ------------------------------------------------------------------ the booking steps
 
+function configured(name) {
+  return S.form.steps.find((step) => step.step === name) || null;
+}
+
+// A hidden step is skipped with its default: a hidden team member step books "any team member"
+// (or its default member), a hidden service step its default service.
+function hiddenDefault(name) {
+  const step = configured(name);
+  if (!step || !step.hidden) return null;
+  if (name === "master") return step.default > 0 ? step.default : 0;
+  if (name === "service" && step.default > 0) return step.default;
+  return null;
+}
+
 function steps() {
-  const chain = !S.form.company_id || S.form.steps.some((step) => step.step === "company");
   return S.form.steps.filter((step) => {
     if (step.step === "confirm" || step.step === "city") return false;
-    if (step.step === "company") return chain && S.chainForm;
-    return true;
+    if (step.step === "company") return S.chainForm;
+    return hiddenDefault(step.step) === null;
   });
 }
 
 function chosen() {
   const p = params();
+  const hiddenService = hiddenDefault("service");
+  const hiddenMaster = hiddenDefault("master");
   return {
     company: Number(p.get("company")) || (S.chainForm ? 0 : S.form.company_id),
-    services: (p.get("services") || "").split(",").filter(Boolean).map(Number),
-    staff: p.has("staff") ? Number(p.get("staff")) : null,
+    services: hiddenService !== null ? [hiddenService] : (p.get("services") || "").split(",").filter(Boolean).map(Number),
+    staff: hiddenMaster !== null ? hiddenMaster : p.has("staff") ? Number(p.get("staff")) : null,
     date: p.get("date") || "",
     time: p.get("time") || "",
   };
@@ -239,7 +262,8 @@ async function companyOf(c) {
 async function viewService(c) {
   const company = await companyOf(c);
   const data = await cached("/book_services/" + c.company, { staff_id: c.staff || "" });
-  const picked = new Set(c.services);
+  const preset = configured("service");
+  const picked = new Set(c.services.length ? c.services : preset && preset.default > 0 ? [preset.default] : []);
   const boxes = [];
   const groups = (data.category || []).map((category) => {
     const items = data.services.filter((service) => service.category_id === category.id);
@@ -488,6 +512,7 @@ async function viewConfirm(c) {
     fill(problem);
     try {
       await call("POST", "/book_code/" + c.company, { body: { phone: person.phone, fullname: person.name } });
+      S.wrongCodes = 0;
       wait(60);
       announce(t("widget.code_sent", { phone: person.phone }));
     } catch (error) {
@@ -523,7 +548,8 @@ async function viewConfirm(c) {
       if (error instanceof ApiError && error.code === 433) return backToTimes();
       if (error instanceof ApiError && error.code === 432) {
         code.setAttribute("aria-invalid", "true");
-        fill(problem, h("p", { class: "error", role: "alert" }, t("widget.wrong_code")));
+        S.wrongCodes = (S.wrongCodes || 0) + 1;
+        fill(problem, h("p", { class: "error", role: "alert" }, wrongCode(S.wrongCodes)));
         code.focus();
         return;
       }
@@ -613,6 +639,7 @@ function loginPanel(companyId, onDone, note) {
   const codePart = h("div", { hidden: true }, field("login-code", t("widget.code"), code));
   const submit = h("button", { type: "submit", class: "primary" }, t("widget.send_code"));
   let sent = false;
+  let wrong = 0;
   return h("form", { class: "login", novalidate: true, onsubmit: async (event) => {
     event.preventDefault();
     fill(problem);
@@ -631,7 +658,8 @@ function loginPanel(companyId, onDone, note) {
       userToken.set(answer.user_token);
       onDone();
     } catch (error) {
-      const text = error instanceof ApiError && error.status === 422 ? (sent ? t("widget.wrong_code") : t("widget.bad_phone")) : null;
+      let text = null;
+      if (error instanceof ApiError && error.status === 422) text = sent ? wrongCode(++wrong) : t("widget.bad_phone");
       fill(problem, text ? h("p", { class: "error", role: "alert" }, text) : errorBox(error));
     }
   } }, note ? h("p", {}, note) : null, field("login-phone", t("widget.phone"), phone), codePart, problem, submit);

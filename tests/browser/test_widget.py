@@ -686,3 +686,9 @@ def test_no_inline_script_or_style(widget_server: Server) -> None:
     assert "style=" not in html
     assert "<style" not in html
     assert 'src="/widget/static/app.js"' in html
+
+
+def test_serve_demo_prints_every_forms_page(widget_server: Server) -> None:
+    printed = widget_server.log.read_text()
+    for form, title in ((1, "Book at Berlin Mitte"), (2, "Book at SoHo")):
+        assert f"Booking widget: {widget_server.url}/b/{form}  ({title})" in printed

@@ -145,7 +145,10 @@ class TestPages:
         assert (await client.get("/r/4242/5/0123abcd")).status_code == 404
 
     async def test_unknown_form(self, client: httpx.AsyncClient) -> None:
-        assert (await client.get("/b/999")).status_code == 404
+        missing = await client.get("/b/999")
+        assert missing.status_code == 404
+        assert "does not exist" in missing.text
+        assert missing.headers["content-type"].startswith("text/html")
         assert (await client.get("/b/x")).status_code == 422
 
     async def test_embed_script(self, client: httpx.AsyncClient) -> None:

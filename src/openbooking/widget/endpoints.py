@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import HTMLResponse, Response
 
 from openbooking.deps import SessionDep
+from openbooking.kit.errors import NotFound
 from openbooking.kit.wire import IdPath
 from openbooking.widget import service
 
@@ -24,6 +25,27 @@ def _secret(request: Request) -> bytes:
     return key
 
 
+HEADERS = {
+    # The manage link's path carries the record hash: never send it anywhere.
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "Cache-Control": "no-store",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=()",
+}
+MISSING = (
+    '<!doctype html><html lang="en"><meta charset="utf-8"><title>Not found</title>'
+    "<h1>This booking page does not exist (any more).</h1>"
+)
+
+
+def _missing() -> HTMLResponse:
+    """A page a person can read, not the API's JSON envelope."""
+    policy = service.content_security_policy(())
+    return HTMLResponse(
+        MISSING, status_code=404, headers=HEADERS | {"Content-Security-Policy": policy}
+    )
+
+
 def _render(request: Request, page: service.Page, view: str) -> HTMLResponse:
     attempts = request.app.state.settings.code_max_attempts
     html = (
@@ -34,22 +56,16 @@ def _render(request: Request, page: service.Page, view: str) -> HTMLResponse:
         .replace("{{title}}", escape(page.title or "Online booking"))
         .replace("{{attempts}}", str(int(attempts)))
     )
-    return HTMLResponse(
-        html,
-        headers={
-            "Content-Security-Policy": service.content_security_policy(page.embed_origins),
-            # The manage link's path carries the record hash: never send it anywhere.
-            "Referrer-Policy": "no-referrer",
-            "X-Content-Type-Options": "nosniff",
-            "Cache-Control": "no-store",
-            "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=()",
-        },
-    )
+    policy = service.content_security_policy(page.embed_origins)
+    return HTMLResponse(html, headers=HEADERS | {"Content-Security-Policy": policy})
 
 
 @router.get("/b/{bookform_id}")
 async def booking_page(bookform_id: IdPath, request: Request, session: SessionDep) -> Response:
-    page = await service.booking_page(session, _secret(request), bookform_id)
+    try:
+        page = await service.booking_page(session, _secret(request), bookform_id)
+    except NotFound:
+        return _missing()
     return _render(request, page, "book")
 
 
@@ -58,7 +74,10 @@ async def manage_page(
     location_id: IdPath, record_id: IdPath, record_hash: str, request: Request, session: SessionDep
 ) -> Response:
     del record_id, record_hash  # read by the page from its own URL, through the API
-    page = await service.manage_page(session, _secret(request), location_id)
+    try:
+        page = await service.manage_page(session, _secret(request), location_id)
+    except NotFound:
+        return _missing()
     return _render(request, page, "manage")
 
 

@@ -23,7 +23,7 @@ export const userToken = {
   clear: () => sessionStorage.removeItem(TOKEN),
 };
 
-export async function call(method, path, { query, body, user = false } = {}) {
+export async function call(method, path, { query, body, user = false, headers: extra = {} } = {}) {
   let url = BASE + path;
   if (query) {
     const params = new URLSearchParams();
@@ -36,7 +36,7 @@ export async function call(method, path, { query, body, user = false } = {}) {
   let authorization = "Bearer " + KEY;
   const token = userToken.get();
   if (user && token) authorization += ", User " + token;
-  const headers = { Accept: "application/vnd.api.v2+json", Authorization: authorization };
+  const headers = { ...extra, Accept: "application/vnd.api.v2+json", Authorization: authorization };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   let response;
   try {

@@ -248,7 +248,7 @@ function stepFrame(step, title, ...body) {
 }
 
 async function viewCompany() {
-  const companies = await cached("/companies", { chain_id: S.form.group_id });
+  const companies = await cached("/companies", { group_id: S.form.group_id, active: 1 });
   stepFrame("company", stepTitle("company", "widget.step_company"),
     h("ul", { class: "choices" }, companies.map((company) => h("li", {},
       h("button", { type: "button", class: "choice", onclick: () => go({ company: company.id, services: null, staff: null, date: null, time: null, step: nextStep("company") }) },
@@ -539,12 +539,16 @@ async function viewConfirm(c) {
     try {
       const body = { phone: person.phone, fullname: person.name, email: person.email, comment: person.comment, appointments: [appointment] };
       if (code) body.code = code.value.trim();
-      const booked = await call("POST", "/book_record/" + c.company, { body });
+      // The same key for every try of this booking: a retry after a lost answer books once.
+      S.bookingKey = S.bookingKey || Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+      const booked = await call("POST", "/book_record/" + c.company, { body, headers: { "Idempotency-Key": S.bookingKey } });
+      S.bookingKey = null;
       S.booked = { company: c.company, id: booked[0].record_id, hash: booked[0].record_hash };
       sessionStorage.removeItem(CONTACT);
       go({ step: "done" });
     } catch (error) {
       book.disabled = false;
+      if (error instanceof ApiError) S.bookingKey = null; // refused: the next try is a new request
       if (error instanceof ApiError && error.code === 433) return backToTimes();
       if (error instanceof ApiError && error.code === 432) {
         code.setAttribute("aria-invalid", "true");

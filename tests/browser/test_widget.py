@@ -369,6 +369,48 @@ class TestBooking:
         page.get_by_role("heading", name="You're booked!").wait_for()
         assert "Mira Schulz" in page.locator(".summary").inner_text()
 
+    def test_an_answer_lost_on_the_way_books_once_on_retry(
+        self, page: Page, widget_server: Server
+    ) -> None:
+        """The server books, but the answer never reaches the browser; pressing Book again sends
+        the same Idempotency-Key, and the person has one booking."""
+        phone = soho_phone()
+        dropped: list[str] = []
+
+        def drop_first_answer(route: Any) -> None:
+            if dropped:
+                route.continue_()
+                return
+            route.fetch()  # the request reaches the server, which books
+            dropped.append(route.request.headers["idempotency-key"])
+            route.abort("connectionreset")
+
+        page.route(f"**/api/v1/book_record/{SOHO}", drop_first_answer)
+        page.goto(f"{widget_server.url}/b/2")
+        choose_member(page, "Camille Brooks")
+        choose_services(page, "Blowout")
+        choose_first_time(page)
+        fill_contact(page, phone, email="ada@example.org")
+        page.get_by_role("button", name="Continue").click()
+        page.get_by_role("button", name="Book", exact=True).click()
+        page.get_by_text("can't reach").wait_for()
+        with page.expect_request(f"**/api/v1/book_record/{SOHO}") as retry:
+            page.get_by_role("button", name="Book", exact=True).click()
+        assert retry.value.headers["idempotency-key"] == dropped[0]
+        page.get_by_role("heading", name="You're booked!").wait_for()
+        api(widget_server, "POST", f"/book_code/{SOHO}", json={"phone": phone})
+        token = api(
+            widget_server,
+            "POST",
+            "/user/auth",
+            json={"phone": phone, "code": latest_code(widget_server, phone)},
+        )["user_token"]
+        records = httpx.get(
+            f"{widget_server.url}/api/v1/user/records/1",
+            headers={"Authorization": f"Bearer {widget_server.token}, User {token}"},
+        ).json()["data"]
+        assert len(records) == 1
+
 
 class TestManage:
     def test_cancel_from_the_manage_link(

@@ -76,6 +76,15 @@ async def _widget_partner(request: Request, key: str) -> Partner:
             scope = await widget.scope_of(session, request.app.state.secret_key, key)
         return None if scope is None else Partner(0, f"bookform {scope.bookform_id}", scope)
 
+    # Every call with a public key counts, refused ones too.
+    settings = request.app.state.settings
+    peer = request.client.host if request.client else None
+    client = client_address(peer, request.headers.get("x-forwarded-for"), settings.trusted_proxies)
+    verdict = await request.app.state.limiter.hit(
+        f"{settings.widget_requests_per_ip_minute}/minute", "widget", client
+    )
+    if not verdict.allowed:
+        raise Throttled(verdict.retry_after, kind="widget")
     cache: PartnerCache = request.app.state.partners
     partner = await cache.get("widget:" + token_digest(key), load)
     route = getattr(request.scope.get("route"), "path", "")
@@ -90,14 +99,6 @@ async def _widget_partner(request: Request, key: str) -> Partner:
         )
     ):
         raise Unauthorized
-    settings = request.app.state.settings
-    peer = request.client.host if request.client else None
-    client = client_address(peer, request.headers.get("x-forwarded-for"), settings.trusted_proxies)
-    verdict = await request.app.state.limiter.hit(
-        f"{settings.widget_requests_per_ip_minute}/minute", "widget", client
-    )
-    if not verdict.allowed:
-        raise Throttled(verdict.retry_after, kind="widget")
     return partner
 
 

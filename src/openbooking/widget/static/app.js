@@ -840,8 +840,9 @@ async function boot() {
   S.chainForm = S.form.steps.some((step) => step.step === "company");
   applyTheme(S.form.style || {});
   window.addEventListener("popstate", () => render());
-  // In the embed snippet's overlay, Escape closes it (the keys go to this frame).
-  document.addEventListener("keydown", (event) => {
+  // In the embed snippet's overlay, Escape closes it (the keys go to this frame). On keyup: the
+  // frame is removed once the whole key press has been handled here.
+  document.addEventListener("keyup", (event) => {
     if (event.key === "Escape" && window.parent !== window) {
       window.parent.postMessage({ openbooking: "close", form: FORM_ID }, "*");
     }

@@ -34,6 +34,8 @@ from openbooking.reviews.endpoints import router as reviews_router
 from openbooking.sms.factory import create_sender
 from openbooking.sms.metered import MeteredSender
 from openbooking.verification.endpoints import router as verification_router
+from openbooking.widget.endpoints import STATIC as WIDGET_STATIC
+from openbooking.widget.endpoints import router as widget_router
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -89,6 +91,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(backoffice_router, prefix=API_PREFIX)
     app.include_router(ops_router)  # /healthz, /readyz, /metrics: no partner token
     app.include_router(calendar_router)  # /calendar/...ics: the token in the path is the key
+    app.include_router(widget_router)  # /b/{form}, /r/{...}, /widget.js: pages, no token
+    app.mount("/widget/static", StaticFiles(directory=str(WIDGET_STATIC)), name="widget")
 
     # Swagger UI from the installed package: no CDN at run time.
     app.mount("/docs/static", StaticFiles(directory=SWAGGER_UI_DIR), name="docs")

@@ -197,6 +197,7 @@ def serve(
     if with_demo:
         _upgrade_quietly(settings)
         typer.echo(_demo_hints(_load_demo(settings), base, with_docs=False))
+        typer.echo(_widget_urls(settings, base))
     typer.echo(f"OpenBooking API on {base}/api/v1 (docs: {base}/docs)")
     from openbooking.server import MAX_HEAD_BYTES, BoundedHttpToolsProtocol  # noqa: PLC0415
 
@@ -307,6 +308,14 @@ def _load_demo(settings: Settings) -> str:
     with os.fdopen(fd, "w") as handle:
         handle.write(token + "\n")
     return str(token)
+
+
+def _widget_urls(settings: Settings, base: str) -> str:
+    """One line per live booking form: the page where a person books on it."""
+    from openbooking.widget import service  # noqa: PLC0415
+
+    forms = _in_transaction(settings, service.pages)
+    return "\n".join(f"Booking widget: {base}/b/{form_id}  ({title})" for form_id, title in forms)
 
 
 def _demo_hints(token: str, base: str, *, with_docs: bool) -> str:

@@ -171,6 +171,12 @@ class Settings(BaseSettings):
         description="Password checks that may wait for a free argon2 slot; one more answers 429.",
     )
     user_token_ttl_days: int = Field(default=30, ge=1, le=30)
+    widget_requests_per_ip_minute: int = Field(
+        default=240,
+        ge=1,
+        description="API calls per minute from one address with a booking form's public widget "
+        "key (docs/widget.md).",
+    )
 
     @field_validator("database_url")
     @classmethod

@@ -18,15 +18,19 @@ from openbooking.kit.clock import now
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
+    from openbooking.widget.service import WidgetScope
+
 MAX_ENTRIES = 10_000
 
 
 @dataclass(frozen=True, slots=True)
 class Partner:
-    """The integrator a request comes from."""
+    """The integrator a request comes from; for a booking form's public widget key
+    (`widget.service`), id 0 and the form's scope."""
 
     id: int
     name: str
+    widget: WidgetScope | None = None
 
 
 class PartnerCache:

@@ -17,11 +17,20 @@ from openbooking.auth.cache import Partner, PartnerCache
 from openbooking.backoffice import accounts
 from openbooking.backoffice.accounts import Principal
 from openbooking.deps import SessionDep
-from openbooking.kit.auth import Credentials, parse_authorization, token_digest
+from openbooking.kit.auth import (
+    Credentials,
+    client_address,
+    parse_authorization,
+    token_digest,
+)
 from openbooking.kit.errors import Unauthorized
 from openbooking.models import Customer
 from openbooking.partners import service as partners
 from openbooking.verification import service as verification
+from openbooking.verification.service import Throttled
+from openbooking.widget import service as widget
+
+API_PREFIX = "/api/v1"
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -48,6 +57,9 @@ CredentialsDep = Annotated[Credentials, Depends(get_credentials)]
 
 
 async def require_partner(request: Request, credentials: CredentialsDep) -> Partner:
+    if widget.is_public_key(credentials.partner_token):
+        return await _widget_partner(request, credentials.partner_token)
+
     async def load() -> Partner | None:
         async with request.app.state.sessionmaker() as session:
             row = await partners.find_active(session, credentials.partner_token)
@@ -56,6 +68,41 @@ async def require_partner(request: Request, credentials: CredentialsDep) -> Part
     cache: PartnerCache = request.app.state.partners
     partner = await cache.get(token_digest(credentials.partner_token), load)
     if partner is None:
+        raise Unauthorized
+    return partner
+
+
+async def _widget_partner(request: Request, key: str) -> Partner:
+    """A booking form's public key stands in for a partner token, for the widget's own calls
+    (`widget.service.WIDGET_CALLS`) on the form's locations, within a per-address budget."""
+
+    async def load() -> Partner | None:
+        async with request.app.state.sessionmaker() as session:
+            scope = await widget.scope_of(session, request.app.state.secret_key, key)
+        return None if scope is None else Partner(0, f"bookform {scope.bookform_id}", scope)
+
+    # Every call with a public key counts, refused ones too.
+    settings = request.app.state.settings
+    peer = request.client.host if request.client else None
+    client = client_address(peer, request.headers.get("x-forwarded-for"), settings.trusted_proxies)
+    verdict = await request.app.state.limiter.hit(
+        f"{settings.widget_requests_per_ip_minute}/minute", "widget", client
+    )
+    if not verdict.allowed:
+        raise Throttled(verdict.retry_after, kind="widget")
+    cache: PartnerCache = request.app.state.partners
+    partner = await cache.get("widget:" + token_digest(key), load)
+    route = getattr(request.scope.get("route"), "path", "")
+    if (
+        partner is None
+        or partner.widget is None
+        or not widget.allows(
+            partner.widget,
+            request.method,
+            route.removeprefix(API_PREFIX),
+            {name: str(value) for name, value in request.path_params.items()},
+        )
+    ):
         raise Unauthorized
     return partner
 

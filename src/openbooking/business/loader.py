@@ -371,4 +371,5 @@ def _bookform_fields(
         "is_show_privacy_policy": form.privacy_policy,
         "specialization_display_mode": 1 if form.specialization_display == "position" else 0,
         "sms_enabled": form.sms_enabled,
+        "embed_origins": form.embed_origins,
     }

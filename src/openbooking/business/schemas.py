@@ -146,6 +146,7 @@ ApiId = Annotated[str, Field(max_length=64)]
 Phone = Annotated[str, Field(max_length=32)]
 CountryCode = Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
 Colour = Annotated[str, Field(pattern=r"^#[0-9A-Fa-f]{6}$")]
+Origin = Annotated[str, Field(pattern=r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$", max_length=255)]
 Palette = Annotated[str, Field(max_length=32)]
 Gender = Literal["any", "male", "female"]
 Money = Annotated[float, Field(ge=0)]
@@ -581,6 +582,11 @@ class Bookform(Strict):
     comment_input_name: Text = ""
     specialization_display: Literal["specialization", "position"] = "specialization"
     sms_enabled: bool = True
+    embed_origins: Annotated[list[Origin], Field(max_length=50)] = Field(
+        [],
+        description="Origins whose pages may frame the widget page (`https://shop.example`);"
+        " the widget's own origin always may.",
+    )
 
     @field_validator("steps")
     @classmethod

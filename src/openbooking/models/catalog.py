@@ -104,6 +104,8 @@ class Bookform(Timestamped, Base):
     is_show_privacy_policy: Mapped[bool] = mapped_column(default=False)
     specialization_display_mode: Mapped[int] = mapped_column(default=0)
     sms_enabled: Mapped[bool] = mapped_column(default=True)
+    # Origins (`https://shop.example`) whose pages may frame the widget page.
+    embed_origins: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
     deleted: Mapped[bool] = mapped_column(default=False)
 
 

@@ -199,6 +199,8 @@ def serve(
         typer.echo(_demo_hints(_load_demo(settings), base, with_docs=False))
         typer.echo(_widget_urls(settings, base))
     typer.echo(f"OpenBooking API on {base}/api/v1 (docs: {base}/docs)")
+    # Links the server sends (manage links in SMS, calendar feeds) point here unless set.
+    os.environ.setdefault("OPENBOOKING_PUBLIC_URL", base)
     from openbooking.server import MAX_HEAD_BYTES, BoundedHttpToolsProtocol  # noqa: PLC0415
 
     uvicorn.run(

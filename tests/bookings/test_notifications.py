@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from openbooking.bookings.notify import send_due_reminders
 from openbooking.cli import app as cli
+from openbooking.config import Settings
 from openbooking.kit.db import create_engine, create_sessionmaker
 from openbooking.models import Location
 from openbooking.sms.base import SmsDeliveryError, SmsMessage
@@ -19,10 +20,11 @@ from tests.bookings.helpers import NY_PHONE, ny_booking, ny_service, slots
 from tests.verification.conftest import NEW_YORK, code_in
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import time_machine
     from fastapi import FastAPI
 
-    from openbooking.config import Settings
     from tests.verification.conftest import Customer
 
 
@@ -50,6 +52,31 @@ async def switch_off(run_in_session: Any, **switches: bool) -> None:
             update(Location).where(Location.id == NEW_YORK).values(**switches)
         )
     )
+
+
+@pytest.mark.usefixtures("demo")
+class TestManageLink:
+    @pytest.fixture
+    def settings(self, database_url: str, tmp_path: Path) -> Settings:
+        return Settings(
+            database_url=database_url,
+            var_dir=tmp_path / "var",
+            public_url="https://book.example.com/",
+        )
+
+    async def test_the_confirmation_carries_the_manage_link(
+        self, customer: Customer, outbox: Any
+    ) -> None:
+        item, when = await book(customer)
+        (sms,) = outbox(NY_PHONE)
+        link = f"https://book.example.com/r/{NEW_YORK}/{item['record_id']}/{item['record_hash']}"
+        assert sms["text"] == (
+            f"Linden & Lark SoHo: your appointment on {local(when)} is confirmed. "
+            f"Change or cancel: {link}"
+        )
+        page = await customer.client.get(link.removeprefix("https://book.example.com"))
+        assert page.status_code == 200
+        assert "text/html" in page.headers["content-type"]
 
 
 @pytest.mark.usefixtures("demo")

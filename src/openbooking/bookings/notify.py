@@ -23,7 +23,7 @@ from openbooking.sms.base import SmsDeliveryError, SmsMessage
 from openbooking.verification.service import may_text
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Iterable, Mapping, Sequence
     from datetime import datetime
 
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -47,28 +47,51 @@ _TEXTS = {
     },
 }
 _WHEN = {"en-US": "{0:%Y-%m-%d} at {0:%H:%M}", "ru-RU": "{0:%d.%m.%Y} в {0:%H:%M}"}
+_MANAGE = {"en-US": " Change or cancel: {link}", "ru-RU": " Изменить или отменить: {link}"}
 _SWITCH = {CONFIRMED: "sms_confirmation", CANCELLED: "sms_cancellation", REMINDER: "sms_reminders"}
 
 
-def text(kind: str, location: Location, record: Record) -> str:
+def text(kind: str, location: Location, record: Record, link: str | None = None) -> str:
     language = location.language if location.language in _TEXTS else "en-US"
     local = record.starts_at.astimezone(zone(location.timezone))
     when = _WHEN[language].format(local)
-    return _TEXTS[language][kind].format(place=location.title, when=when)
+    said = _TEXTS[language][kind].format(place=location.title, when=when)
+    return said + _MANAGE[language].format(link=link) if link else said
 
 
-def message(kind: str, location: Location, record: Record) -> SmsMessage | None:
+def manage_link(base_url: str, record: Record, record_hash: str) -> str | None:
+    """The widget's page of one booking (`/r/...`), where the customer reschedules or cancels;
+    None without a public address to point at."""
+    if not base_url:
+        return None
+    return f"{base_url.rstrip('/')}/r/{record.location_id}/{record.id}/{record_hash}"
+
+
+def message(
+    kind: str, location: Location, record: Record, link: str | None = None
+) -> SmsMessage | None:
     """The SMS of `kind` about `record`, or None when the location sends none of that kind or
     the phone is not one it may text (the countries it sends codes to)."""
     if not getattr(location, _SWITCH[kind]) or not may_text(location, record.client_phone):
         return None
     return SmsMessage(
-        to=record.client_phone, text=text(kind, location, record), location_id=location.id
+        to=record.client_phone, text=text(kind, location, record, link), location_id=location.id
     )
 
 
-def messages(kind: str, location: Location, records: Iterable[Record]) -> list[SmsMessage]:
-    return [sms for record in records if (sms := message(kind, location, record)) is not None]
+def messages(
+    kind: str,
+    location: Location,
+    records: Iterable[Record],
+    links: Mapping[int, str | None] | None = None,
+) -> list[SmsMessage]:
+    """The SMS of `kind` about each record; `links` adds a record's manage link."""
+    links = links or {}
+    return [
+        sms
+        for record in records
+        if (sms := message(kind, location, record, links.get(record.id))) is not None
+    ]
 
 
 def reminder_at(record: Record, location: Location, now: datetime) -> datetime | None:

@@ -297,7 +297,11 @@ async def create(
         )
     metrics.BOOKINGS_CREATED.inc(len(records))
     await notifications.record_created(session, location, records)  # e-mails, webhooks (outbox)
-    return Created(answer, notify.messages(notify.CONFIRMED, location, records))
+    links = {
+        record.id: notify.manage_link(ctx.settings.public_url, record, str(item["record_hash"]))
+        for record, item in zip(records, answer, strict=True)
+    }
+    return Created(answer, notify.messages(notify.CONFIRMED, location, records, links))
 
 
 async def insert(session: AsyncSession, record: Record, item: Planned) -> None:
@@ -563,5 +567,10 @@ async def book_seats(
     metrics.BOOKINGS_CREATED.inc()
     return Created(
         [{"id": record.id, "hash": record_hash}],
-        notify.messages(notify.CONFIRMED, location, [record]),
+        notify.messages(
+            notify.CONFIRMED,
+            location,
+            [record],
+            {record.id: notify.manage_link(ctx.settings.public_url, record, record_hash)},
+        ),
     )

@@ -70,7 +70,10 @@ def remember_secrets(value: Any) -> None:
     if isinstance(value, dict):
         for key, item in value.items():
             if key in SECRET_KEYS and isinstance(item, str | int) and len(str(item)) >= 6:
-                SECRETS.add(str(item))
+                # A "code" is secret when it is a verification code (digits); the facets of
+                # activity/filters have codes such as "service".
+                if key != "code" or str(item).isdigit():
+                    SECRETS.add(str(item))
             remember_secrets(item)
     elif isinstance(value, list):
         for item in value:

@@ -69,11 +69,11 @@ def remember_secrets(value: Any) -> None:
     """Note the secrets inside a request or response body (JSON-like values)."""
     if isinstance(value, dict):
         for key, item in value.items():
-            if key in SECRET_KEYS and isinstance(item, str | int) and len(str(item)) >= 6:
-                # A "code" is secret when it is a verification code (digits); the facets of
-                # activity/filters have codes such as "service".
-                if key != "code" or str(item).isdigit():
-                    SECRETS.add(str(item))
+            # A "code" is secret when it is a verification code (digits); the facets of
+            # activity/filters have codes such as "service".
+            secret = key in SECRET_KEYS and (key != "code" or str(item).isdigit())
+            if secret and isinstance(item, str | int) and len(str(item)) >= 6:
+                SECRETS.add(str(item))
             remember_secrets(item)
     elif isinstance(value, list):
         for item in value:

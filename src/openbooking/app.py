@@ -13,6 +13,8 @@ from starlette.staticfiles import StaticFiles
 
 from openbooking import __version__
 from openbooking.activities.endpoints import router as activities_router
+from openbooking.admin.endpoints import router as admin_router
+from openbooking.admin.session import AdminSession
 from openbooking.auth.cache import PartnerCache
 from openbooking.availability.endpoints import router as availability_router
 from openbooking.backoffice.endpoints import router as backoffice_router
@@ -88,6 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(activities_router, prefix=API_PREFIX)
     app.include_router(backoffice_router, prefix=API_PREFIX)
     app.include_router(ops_router)  # /healthz, /readyz, /metrics: no partner token
+    app.include_router(admin_router)  # /admin: the business page (docs/admin.md)
     app.include_router(calendar_router)  # /calendar/...ics: the token in the path is the key
 
     # Swagger UI from the installed package: no CDN at run time.
@@ -106,6 +109,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         BodySizeLimit, max_bytes=settings.max_body_bytes, timeout=settings.body_timeout_seconds
     )
+    app.add_middleware(AdminSession)  # the admin page's cookie, for /api/v1 only
     app.add_middleware(AccessLog)
     app.add_middleware(StripTrailingSlash)
     app.add_middleware(RequestId)  # outermost: the id is set for every line of the request

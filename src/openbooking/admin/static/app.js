@@ -71,17 +71,18 @@ async function start(me) {
   const companies = (await call("GET", "/companies", { query: { my: 1 } })).data;
   if (!companies.length) { main.replaceChildren(h("p", {}, "No location is yours yet.")); return; }
   state.companies = companies;
-  await choose(companies[0]);
+  const [wanted, day] = location.hash.slice(1).split("/");
+  await choose(companies.find((c) => String(c.id) === wanted) || companies[0], day);
 }
 
-async function choose(company) {
+async function choose(company, day) {
   state.company = company;
   const [staff, services] = await Promise.all([
     call("GET", `/staff/${company.id}`), call("GET", `/services/${company.id}`),
   ]);
   state.staff = staff.data.filter((member) => state.me.role !== "member" || member.id === state.me.staff_id);
   state.services = services.data;
-  state.day = nowIn(zone())[0];
+  state.day = /^\d{4}-\d{2}-\d{2}$/.test(day || "") ? day : nowIn(zone())[0];
   renderTop();
   await loadDay();
   startPolling();
@@ -121,6 +122,7 @@ async function loadDay() {
   const company = state.company.id;
   const day = state.day;
   document.getElementById("day").value = day;
+  history.replaceState(null, "", `#${company}/${day}`);  // a reload or a bookmark keeps the view
   try {
     const [records, schedules, sessions] = await Promise.all([
       call("GET", `/records/${company}`, { query: { start_date: day, end_date: day, count: 300 } }),
@@ -190,7 +192,7 @@ function renderDay(schedules, sessions) {
         state.day === today && nowMinute >= first && nowMinute <= last
           ? h("div", { class: "now", style: { top: y(nowMinute) }, "aria-label": `Now, ${hhmm(nowMinute)}`, role: "img" }) : null));
   });
-  const grid = h("div", { class: "grid", style: { "--columns": String(state.staff.length) } }, ruler, columns);
+  const grid = h("div", { class: "grid", tabindex: "0", role: "region", "aria-label": "Team columns", style: { "--columns": String(state.staff.length) } }, ruler, columns);
   const list = h("table", { class: "print-list" },
     h("caption", {}, `${state.company.title} · ${state.day}`),
     h("thead", {}, h("tr", {}, ["Time", "Team member", "Client", "Phone", "Services", "Comment"].map((t) => h("th", { scope: "col" }, t)))),

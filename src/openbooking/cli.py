@@ -197,6 +197,7 @@ def serve(
     if with_demo:
         _upgrade_quietly(settings)
         typer.echo(_demo_hints(_load_demo(settings), base, with_docs=False))
+    typer.echo(_admin_hint(base, demo=with_demo))
     typer.echo(f"OpenBooking API on {base}/api/v1 (docs: {base}/docs)")
     from openbooking.server import MAX_HEAD_BYTES, BoundedHttpToolsProtocol  # noqa: PLC0415
 
@@ -307,6 +308,15 @@ def _load_demo(settings: Settings) -> str:
     with os.fdopen(fd, "w") as handle:
         handle.write(token + "\n")
     return str(token)
+
+
+def _admin_hint(base: str, *, demo: bool) -> str:
+    """Where the business page is, and how its first user is made (docs/admin.md)."""
+    scope = "--chain 1" if demo else "--location LOCATION_ID"
+    return (
+        f"Business page on {base}/admin; the first owner (the password is asked, or read from"
+        f" stdin): openbooking user add EMAIL --role owner {scope}"
+    )
 
 
 def _demo_hints(token: str, base: str, *, with_docs: bool) -> str:

@@ -227,7 +227,9 @@ def test_a_team_member_sees_only_their_column(page: Page, desk: Server) -> None:
     ] or len(page.locator(".column").all()) == 1
 
 
-def test_a_public_booking_appears_on_the_open_page(page: Page, desk: Server) -> None:
+def test_a_public_booking_appears_on_the_open_page(
+    page: Page, desk: Server, screenshots: Path
+) -> None:
     day, service, times = free_day(desk)
     log_in(page, desk)
     open_day(page, day)
@@ -251,6 +253,8 @@ def test_a_public_booking_appears_on_the_open_page(page: Page, desk: Server) -> 
     )
     assert booked.status_code == 201, booked.text
     page.locator(".block", has_text="Wanda Widget").wait_for(timeout=WAIT)
+    page.get_by_text("The day has changed.").wait_for(state="attached")
+    check(page, screenshots, "day-bookings")
 
 
 def test_log_out_ends_the_session(page: Page, desk: Server) -> None:
@@ -259,3 +263,9 @@ def test_log_out_ends_the_session(page: Page, desk: Server) -> None:
     page.get_by_text("You are logged out.").wait_for()
     page.reload()
     page.get_by_label("E-mail or phone").wait_for()
+
+
+def test_serve_prints_the_business_page(desk: Server) -> None:
+    banner = desk.log.read_text()
+    assert f"Business page on {desk.url}/admin" in banner
+    assert "openbooking user add EMAIL --role owner --chain 1" in banner

@@ -269,3 +269,66 @@ def test_serve_prints_the_business_page(desk: Server) -> None:
     banner = desk.log.read_text()
     assert f"Business page on {desk.url}/admin" in banner
     assert "openbooking user add EMAIL --role owner --chain 1" in banner
+
+
+def test_keyboard_only(page: Page, desk: Server) -> None:
+    """Log in, open a booking and mark it came with the keyboard alone."""
+    day, _, times = free_day(desk)
+    page.goto(f"{desk.url}/admin#{NEW_YORK}/{day}")
+    page.get_by_label("E-mail or phone").wait_for()
+    page.keyboard.type("owner@example.org")
+    page.keyboard.press("Tab")
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+    page.locator(f"#staff-{CAMILLE}").wait_for()
+    booked = page.evaluate(
+        """async ([company, staff, when]) => {
+            const services = await (await fetch(`/api/v1/services/${company}`,
+              {headers: {"X-OpenBooking-Admin": "1"}})).json();
+            const answer = await fetch(`/api/v1/records/${company}`, {method: "POST",
+              headers: {"X-OpenBooking-Admin": "1", "Content-Type": "application/json"},
+              body: JSON.stringify({staff_id: staff, services: [{id: services.data[0].id}],
+                datetime: when, client: {name: "Kim Keys", phone: "+12125550133"}})});
+            return answer.status;
+        }""",
+        [NEW_YORK, CAMILLE, f"{day}T{times[0]}:00"],
+    )
+    assert booked == 201
+    page.locator(".block", has_text="Kim Keys").wait_for(timeout=WAIT)
+    for _ in range(40):
+        page.keyboard.press("Tab")
+        focused = "document.activeElement.dataset.record && document.activeElement.textContent"
+        if "Kim Keys" in (page.evaluate(focused) or ""):
+            break
+    else:
+        raise AssertionError("the booking cannot be reached with Tab")
+    page.keyboard.press("Enter")
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_role("button", name="Came").wait_for()
+    page.keyboard.press("Escape")
+    dialog.wait_for(state="hidden")
+    page.keyboard.press("Enter")  # the focus is back on the booking
+    dialog.get_by_role("button", name="Came").focus()
+    page.keyboard.press("Enter")
+    page.locator(".block.att1", has_text="Kim Keys").wait_for()
+
+
+def test_change_the_service(page: Page, desk: Server) -> None:
+    day, _, times = free_day(desk)
+    log_in(page, desk)
+    open_day(page, day)
+    page.get_by_role("button", name="Add booking").click()
+    page.get_by_label("Team member").select_option(str(CAMILLE))
+    page.get_by_label("Free time").select_option(times[0])
+    page.get_by_label("Client phone").fill("+12125550122")
+    page.get_by_label("Client name").fill("Sam Service")
+    page.get_by_role("button", name="Book", exact=True).click()
+    block = page.locator(".block", has_text="Sam Service")
+    block.wait_for()
+    before = block.inner_text()
+    block.click()
+    options = page.locator("#change-service option").all_inner_texts()
+    other = next(text for text in options if text not in before)
+    page.get_by_label("Service", exact=True).select_option(label=other)
+    page.get_by_role("button", name="Change service").click()
+    page.locator(".block", has_text="Sam Service").filter(has_text=other).wait_for()

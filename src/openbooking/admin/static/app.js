@@ -183,9 +183,14 @@ function renderDay(schedules, sessions) {
         groups.map((session) => {
           const start = minutesOf(session.date.slice(11, 16));
           const seats = `${session.records_count}/${session.capacity} booked`;
-          return h("div", {
-            class: "block group", "data-activity": session.id, tabindex: "0",
+          return h("button", {
+            type: "button", class: "block group", "data-activity": session.id,
             "aria-label": `${session.date.slice(11, 16)} group: ${session.service.title}, ${seats}`,
+            onclick: () => openDialog(`${session.date.slice(11, 16)} ${session.service.title}`,
+              h("dl", { class: "facts" },
+                h("dt", {}, "Led by"), h("dd", {}, member.name),
+                h("dt", {}, "When"), h("dd", {}, session.date.slice(0, 16).replace("T", " "), ` (${Math.round(session.length / 60)} min)`),
+                h("dt", {}, "Seats"), h("dd", {}, `${session.records_count} of ${session.capacity} booked, ${Math.max(0, session.capacity - session.records_count)} left`))),
             style: { top: y(start), height: `${Math.max(18, (session.length / 60) * PX_PER_MINUTE)}px` },
           }, h("strong", {}, session.date.slice(11, 16), " ", session.service.title), h("span", {}, seats));
         }),
@@ -200,7 +205,11 @@ function renderDay(schedules, sessions) {
       h("td", {}, r.date.slice(11, 16)), h("td", {}, r.staff.name), h("td", {}, (r.client && r.client.name) || ""),
       h("td", {}, (r.client && r.client.phone) || ""), h("td", {}, r.services.map((s) => s.title).join(", ")), h("td", {}, r.comment || "")))));
   const heading = h("h1", { class: "sr-only" }, `Appointments on ${state.day}`);
+  // A re-render (polling, a change) keeps the keyboard focus on the same booking.
+  const focused = document.activeElement && document.activeElement.dataset ? document.activeElement.dataset.record : null;
   main.replaceChildren(heading, state.records.length ? "" : h("p", { class: "muted empty" }, "No appointments on this day."), grid, list);
+  const again = (focused || state.opened) && main.querySelector(`[data-record="${focused || state.opened}"]`);
+  if (again && (focused || !dialog.open)) again.focus();
 }
 
 // ---- polling -------------------------------------------------------------------------------
@@ -244,6 +253,7 @@ function staffOptions(selected) {
 }
 
 async function details(id) {
+  state.opened = id;  // focus returns to this booking when its dialog closes
   let record;
   try {
     record = (await call("GET", `/record/${state.company.id}/${id}`)).data;
@@ -265,6 +275,16 @@ async function details(id) {
     const when = `${move.querySelector("#move-date").value}T${move.querySelector("#move-time").value}:00`;
     act(() => call("PUT", path, { body: { datetime: when, staff_id: Number(move.querySelector("#move-staff").value) } }), "Moved.");
   });
+  const offered = state.services.filter((service) => !Array.isArray(service.staff) || service.staff.some((s) => s.id === record.staff_id));
+  const change = h("form", { class: "move", "aria-label": "Change services" },
+    h("div", { class: "field" }, h("label", { for: "change-service" }, "Service"),
+      h("select", { id: "change-service" }, offered.map((service) =>
+        h("option", { value: service.id, selected: record.services.some((s) => s.id === service.id) }, service.title)))),
+    h("button", { type: "submit" }, "Change service"));
+  change.addEventListener("submit", (event) => {
+    event.preventDefault();
+    act(() => call("PUT", path, { body: { services: [{ id: Number(change.querySelector("#change-service").value) }] } }), "Service changed.");
+  });
   const history = (record.history || []).map((change) => h("li", {},
     `${change.date.slice(0, 16).replace("T", " ")} · ${change.actor.name || change.actor.type} · ${change.action}`));
   openDialog(`${record.date.slice(11, 16)} ${(record.client && record.client.name) || "Booking"}`,
@@ -284,6 +304,7 @@ async function details(id) {
       h("button", { type: "button", class: "danger", onclick: () => { if (window.confirm("Cancel this booking?")) act(() => call("DELETE", path), "Cancelled."); } }, "Cancel booking")),
     error,
     h("h3", {}, "Move"), move,
+    h("h3", {}, "Services"), change,
     h("h3", {}, "History"), h("ul", { class: "history" }, history.length ? history : h("li", {}, "No changes yet.")));
 }
 
@@ -395,6 +416,11 @@ async function blockDialog() {
   });
   openDialog("Block time", form);
 }
+
+dialog.addEventListener("close", () => {
+  const block = state.opened && main.querySelector(`[data-record="${state.opened}"]`);
+  if (block) block.focus();
+});
 
 // ---- boot ----------------------------------------------------------------------------------
 (async () => {

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from openbooking.admin import service
 from tests.backoffice.conftest import DAY, NEW_YORK, PASSWORD
+from tests.conftest import SECRETS
 
 if TYPE_CHECKING:
     import httpx
@@ -107,6 +108,7 @@ async def test_log_out_revokes_the_token(business: Business) -> None:
     http = business.http
     assert (await log_in(http, "owner")).status_code == 201
     token = http.cookies[service.COOKIE]
+    SECRETS.add(token)
     out = await http.delete("/admin/session", headers=PAGE)
     assert out.status_code == 200
     assert service.COOKIE not in http.cookies
@@ -137,3 +139,29 @@ async def test_a_wrong_password_sets_no_cookie(business: Business) -> None:
     )
     assert answer.status_code == 401
     assert "set-cookie" not in answer.headers
+
+
+async def test_over_https_the_cookie_is_secure_and_host_locked(
+    app: FastAPI, business: Business
+) -> None:
+    import httpx  # noqa: PLC0415
+
+    transport = httpx.ASGITransport(app=app, client=("203.0.113.10", 40000))
+    async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as http:
+        answer = await log_in(http, "owner")
+        assert answer.status_code == 201
+        cookie = answer.headers["set-cookie"]
+        assert cookie.startswith(f"{service.SECURE_COOKIE}=")
+        assert "Secure" in cookie
+        assert "Path=/" in cookie
+        assert "Domain" not in cookie
+        token = http.cookies[service.SECURE_COOKIE]
+        SECRETS.add(token)
+        ok = await http.get(
+            f"/api/v1/staff/{NEW_YORK}", headers={**PAGE, "Origin": "https://testserver"}
+        )
+        assert ok.status_code == 200
+        # The plain-http name is not accepted over https (a subdomain could have set it).
+        http.cookies.clear()
+        http.cookies.set(service.COOKIE, token)
+        assert (await http.get(f"/api/v1/staff/{NEW_YORK}", headers=PAGE)).status_code == 401

@@ -35,7 +35,9 @@ WAIT = 30_000  # ms: a ceiling for the page's polling, never an assertion about 
 
 @pytest.fixture(scope="module")
 def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    with running_server(tmp_path_factory.mktemp("admin")) as server:
+    # Every test logs in from 127.0.0.1: a per-address login budget for a whole front desk.
+    home = tmp_path_factory.mktemp("admin")
+    with running_server(home, password_checks_per_ip_minute="1000") as server:
         for email, role in (
             ("owner@example.org", ["--role", "owner", "--chain", "1"]),
             ("camille@example.org", ["--role", "member", "--staff", str(CAMILLE)]),
@@ -121,7 +123,7 @@ def test_log_in_and_see_the_day(page: Page, desk: Server, screenshots: Path) -> 
     columns = page.locator(".column h2").all_inner_texts()
     assert any("Camille" in text for text in columns), columns
     assert len(columns) > 1
-    page.get_by_role("button", name="Next day").click()
+    page.get_by_role("button", name="Next", exact=True).click()
     following = (date.fromisoformat(day) + timedelta(days=1)).isoformat()
     page.wait_for_url(f"**#{NEW_YORK}/{following}")
     assert page.get_by_label("Date", exact=True).input_value() == following
@@ -332,3 +334,21 @@ def test_change_the_service(page: Page, desk: Server) -> None:
     page.get_by_label("Service", exact=True).select_option(label=other)
     page.get_by_role("button", name="Change service").click()
     page.locator(".block", has_text="Sam Service").filter(has_text=other).wait_for()
+
+
+def test_a_week_for_one_team_member(page: Page, desk: Server, screenshots: Path) -> None:
+    day, _, _ = free_day(desk)
+    log_in(page, desk)
+    open_day(page, day)
+    page.get_by_label("View").select_option(label="Week: Camille Brooks")
+    page.wait_for_url(f"**/week/{CAMILLE}")
+    page.locator(f"#day-{day}").wait_for()
+    headings = page.locator(".column h2").all_inner_texts()
+    assert len(headings) == 7, headings
+    assert any(day in text for text in headings)
+    monday = date.fromisoformat(headings[0].split(" ")[0])
+    assert monday.weekday() == 0
+    check(page, screenshots, "week")
+    page.get_by_role("button", name="Next", exact=True).click()
+    following = (monday + timedelta(days=7)).isoformat()
+    page.locator(".column h2", has_text=following).wait_for()

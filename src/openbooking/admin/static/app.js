@@ -71,7 +71,8 @@ async function start(me) {
   const companies = (await call("GET", "/companies", { query: { my: 1 } })).data;
   if (!companies.length) { main.replaceChildren(h("p", {}, "No location is yours yet.")); return; }
   state.companies = companies;
-  const [wanted, day] = location.hash.slice(1).split("/");
+  const [wanted, day, mode, staffId] = location.hash.slice(1).split("/");
+  state.week = mode === "week" ? Number(staffId) || null : null;
   await choose(companies.find((c) => String(c.id) === wanted) || companies[0], day);
 }
 
@@ -81,6 +82,7 @@ async function choose(company, day) {
     call("GET", `/staff/${company.id}`), call("GET", `/services/${company.id}`),
   ]);
   state.staff = staff.data.filter((member) => state.me.role !== "member" || member.id === state.me.staff_id);
+  if (!state.staff.some((member) => member.id === state.week)) state.week = null;
   state.services = services.data;
   state.day = /^\d{4}-\d{2}-\d{2}$/.test(day || "") ? day : nowIn(zone())[0];
   renderTop();
@@ -100,10 +102,13 @@ function renderTop() {
   top.replaceChildren(
     h("span", { class: "brand" }, "OpenBooking"), locations,
     h("nav", { class: "days", "aria-label": "Day" },
-      h("button", { type: "button", onclick: () => shift(-1), "aria-label": "Previous day" }, "‹"),
+      h("button", { type: "button", onclick: () => shift(state.week ? -7 : -1), "aria-label": "Previous" }, "‹"),
       picker,
-      h("button", { type: "button", onclick: () => shift(1), "aria-label": "Next day" }, "›"),
+      h("button", { type: "button", onclick: () => shift(state.week ? 7 : 1), "aria-label": "Next" }, "›"),
       h("button", { type: "button", onclick: () => { state.day = nowIn(zone())[0]; loadDay(); } }, "Today")),
+    h("select", { id: "view", "aria-label": "View", onchange: (event) => { state.week = Number(event.target.value) || null; loadDay(); } },
+      h("option", { value: "" }, state.me.role === "member" ? "Day" : "Day: everyone"),
+      state.staff.map((member) => h("option", { value: member.id, selected: member.id === state.week }, `Week: ${member.name}`))),
     h("div", { class: "actions" },
       h("button", { type: "button", class: "primary", onclick: () => addDialog() }, "Add booking"),
       h("button", { type: "button", onclick: () => blockDialog() }, "Block time"),
@@ -121,26 +126,40 @@ function shift(days) {
 async function loadDay() {
   const company = state.company.id;
   const day = state.day;
+  const week = state.week;
   document.getElementById("day").value = day;
-  history.replaceState(null, "", `#${company}/${day}`);  // a reload or a bookmark keeps the view
+  history.replaceState(null, "", `#${company}/${day}` + (week ? `/week/${week}` : ""));  // a reload or a bookmark keeps the view
+  // The week starts on Monday.
+  const monday = addDays(day, -((new Date(day + "T00:00:00Z").getUTCDay() + 6) % 7));
+  const [from, till] = week ? [monday, addDays(monday, 6)] : [day, day];
+  const members = week ? state.staff.filter((member) => member.id === week) : state.staff;
   try {
     const [records, schedules, sessions] = await Promise.all([
-      call("GET", `/records/${company}`, { query: { start_date: day, end_date: day, count: 300 } }),
-      Promise.all(state.staff.map((member) =>
-        call("GET", `/schedule/${company}/${member.id}/${day}/${day}`).then((answer) => answer.data[0]).catch(() => null))),
-      call("GET", `/activity/${company}/search`, { query: { from: day, till: day, count: 100 } }).then((a) => a.data).catch(() => []),
+      call("GET", `/records/${company}`, { query: { start_date: from, end_date: till, count: 300, staff_id: week || undefined } }),
+      Promise.all(members.map((member) =>
+        call("GET", `/schedule/${company}/${member.id}/${from}/${till}`).then((answer) => answer.data).catch(() => []))),
+      call("GET", `/activity/${company}/search`, { query: { from, till, count: 100, staff_id: week || undefined } }).then((a) => a.data).catch(() => []),
     ]);
-    if (day !== state.day) return;  // a later click won
+    if (day !== state.day || week !== state.week) return;  // a later click won
     state.records = records.data.filter((record) => !record.deleted);
-    renderDay(schedules, sessions);
+    const lanes = week
+      ? Array.from({ length: 7 }, (_, i) => addDays(monday, i)).map((date) => ({
+        key: `day-${date}`, title: `${members[0].name}, ${date}`, short: date, member: members[0], date,
+        schedule: schedules[0].find((entry) => entry.date === date),
+      }))
+      : members.map((member, index) => ({
+        key: `staff-${member.id}`, title: member.name, short: member.name, member, date: day,
+        schedule: schedules[index][0],
+      }));
+    renderDay(lanes, sessions);
   } catch (failure) {
     if (failure instanceof ApiError && failure.status === 401) { showLogin("Your session has ended; log in again."); return; }
     main.replaceChildren(h("p", { class: "error", role: "alert" }, problem(failure)));
   }
 }
 
-function renderDay(schedules, sessions) {
-  const hours = schedules.flatMap((entry) => (entry && entry.slots) || []);
+function renderDay(lanes, sessions) {
+  const hours = lanes.flatMap((lane) => (lane.schedule && lane.schedule.slots) || []);
   const minutes = [
     ...hours.flatMap((slot) => [minutesOf(slot.from), minutesOf(slot.to)]),
     ...state.records.map((r) => [minutesOf(r.date.slice(11, 16)), minutesOf(r.date.slice(11, 16)) + r.seance_length / 60]).flat(),
@@ -152,8 +171,7 @@ function renderDay(schedules, sessions) {
   const ruler = h("div", { class: "ruler", "aria-hidden": "true", style: { height } },
     Array.from({ length: (last - first) / 60 + 1 }, (_, i) => h("span", { style: { top: y(first + i * 60) } }, hhmm(first + i * 60))));
   const [today, nowMinute] = nowIn(zone());
-  const columns = state.staff.map((member, index) => {
-    const schedule = schedules[index];
+  const columns = lanes.map(({ key, short, member, date, schedule }) => {
     const slots = (schedule && schedule.slots) || [];
     const shade = [];
     let cursor = first;
@@ -162,10 +180,10 @@ function renderDay(schedules, sessions) {
       cursor = Math.max(cursor, minutesOf(slot.to));
     }
     if (cursor < last) shade.push([cursor, last]);
-    const mine = state.records.filter((record) => record.staff_id === member.id);
-    const groups = sessions.filter((session) => session.staff_id === member.id);
-    return h("section", { class: "column", "aria-labelledby": `staff-${member.id}` },
-      h("h2", { id: `staff-${member.id}` }, member.name,
+    const mine = state.records.filter((record) => record.staff_id === member.id && record.date.startsWith(date));
+    const groups = sessions.filter((session) => session.staff_id === member.id && session.date.startsWith(date));
+    return h("section", { class: "column", "aria-labelledby": key },
+      h("h2", { id: key }, short,
         slots.length ? "" : h("span", { class: "off" }, " · day off")),
       h("div", { class: "lane", style: { height } },
         shade.map(([from, to]) => h("div", { class: "closed", "aria-hidden": "true", style: { top: y(from), height: `${(to - from) * PX_PER_MINUTE}px` } })),
@@ -194,20 +212,20 @@ function renderDay(schedules, sessions) {
             style: { top: y(start), height: `${Math.max(18, (session.length / 60) * PX_PER_MINUTE)}px` },
           }, h("strong", {}, session.date.slice(11, 16), " ", session.service.title), h("span", {}, seats));
         }),
-        state.day === today && nowMinute >= first && nowMinute <= last
+        date === today && nowMinute >= first && nowMinute <= last
           ? h("div", { class: "now", style: { top: y(nowMinute) }, "aria-label": `Now, ${hhmm(nowMinute)}`, role: "img" }) : null));
   });
-  const grid = h("div", { class: "grid", tabindex: "0", role: "region", "aria-label": "Team columns", style: { "--columns": String(state.staff.length) } }, ruler, columns);
+  const grid = h("div", { class: "grid", tabindex: "0", role: "region", "aria-label": "Team columns", style: { "--columns": String(lanes.length) } }, ruler, columns);
   const list = h("table", { class: "print-list" },
-    h("caption", {}, `${state.company.title} · ${state.day}`),
-    h("thead", {}, h("tr", {}, ["Time", "Team member", "Client", "Phone", "Services", "Comment"].map((t) => h("th", { scope: "col" }, t)))),
+    h("caption", {}, `${state.company.title} · ${state.week ? lanes[0].date + " – " + lanes[6].date : state.day}`),
+    h("thead", {}, h("tr", {}, ["Date", "Time", "Team member", "Client", "Phone", "Services", "Comment"].map((t) => h("th", { scope: "col" }, t)))),
     h("tbody", {}, [...state.records].sort((a, b) => a.date.localeCompare(b.date)).map((r) => h("tr", {},
-      h("td", {}, r.date.slice(11, 16)), h("td", {}, r.staff.name), h("td", {}, (r.client && r.client.name) || ""),
+      h("td", {}, r.date.slice(0, 10)), h("td", {}, r.date.slice(11, 16)), h("td", {}, r.staff.name), h("td", {}, (r.client && r.client.name) || ""),
       h("td", {}, (r.client && r.client.phone) || ""), h("td", {}, r.services.map((s) => s.title).join(", ")), h("td", {}, r.comment || "")))));
-  const heading = h("h1", { class: "sr-only" }, `Appointments on ${state.day}`);
+  const heading = h("h1", { class: "sr-only" }, state.week ? `The week of ${lanes[0].title}` : `Appointments on ${state.day}`);
   // A re-render (polling, a change) keeps the keyboard focus on the same booking.
   const focused = document.activeElement && document.activeElement.dataset ? document.activeElement.dataset.record : null;
-  main.replaceChildren(heading, state.records.length ? "" : h("p", { class: "muted empty" }, "No appointments on this day."), grid, list);
+  main.replaceChildren(heading, state.records.length ? "" : h("p", { class: "muted empty" }, state.week ? "No appointments this week." : "No appointments on this day."), grid, list);
   const again = (focused || state.opened) && main.querySelector(`[data-record="${focused || state.opened}"]`);
   if (again && (focused || !dialog.open)) again.focus();
 }

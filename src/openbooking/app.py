@@ -13,6 +13,8 @@ from starlette.staticfiles import StaticFiles
 
 from openbooking import __version__
 from openbooking.activities.endpoints import router as activities_router
+from openbooking.admin.endpoints import router as admin_router
+from openbooking.admin.session import AdminSession
 from openbooking.auth.cache import PartnerCache
 from openbooking.availability.endpoints import router as availability_router
 from openbooking.backoffice.endpoints import router as backoffice_router
@@ -90,6 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(activities_router, prefix=API_PREFIX)
     app.include_router(backoffice_router, prefix=API_PREFIX)
     app.include_router(ops_router)  # /healthz, /readyz, /metrics: no partner token
+    app.include_router(admin_router)  # /admin: the business page (docs/admin.md)
     app.include_router(calendar_router)  # /calendar/...ics: the token in the path is the key
     app.include_router(widget_router)  # /b/{form}, /r/{...}, /widget.js: pages, no token
     app.mount("/widget/static", StaticFiles(directory=str(WIDGET_STATIC)), name="widget")
@@ -110,6 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         BodySizeLimit, max_bytes=settings.max_body_bytes, timeout=settings.body_timeout_seconds
     )
+    app.add_middleware(AdminSession)  # the admin page's cookie, for /api/v1 only
     app.add_middleware(AccessLog)
     app.add_middleware(StripTrailingSlash)
     app.add_middleware(RequestId)  # outermost: the id is set for every line of the request

@@ -198,6 +198,7 @@ def serve(
         _upgrade_quietly(settings)
         typer.echo(_demo_hints(_load_demo(settings), base, with_docs=False))
         typer.echo(_widget_urls(settings, base))
+    typer.echo(_admin_hint(base, demo=with_demo))
     typer.echo(f"OpenBooking API on {base}/api/v1 (docs: {base}/docs)")
     # Links the server sends (manage links in SMS, calendar feeds) point here unless set.
     os.environ.setdefault("OPENBOOKING_PUBLIC_URL", base)
@@ -318,6 +319,15 @@ def _widget_urls(settings: Settings, base: str) -> str:
 
     forms = _in_transaction(settings, service.pages)
     return "\n".join(f"Booking widget: {base}/b/{form_id}  ({title})" for form_id, title in forms)
+
+
+def _admin_hint(base: str, *, demo: bool) -> str:
+    """Where the business page is, and how its first user is made (docs/admin.md)."""
+    scope = "--chain 1" if demo else "--location LOCATION_ID"
+    return (
+        f"Business page on {base}/admin; the first owner (the password is asked, or read from"
+        f" stdin): openbooking user add EMAIL --role owner {scope}"
+    )
 
 
 def _demo_hints(token: str, base: str, *, with_docs: bool) -> str:

@@ -1,0 +1,51 @@
+"""The cookie session, as ASGI middleware in front of `/api/v1`: a request with the admin
+cookie, no Authorization header and the page's CSRF header gets
+`Authorization: Bearer <admin page partner>, User <token from the cookie>`. Anything else passes
+unchanged (a cookie without the CSRF header is no credential at all: 401)."""
+
+from __future__ import annotations
+
+from http.cookies import CookieError, SimpleCookie
+from typing import TYPE_CHECKING
+
+from openbooking.admin import service
+
+if TYPE_CHECKING:
+    from starlette.types import ASGIApp, Receive, Scope, Send
+
+API_PREFIX = "/api/v1/"
+MAX_TOKEN = 200
+
+
+def cookie_token(cookie_header: str, https: bool) -> str | None:
+    try:
+        jar = SimpleCookie(cookie_header)
+    except CookieError:
+        return None
+    morsel = jar.get(service.cookie_name(https))
+    if morsel is None or not morsel.value or len(morsel.value) > MAX_TOKEN:
+        return None
+    return morsel.value
+
+
+class AdminSession:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(API_PREFIX):
+            scope = self._with_authorization(scope)
+        await self.app(scope, receive, send)
+
+    def _with_authorization(self, scope: Scope) -> Scope:
+        raw = scope["headers"]
+        headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in raw}
+        if "authorization" in headers or "cookie" not in headers:
+            return scope
+        https = scope.get("scheme") == "https"
+        token = cookie_token(headers["cookie"], https)
+        if token is None or not service.same_origin(headers, scope.get("scheme", "http")):
+            return scope
+        partner = service.partner_token(scope["app"].state.secret_key)
+        value = f"Bearer {partner}, User {token}".encode("latin-1")
+        return {**scope, "headers": [*raw, (b"authorization", value)]}

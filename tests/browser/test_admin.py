@@ -1,0 +1,354 @@
+"""The business page in Debian's Chromium against a real `openbooking serve --demo`: business
+users made with the CLI (password on stdin) log in and run a day at the front desk. Every page
+state is checked with axe-core (no serious or critical violation) and photographed at 1280 and
+375 px into var/screenshots/."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+
+from tests.browser.conftest import DESKTOP, PHONE
+from tests.conftest import SECRETS
+from tests.server import running_server
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+    from playwright.sync_api import Page
+
+    from tests.server import Server
+
+AXE = Axe()
+NEW_YORK, CAMILLE, PRIYA = 1002, 204, 205
+PASSWORD = "front desk passphrase for the admin page"
+SECRETS.add(PASSWORD)
+WAIT = 30_000  # ms: a ceiling for the page's polling, never an assertion about time
+
+
+@pytest.fixture(scope="module")
+def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    # Every test logs in from 127.0.0.1: a per-address login budget for a whole front desk.
+    home = tmp_path_factory.mktemp("admin")
+    with running_server(home, password_checks_per_ip_minute="1000") as server:
+        for email, role in (
+            ("owner@example.org", ["--role", "owner", "--chain", "1"]),
+            ("camille@example.org", ["--role", "member", "--staff", str(CAMILLE)]),
+        ):
+            added = subprocess.run(
+                [sys.executable, "-m", "openbooking", "user", "add", email, *role],
+                env=server.env,
+                input=PASSWORD + "\n",
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
+            )
+            assert added.returncode == 0, added.stderr
+        yield server
+
+
+def api(server: Server, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    return httpx.request(
+        method,
+        f"{server.url}/api/v1{path}",
+        headers={"Authorization": f"Bearer {server.token}"},
+        timeout=30,
+        **kwargs,
+    )
+
+
+def free_day(server: Server, staff: int = CAMILLE) -> tuple[str, int, list[str]]:
+    """The first day ahead with at least four free times of the member's first service."""
+    services = api(server, "GET", f"/book_services/{NEW_YORK}", params={"staff_id": staff})
+    service = services.json()["data"]["services"][0]["id"]
+    for ahead in range(2, 14):
+        day = (datetime.now(UTC).date() + timedelta(days=ahead)).isoformat()
+        times = api(
+            server, "GET", f"/book_times/{NEW_YORK}/{staff}/{day}", params={"service_ids": service}
+        ).json()["data"]
+        if len(times) >= 4:
+            return day, service, [slot["time"] for slot in times]
+    raise AssertionError("no free day for the member")
+
+
+def check(page: Page, screenshots: Path, name: str) -> None:
+    results = AXE.run(page)
+    bad = [
+        (violation["id"], [node["target"] for node in violation["nodes"]])
+        for violation in results.response["violations"]
+        if violation["impact"] in {"serious", "critical"}
+    ]
+    assert not bad, f"{name}: {bad}"
+    for label, size in (("1280", DESKTOP), ("375", PHONE)):
+        page.set_viewport_size(size)  # type: ignore[arg-type]
+        page.screenshot(path=screenshots / f"admin-{name}-{label}.png", full_page=True)
+    page.set_viewport_size(DESKTOP)  # type: ignore[arg-type]
+
+
+def log_in(page: Page, server: Server, email: str = "owner@example.org") -> None:
+    page.goto(f"{server.url}/admin")
+    page.get_by_label("E-mail or phone").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("button", name="Log out").wait_for()
+
+
+def open_day(page: Page, day: str) -> None:
+    """New York on `day`, as a bookmark of the page opens it."""
+    page.goto(page.url.split("#")[0] + f"#{NEW_YORK}/{day}")
+    page.reload()
+    page.locator(f"#staff-{CAMILLE}").wait_for()
+    assert page.get_by_label("Date", exact=True).input_value() == day
+
+
+def test_log_in_and_see_the_day(page: Page, desk: Server, screenshots: Path) -> None:
+    page.goto(f"{desk.url}/admin")
+    page.get_by_label("E-mail or phone").wait_for()
+    check(page, screenshots, "login")
+    page.get_by_label("E-mail or phone").fill("owner@example.org")
+    page.get_by_label("Password").fill("not the password at all")
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_text("Wrong login, password or code.").wait_for()
+    log_in(page, desk)
+    day, _, _ = free_day(desk)
+    open_day(page, day)
+    columns = page.locator(".column h2").all_inner_texts()
+    assert any("Camille" in text for text in columns), columns
+    assert len(columns) > 1
+    page.get_by_role("button", name="Next", exact=True).click()
+    following = (date.fromisoformat(day) + timedelta(days=1)).isoformat()
+    page.wait_for_url(f"**#{NEW_YORK}/{following}")
+    assert page.get_by_label("Date", exact=True).input_value() == following
+    cookies = page.context.cookies()
+    assert [cookie["httpOnly"] for cookie in cookies] == [True]
+    assert page.evaluate("document.cookie") == ""  # nothing a script could read
+    check(page, screenshots, "day")
+
+
+def test_walk_in_move_no_show_cancel(page: Page, desk: Server, screenshots: Path) -> None:
+    day, _, times = free_day(desk)
+    log_in(page, desk)
+    open_day(page, day)
+    page.get_by_role("button", name="Add booking").click()
+    page.get_by_label("Team member").select_option(str(CAMILLE))
+    page.get_by_label("Date", exact=True).last.fill(day)
+    page.get_by_label("Free time").select_option(times[0])
+    page.get_by_label("Client phone").fill("+12125550177")
+    page.get_by_label("Client name").fill("Walter Walk-in")
+    check(page, screenshots, "add")
+    page.get_by_role("button", name="Book", exact=True).click()
+    block = page.locator(".block", has_text="Walter Walk-in")
+    block.wait_for()
+    assert times[0] in block.inner_text()
+
+    block.click()
+    page.get_by_role("dialog").get_by_text("Walter Walk-in").first.wait_for()
+    check(page, screenshots, "booking")
+    page.get_by_label("Time", exact=True).fill(times[-1])
+    page.get_by_role("button", name="Move", exact=True).click()
+    page.locator(".block", has_text=f"{times[-1]} Walter Walk-in").wait_for()
+
+    page.locator(".block", has_text="Walter Walk-in").click()
+    page.get_by_role("button", name="No-show").click()
+    page.locator(".block.att-1", has_text="Walter Walk-in").wait_for()
+
+    page.locator(".block", has_text="Walter Walk-in").click()
+    page.once("dialog", lambda confirm: confirm.accept())
+    page.get_by_role("button", name="Cancel booking").click()
+    page.locator(".block", has_text="Walter Walk-in").wait_for(state="detached")
+
+
+def test_a_refused_move_says_why(page: Page, desk: Server) -> None:
+    day, _, times = free_day(desk)
+    log_in(page, desk)
+    open_day(page, day)
+    for name, time, phone in (
+        ("Ada First", times[0], "+12125550166"),
+        ("Bob Second", times[2], "+12125550165"),
+    ):
+        page.get_by_role("button", name="Add booking").click()
+        page.get_by_label("Team member").select_option(str(CAMILLE))
+        page.get_by_label("Free time").select_option(time)
+        page.get_by_label("Client phone").fill(phone)
+        page.get_by_label("Client name").fill(name)
+        page.get_by_role("button", name="Book", exact=True).click()
+        page.locator(".block", has_text=name).wait_for()
+    page.locator(".block", has_text="Bob Second").click()
+    page.get_by_label("Time", exact=True).fill(times[0])
+    page.get_by_role("button", name="Move", exact=True).click()
+    alert = page.get_by_role("dialog").get_by_role("alert")
+    alert.filter(has_text="busy").or_(alert.filter(has_text="taken")).or_(
+        alert.filter(has_text="not available")
+    ).first.wait_for()
+    assert alert.first.inner_text().strip()
+
+
+def test_block_time_lists_the_bookings_it_would_hit(
+    page: Page, desk: Server, screenshots: Path
+) -> None:
+    day, _, times = free_day(desk)
+    log_in(page, desk)
+    open_day(page, day)
+    page.get_by_role("button", name="Add booking").click()
+    page.get_by_label("Team member").select_option(str(CAMILLE))
+    page.get_by_label("Free time").select_option(times[1])
+    page.get_by_label("Client phone").fill("+12125550155")
+    page.get_by_label("Client name").fill("Hit By Break")
+    page.get_by_role("button", name="Book", exact=True).click()
+    page.locator(".block", has_text="Hit By Break").wait_for()
+
+    page.get_by_role("button", name="Block time").click()
+    page.get_by_label("Team member").select_option(str(CAMILLE))
+    page.get_by_label("the whole day").check()
+    page.get_by_role("button", name="Block", exact=True).click()
+    page.get_by_text("It would hit these bookings").wait_for()
+    check(page, screenshots, "block-refused")
+    page.get_by_role("button", name="Close").click()
+
+    page.get_by_role("button", name="Block time").click()
+    page.get_by_label("Team member").select_option(str(PRIYA))
+    page.get_by_label("the whole day").check()
+    page.get_by_role("button", name="Block", exact=True).click()
+    page.locator(".column", has_text="day off").wait_for()
+
+
+def test_a_team_member_sees_only_their_column(page: Page, desk: Server) -> None:
+    day, _, _ = free_day(desk)
+    log_in(page, desk, "camille@example.org")
+    open_day(page, day)
+    assert [text.split(" ·")[0] for text in page.locator(".column h2").all_inner_texts()] == [
+        "Camille"
+    ] or len(page.locator(".column").all()) == 1
+
+
+def test_a_public_booking_appears_on_the_open_page(
+    page: Page, desk: Server, screenshots: Path
+) -> None:
+    day, service, times = free_day(desk)
+    log_in(page, desk)
+    open_day(page, day)
+    booked = api(
+        desk,
+        "POST",
+        f"/book_record/{NEW_YORK}",
+        json={
+            "phone": "+12125550144",
+            "fullname": "Wanda Widget",
+            "email": "wanda@example.org",
+            "appointments": [
+                {
+                    "id": 1,
+                    "services": [service],
+                    "staff_id": CAMILLE,
+                    "datetime": f"{day}T{times[-2]}:00",
+                }
+            ],
+        },
+    )
+    assert booked.status_code == 201, booked.text
+    page.locator(".block", has_text="Wanda Widget").wait_for(timeout=WAIT)
+    page.get_by_text("The day has changed.").wait_for(state="attached")
+    check(page, screenshots, "day-bookings")
+
+
+def test_log_out_ends_the_session(page: Page, desk: Server) -> None:
+    log_in(page, desk)
+    page.get_by_role("button", name="Log out").click()
+    page.get_by_text("You are logged out.").wait_for()
+    page.reload()
+    page.get_by_label("E-mail or phone").wait_for()
+
+
+def test_serve_prints_the_business_page(desk: Server) -> None:
+    banner = desk.log.read_text()
+    assert f"Business page on {desk.url}/admin" in banner
+    assert "openbooking user add EMAIL --role owner --chain 1" in banner
+
+
+def test_keyboard_only(page: Page, desk: Server) -> None:
+    """Log in, open a booking and mark it came with the keyboard alone."""
+    day, _, times = free_day(desk)
+    page.goto(f"{desk.url}/admin#{NEW_YORK}/{day}")
+    page.get_by_label("E-mail or phone").wait_for()
+    page.keyboard.type("owner@example.org")
+    page.keyboard.press("Tab")
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+    page.locator(f"#staff-{CAMILLE}").wait_for()
+    booked = page.evaluate(
+        """async ([company, staff, when]) => {
+            const services = await (await fetch(`/api/v1/services/${company}`,
+              {headers: {"X-OpenBooking-Admin": "1"}})).json();
+            const answer = await fetch(`/api/v1/records/${company}`, {method: "POST",
+              headers: {"X-OpenBooking-Admin": "1", "Content-Type": "application/json"},
+              body: JSON.stringify({staff_id: staff, services: [{id: services.data[0].id}],
+                datetime: when, client: {name: "Kim Keys", phone: "+12125550133"}})});
+            return answer.status;
+        }""",
+        [NEW_YORK, CAMILLE, f"{day}T{times[0]}:00"],
+    )
+    assert booked == 201
+    page.locator(".block", has_text="Kim Keys").wait_for(timeout=WAIT)
+    for _ in range(200):  # a poll may re-render the day and send the focus back to the start
+        page.keyboard.press("Tab")
+        focused = "document.activeElement.dataset.record && document.activeElement.textContent"
+        if "Kim Keys" in (page.evaluate(focused) or ""):
+            break
+    else:
+        raise AssertionError("the booking cannot be reached with Tab")
+    page.keyboard.press("Enter")
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_role("button", name="Came").wait_for()
+    page.keyboard.press("Escape")
+    dialog.wait_for(state="hidden")
+    page.keyboard.press("Enter")  # the focus is back on the booking
+    dialog.get_by_role("button", name="Came").focus()
+    page.keyboard.press("Enter")
+    page.locator(".block.att1", has_text="Kim Keys").wait_for()
+
+
+def test_change_the_service(page: Page, desk: Server) -> None:
+    day, _, times = free_day(desk)
+    log_in(page, desk)
+    open_day(page, day)
+    page.get_by_role("button", name="Add booking").click()
+    page.get_by_label("Team member").select_option(str(CAMILLE))
+    page.get_by_label("Free time").select_option(times[0])
+    page.get_by_label("Client phone").fill("+12125550122")
+    page.get_by_label("Client name").fill("Sam Service")
+    page.get_by_role("button", name="Book", exact=True).click()
+    block = page.locator(".block", has_text="Sam Service")
+    block.wait_for()
+    before = block.inner_text()
+    block.click()
+    options = page.locator("#change-service option").all_inner_texts()
+    other = next(text for text in options if text not in before)
+    page.get_by_label("Service", exact=True).select_option(label=other)
+    page.get_by_role("button", name="Change service").click()
+    page.locator(".block", has_text="Sam Service").filter(has_text=other).wait_for()
+
+
+def test_a_week_for_one_team_member(page: Page, desk: Server, screenshots: Path) -> None:
+    day, _, _ = free_day(desk)
+    log_in(page, desk)
+    open_day(page, day)
+    page.get_by_label("View").select_option(label="Week: Camille Brooks")
+    page.wait_for_url(f"**/week/{CAMILLE}")
+    page.locator(f"#day-{day}").wait_for()
+    headings = page.locator(".column h2").all_inner_texts()
+    assert len(headings) == 7, headings
+    assert any(day in text for text in headings)
+    monday = date.fromisoformat(headings[0].split(" ")[0])
+    assert monday.weekday() == 0
+    check(page, screenshots, "week")
+    page.get_by_role("button", name="Next", exact=True).click()
+    following = (monday + timedelta(days=7)).isoformat()
+    page.locator(".column h2", has_text=following).wait_for()

@@ -178,7 +178,7 @@ def record(  # noqa: PLR0917 - the record and what it joins
         "custom_color": "",
         "custom_font_color": "",
         "record_labels": [],
-        "activity_id": 0,
+        "activity_id": row.activity_id or 0,
         "custom_fields": row.custom_fields,
         "documents": [],
         "sms_remain_hours": row.notify_by_sms,

@@ -101,6 +101,24 @@ class RecordBody(Schema):
     custom_fields: dict[str, Any] | None = None
 
 
+class ActivityBody(Schema):
+    """`POST /activity` and `PUT /activity/{id}`: in a PUT, what is left out stays."""
+
+    date: Moment | None = None
+    service_id: Id | None = None
+    staff_id: Id | None = None
+    capacity: int | None = Field(None, ge=1, le=10_000, description="Seats")
+    length: int | None = Field(
+        None, ge=60, le=86_400, description="Seconds (default: the service's duration)"
+    )
+    resource_instance_ids: list[Id] | None = Field(None, max_length=20)
+    force: Flag = Field(
+        False,
+        description="Outside the leader's working hours (logged); never over another booking"
+        " or session of the leader",
+    )
+
+
 class ClientsQuery(QuerySchema):
     phone: Annotated[str | None, Clean(32)] = Field(None, description="Part of the phone")
     fullname: Annotated[str | None, Clean(255)] = Field(None, description="Part of the name")
@@ -365,6 +383,12 @@ class ClientsPage(Answer):
 class Cancelled(Answer):
     id: int
     deleted: bool
+
+
+class ActivityDeleted(Answer):
+    success: bool
+    data: None
+    meta: dict[str, str] = Field(examples=[{"message": "Accepted"}])
 
 
 class ScheduleBody(RootModel[list[ScheduleDayBody] | ScheduleDayBody]):

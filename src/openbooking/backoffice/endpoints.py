@@ -8,7 +8,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
-from openbooking.activities.schemas import Activity
 from openbooking.auth.dependencies import BusinessUserDep, require_partner
 from openbooking.backoffice import accounts, render, service
 from openbooking.backoffice.schemas import (
@@ -16,6 +15,7 @@ from openbooking.backoffice.schemas import (
     ActivityDeleted,
     AuthBody,
     AuthQuery,
+    BusinessActivity,
     BusinessProfile,
     BusinessRecord,
     Cancelled,
@@ -375,7 +375,7 @@ SESSION_422 = (
 @router.post(
     "/activity/{location_id}",
     summary="Create a group-event session",
-    responses=answers(200, Envelope[Activity])
+    responses=answers(200, Envelope[BusinessActivity])
     | errors(*BODY_ERRORS, USER, MANAGERS, (404, "Unknown location"), SESSION_REFUSED, SESSION_422),
 )
 async def post_activity(
@@ -390,7 +390,7 @@ async def post_activity(
 @router.get(
     "/activity/{location_id}/{activity_id}",
     summary="One group-event session",
-    responses=answers(200, Envelope[Activity])
+    responses=answers(200, Envelope[BusinessActivity])
     | errors(
         USER,
         (403, "Not a location of this business user, or a session a team member does not lead"),
@@ -407,7 +407,7 @@ async def get_activity(
 @router.put(
     "/activity/{location_id}/{activity_id}",
     summary="Move or change a group-event session (its seats follow it)",
-    responses=answers(200, Envelope[Activity])
+    responses=answers(200, Envelope[BusinessActivity])
     | errors(
         *BODY_ERRORS,
         USER,

@@ -6,6 +6,13 @@ from typing import Annotated, Any
 
 from pydantic import Field, RootModel, WithJsonSchema
 
+from openbooking.activities.schemas import (
+    Activity,
+    Category,
+    EventService,
+    EventStaff,
+    ResourceInstance,
+)
 from openbooking.kit.envelope import Absent, Answer
 from openbooking.kit.wire import Clean, Day, Flag, Id, Moment, PersonName, QuerySchema, Schema
 
@@ -383,6 +390,40 @@ class ClientsPage(Answer):
 class Cancelled(Answer):
     id: int
     deleted: bool
+
+
+class ActivityCategory(Category):
+    is_category: bool
+    salon_service_id: str = Field(description="The category's id, as a string")
+    prepaid: str
+    abonement_restriction: int
+
+
+class ActivityService(EventService):
+    category: ActivityCategory
+    is_category: bool
+    abonement_restriction: bool
+    labels: list[Any]
+    resource_instances: list[ResourceInstance]
+
+
+class ActivityStaff(EventStaff):
+    user_id: int = Field(description="Always 0")
+
+
+class DurationDetails(Answer):
+    id: int
+    services_duration: int = Field(description="Seconds")
+    technical_break_duration: int = Field(description="Seconds; always 0")
+
+
+class BusinessActivity(Activity):
+    """A session as the B2B `activity` paths answer: the public search's shape and more."""
+
+    comment: str
+    duration_details: DurationDetails
+    service: ActivityService
+    staff: ActivityStaff
 
 
 class ActivityDeleted(Answer):

@@ -463,7 +463,7 @@ async def get_activity(
     location = await _session_location(session, principal, location_id)
     listed = await activities.one(session, location, activity_id)
     _require_own_member(principal, listed.found.session.staff_id)
-    return activities_render.activity(listed, location)
+    return render.activity(activities_render.activity(listed, location))
 
 
 async def _plan(
@@ -548,7 +548,8 @@ async def create_activity(
     plan = await _plan(session, principal, location, body, None)
     session_id = await activities.create_session(session, location, plan)
     logger.info("business user %s made session %s", principal.id, session_id)
-    return activities_render.activity(await activities.one(session, location, session_id), location)
+    shown = await activities.one(session, location, session_id)
+    return render.activity(activities_render.activity(shown, location))
 
 
 async def update_activity(
@@ -564,9 +565,8 @@ async def update_activity(
     plan = await _plan(session, principal, location, body, listed)
     await activities.update_session(session, listed, plan)
     logger.info("business user %s changed session %s", principal.id, activity_id)
-    return activities_render.activity(
-        await activities.one(session, location, activity_id), location
-    )
+    shown = await activities.one(session, location, activity_id)
+    return render.activity(activities_render.activity(shown, location))
 
 
 async def delete_activity(

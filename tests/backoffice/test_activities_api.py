@@ -86,6 +86,7 @@ class TestSessions:
         refused = await owner.call("DELETE", path)
         assert refused.status_code == 409, refused.text
         assert "3 booked seat(s)" in refused.json()["meta"]["message"]
+        assert refused.json()["meta"]["errors"][0]["message"] == "3"
         assert (await owner.call("GET", path)).status_code == 200
         cancelled = await owner.call("DELETE", f"/record/{NEW_YORK}/{seat['id']}")
         assert cancelled.status_code == 200, cancelled.text

@@ -4,6 +4,7 @@ over other bookings and outside working hours, shown by the public search, kept 
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from openbooking.business import document, loader
@@ -175,3 +176,16 @@ class TestMatrix:
                 "DELETE", f"/activity/{NEW_YORK}/{priya['id'] if who == 'owner' else made['id']}"
             )
             assert response.status_code == 202, (who, response.text)
+
+
+class TestConcurrency:
+    async def test_sessions_made_at_once_both_get_made(self, business: Business) -> None:
+        owner = business.as_("owner")
+        service = await service_of_camille(business)
+        answers = await asyncio.gather(
+            make(owner, service, "12:00"),
+            make(owner, service, "12:00", staff_id=PRIYA, force=True),
+            make(owner, service, "18:00"),
+        )
+        assert [answer.status_code for answer in answers] == [200, 200, 200]
+        assert len({answer.json()["data"]["id"] for answer in answers}) == 3

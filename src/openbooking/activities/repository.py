@@ -194,6 +194,11 @@ async def overlapping_record(
     )
 
 
+async def add_event(session: AsyncSession, row: Event) -> None:
+    session.add(row)
+    await session.flush()
+
+
 async def add_session(session: AsyncSession, row: EventSession) -> None:
     session.add(row)
     await session.flush()

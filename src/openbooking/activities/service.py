@@ -423,6 +423,9 @@ async def book(
 # reloading the business file keeps them (docs/activities.md).
 
 
+OWN_EVENT_ATTEMPTS = 5
+
+
 class SessionClash(ApiError):
     status_code = 409
     default_message = "The session overlaps an appointment or another session of its leader."
@@ -459,18 +462,7 @@ async def one(
 
 async def create_session(session: AsyncSession, location: Location, plan: Plan) -> int:
     """A one-off session that no event of the file makes; its id."""
-    event = Event(
-        id=min(await repository.lowest_event_id(session), 0) - 1,
-        location_id=location.id,
-        service_id=plan.service.id,
-        staff_id=plan.staff_id,
-        resource_ids=plan.resource_ids,
-        capacity=plan.capacity,
-        length_seconds=plan.length,
-        price_min=plan.service.price_min,
-        price_max=plan.service.price_max,
-    )
-    session.add(event)
+    event = await _own_event(session, location, plan)
     row = EventSession(
         event_id=event.id,
         location_id=location.id,
@@ -482,6 +474,30 @@ async def create_session(session: AsyncSession, location: Location, plan: Plan) 
     )
     await _store(session, row)
     return row.id
+
+
+async def _own_event(session: AsyncSession, location: Location, plan: Plan) -> Event:
+    """The event behind an API-made session: the next negative id. Two creators that pick the
+    same id at once: the second waits for the first and takes the next one."""
+    for _ in range(OWN_EVENT_ATTEMPTS):
+        event = Event(
+            id=min(await repository.lowest_event_id(session), 0) - 1,
+            location_id=location.id,
+            service_id=plan.service.id,
+            staff_id=plan.staff_id,
+            resource_ids=plan.resource_ids,
+            capacity=plan.capacity,
+            length_seconds=plan.length,
+            price_min=plan.service.price_min,
+            price_max=plan.service.price_max,
+        )
+        try:
+            async with session.begin_nested():
+                await repository.add_event(session, event)
+        except IntegrityError:
+            continue
+        return event
+    raise SessionClash("Too many sessions made at once; try again.")
 
 
 async def update_session(session: AsyncSession, listed: Listed, plan: Plan) -> None:

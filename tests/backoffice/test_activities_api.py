@@ -9,7 +9,7 @@ from typing import Any
 
 from openbooking.business import document, loader
 from openbooking.business.service import demo_path
-from tests.backoffice.conftest import CAMILLE, DAY, NEW_YORK, PRIYA, Business, Caller
+from tests.backoffice.conftest import BERLIN, CAMILLE, DAY, NEW_YORK, PRIYA, Business, Caller
 from tests.backoffice.test_business_api import service_of_camille, walk_in
 
 SEAT = {"fullname": "Grace Hopper", "phone": "+12125550199", "email": "grace@example.org"}
@@ -189,3 +189,19 @@ class TestConcurrency:
         )
         assert [answer.status_code for answer in answers] == [200, 200, 200]
         assert len({answer.json()["data"]["id"] for answer in answers}) == 3
+
+
+class TestTheFilesSessions:
+    async def test_are_read_here_and_changed_in_the_file(self, business: Business) -> None:
+        owner = business.as_("owner")
+        found = await owner.call(
+            "GET", f"/activity/{BERLIN}/search", params={"from": DAY, "till": "2026-12-31"}
+        )
+        yoga = found.json()["data"][0]
+        path = f"/activity/{BERLIN}/{yoga['id']}"
+        assert (await owner.call("GET", path)).json()["data"]["capacity"] == yoga["capacity"]
+        for method, body in (("PUT", {"capacity": 2}), ("DELETE", None)):
+            response = await owner.call(method, path, body)
+            assert response.status_code == 409, (method, response.text)
+            assert "business file" in response.json()["meta"]["message"]
+        assert (await owner.call("GET", path)).json()["data"]["capacity"] == yoga["capacity"]

@@ -431,6 +431,13 @@ class SessionClash(ApiError):
     default_message = "The session overlaps an appointment or another session of its leader."
 
 
+class FileSession(ApiError):
+    status_code = 409
+    default_message = (
+        "The session is one of the business file's events: change it there and reload the file."
+    )
+
+
 class SessionHasSeats(ApiError):
     status_code = 409
     default_message = "The session has booked seats; cancel them first."
@@ -504,18 +511,15 @@ async def update_session(session: AsyncSession, listed: Listed, plan: Plan) -> N
     """Move, lengthen, change leader, service or capacity (never below the seats booked); the
     seats follow the session."""
     row, event = listed.found.session, listed.found.event
+    own_only(listed)
     _not_started(row)
     if plan.capacity < listed.seats_taken:
         raise InvalidParameter(
             "capacity", f"below the {listed.seats_taken} seat(s) booked for the session"
         )
-    if event.id < 0:  # the file's events keep the file's service and resources
-        event.service_id, event.resource_ids = plan.service.id, plan.resource_ids
-        event.staff_id, event.capacity, event.length_seconds = (
-            plan.staff_id,
-            plan.capacity,
-            plan.length,
-        )
+    event.service_id, event.resource_ids = plan.service.id, plan.resource_ids
+    event.staff_id, event.capacity = plan.staff_id, plan.capacity
+    event.length_seconds = plan.length
     row.staff_id, row.starts_at = plan.staff_id, plan.start
     row.ends_at, row.capacity = plan.start + timedelta(seconds=plan.length), plan.capacity
     await _store(session, row)
@@ -525,6 +529,7 @@ async def update_session(session: AsyncSession, listed: Listed, plan: Plan) -> N
 
 async def delete_session(session: AsyncSession, listed: Listed) -> None:
     """Cancel an empty session; one with booked seats is refused with their number."""
+    own_only(listed)
     _not_started(listed.found.session)
     if listed.seats_taken:
         raise SessionHasSeats(
@@ -533,6 +538,13 @@ async def delete_session(session: AsyncSession, listed: Listed) -> None:
         )
     listed.found.session.status = SESSION_CANCELLED
     await session.flush()
+
+
+def own_only(listed: Listed) -> None:
+    """Only API-made sessions change through the API: a reload would undo a change to one of
+    the file's (docs/activities.md)."""
+    if listed.found.event.id > 0:
+        raise FileSession
 
 
 def _not_started(row: EventSession) -> None:

@@ -361,8 +361,9 @@ async def put_schedule(
 
 SESSION_REFUSED = (
     409,
-    "The session would overlap an appointment or another session of its leader; or (DELETE)"
-    " it has booked seats (their number in `meta.errors[0].message`)",
+    "The session would overlap an appointment or another session of its leader; it is one of"
+    " the business file's (change the file); or (DELETE) it has booked seats (their number in"
+    " `meta.errors[0].message`)",
 )
 SESSION_422 = (
     422,

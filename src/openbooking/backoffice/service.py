@@ -562,6 +562,7 @@ async def update_activity(
     location = await _session_location(session, principal, location_id)
     _require_manager(principal)
     listed = await activities.one(session, location, activity_id, for_update=True)
+    activities.own_only(listed)
     plan = await _plan(session, principal, location, body, listed)
     await activities.update_session(session, listed, plan)
     logger.info("business user %s changed session %s", principal.id, activity_id)

@@ -403,6 +403,27 @@ async def _business(widget: Widget, service: int, run_in_session: Any) -> None:
     await widget.call(
         "PUT", "/schedule/{location_id}/{staff_id}", 200, path=member, body=day[0], user=user
     )
+    session = {
+        "date": f"{DAY}T14:00:00",
+        "service_id": service,
+        "staff_id": CAMILLE,
+        "capacity": 4,
+        "force": True,
+    }
+    made = await widget.call(
+        "POST", "/activity/{location_id}", 200, path=ny, body=session, user=user
+    )
+    event = {**ny, "activity_id": made["data"]["id"]}
+    await widget.call("GET", "/activity/{location_id}/{activity_id}", 200, path=event, user=user)
+    await widget.call(
+        "PUT",
+        "/activity/{location_id}/{activity_id}",
+        200,
+        path=event,
+        body={"capacity": 5},
+        user=user,
+    )
+    await widget.call("DELETE", "/activity/{location_id}/{activity_id}", 202, path=event, user=user)
 
 
 async def _account(widget: Widget, settings: Settings) -> str:

@@ -152,7 +152,11 @@ class TestMatrix:
         assert made.status_code == 201, made.text
         record = made.json()["data"][0]
         client_id = record["client"]["id"]
-        free = iter(["13:00", "14:00", "17:00", "18:00", "19:00", "20:00"])
+        body = {"date": f"{DAY}T13:00", "service_id": service, "staff_id": CAMILLE, "capacity": 3}
+        made_session = await owner.call("POST", f"/activity/{NEW_YORK}", body)
+        assert made_session.status_code == 200, made_session.text
+        activity = f"/activity/{NEW_YORK}/{made_session.json()['data']['id']}"
+        free = iter(["14:00", "15:00", "17:00", "18:00", "19:00", "20:00"])
         read = {"owner": 200, "administrator": 200, "member": 200}
         written = {"owner": 201, "administrator": 201, "member": 201}
         managers = {"owner": 200, "administrator": 200, "member": 403}
@@ -167,6 +171,9 @@ class TestMatrix:
             ("GET", f"/services/{NEW_YORK}/{service}", None, read),
             ("GET", f"/company/{NEW_YORK}/services", None, read),
             ("GET", f"/clients/{NEW_YORK}", None, managers),
+            ("GET", activity, None, {"owner": 200, "administrator": 200, "member": 200}),
+            ("PUT", activity, {"capacity": 4}, managers),
+            ("POST", f"/activity/{NEW_YORK}", {"capacity": 2}, {"member": 403}),
             ("GET", f"/client/{NEW_YORK}/{client_id}", None, managers),
             ("GET", f"/schedule/{NEW_YORK}/{CAMILLE}/{DAY}/{DAY}", None, read),
             (

@@ -78,6 +78,17 @@ def schema(path: str, method: str, status: str) -> dict[str, Any]:
         # The reference types `client` a string here, and an object (or null) in its example
         # and in every other record answer: read as the latter (docs/api-compat.md).
         strict["properties"]["data"]["properties"]["client"] = {"type": ["object", "null"]}
+    if path.startswith("/api/v1/activity/"):
+        # Here the reference types the leader's `api_id` and `avatar_big` numbers, `position`
+        # an array and `show_rating` a boolean, against its own example and its event search:
+        # read as the search has them (docs/api-compat.md).
+        staff = strict["properties"]["data"]["properties"]["staff"]["properties"]
+        staff |= {
+            "api_id": {"type": "string"},
+            "avatar_big": {"type": "string"},
+            "position": {"type": "object"},
+            "show_rating": {"type": "integer"},
+        }
     return strict
 
 
@@ -143,3 +154,19 @@ async def test_answers_match_the_reference(business: Business) -> None:
         headers={"Authorization": f"Bearer {business.partner}"},
     )
     assert_valid(login.json()["data"], "/api/v1/auth", "post", "201")
+
+
+async def test_group_event_answers_match_the_reference(business: Business) -> None:
+    owner = business.as_("owner")
+    service = await service_of_camille(business)
+    body = {"date": f"{DAY}T14:00:00", "service_id": service, "staff_id": CAMILLE, "capacity": 4}
+    made = await owner.call("POST", f"/activity/{NEW_YORK}", body)
+    assert_valid(made.json(), "/api/v1/activity/{company_id}", "post", "200")
+    path = f"/activity/{NEW_YORK}/{made.json()['data']['id']}"
+    one = await owner.call("GET", path)
+    assert_valid(one.json(), "/api/v1/activity/{company_id}/{activity_id}", "get", "200")
+    changed = await owner.call("PUT", path, {"capacity": 6})
+    assert_valid(changed.json(), "/api/v1/activity/{company_id}/{activity_id}", "put", "200")
+    deleted = await owner.call("DELETE", path)
+    assert deleted.status_code == 202
+    assert deleted.json() == {"success": True, "data": None, "meta": {"message": "Accepted"}}

@@ -73,6 +73,38 @@ async def sessions(
     return [Found(*row) for row in await session.execute(query)]
 
 
+async def one(
+    session: AsyncSession, location_id: int, session_id: int, *, for_update: bool = False
+) -> Found | None:
+    """One session of the location (any status) with what the search shows about it; locked
+    until the transaction ends with `for_update` (so bookers of it wait)."""
+    query = (
+        select(EventSession, Event, Service, ServiceCategory, Staff, Position)
+        .join(Event, Event.id == EventSession.event_id)
+        .join(Service, Service.id == Event.service_id)
+        .join(ServiceCategory, ServiceCategory.id == Service.category_id)
+        .join(Staff, Staff.id == EventSession.staff_id)
+        .outerjoin(Position, Position.id == Staff.position_id)
+        .where(EventSession.id == session_id, EventSession.location_id == location_id)
+    )
+    if for_update:
+        query = query.with_for_update(of=EventSession)
+    row = (await session.execute(query)).one_or_none()
+    return None if row is None else Found(*row)
+
+
+async def lowest_event_id(session: AsyncSession) -> int:
+    return int(await session.scalar(select(func.min(Event.id))) or 0)
+
+
+async def api_event_ids(session: AsyncSession, location_id: int) -> list[int]:
+    """The events behind sessions made through the B2B API (negative ids, never the file's)."""
+    rows = await session.scalars(
+        select(Event.id).where(Event.location_id == location_id, Event.id < 0)
+    )
+    return list(rows)
+
+
 async def resources(session: AsyncSession, location_id: int) -> dict[int, Resource]:
     rows = await session.scalars(select(Resource).where(Resource.location_id == location_id))
     return {row.id: row for row in rows}
@@ -116,7 +148,9 @@ async def future_sessions(
     return (
         await session.scalars(
             select(EventSession).where(
-                EventSession.location_id == location_id, EventSession.starts_at > now
+                EventSession.location_id == location_id,
+                EventSession.starts_at > now,
+                EventSession.event_id > 0,  # API-made sessions are not the file's to change
             )
         )
     ).all()
@@ -158,6 +192,11 @@ async def overlapping_record(
         )
         .limit(1)
     )
+
+
+async def add_event(session: AsyncSession, row: Event) -> None:
+    session.add(row)
+    await session.flush()
 
 
 async def add_session(session: AsyncSession, row: EventSession) -> None:

@@ -21,8 +21,8 @@ from openbooking.bookings.rules import EVENT_CLOSED, NO_PLACES, BookingError
 from openbooking.catalog import service as catalog
 from openbooking.kit.clock import local_instants, zone
 from openbooking.kit.clock import now as clock_now
-from openbooking.kit.errors import InvalidParameter, NotFound
-from openbooking.models import EventSession
+from openbooking.kit.errors import ApiError, InvalidParameter, NotFound
+from openbooking.models import Event, EventSession
 from openbooking.models.activities import SESSION_ACTIVE, SESSION_CANCELLED
 
 if TYPE_CHECKING:
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from openbooking.activities.repository import Found
     from openbooking.activities.schemas import BookBody
     from openbooking.bookings.service import Created
-    from openbooking.models import Customer, Event, Location, Resource
+    from openbooking.models import Customer, Location, Resource, Service
     from openbooking.verification.service import Context
 
 logger = logging.getLogger("openbooking.activities")
@@ -415,3 +415,157 @@ async def book(
     created = await bookings.book_seats(session, ctx, location, body, customer=customer, seat=seat)
     logger.info("booked %s seat(s) of session %s at location %s", seats, row.id, location.id)
     return created
+
+
+# Sessions made through the B2B API --------------------------------------------------------------
+# Such a session has an event of its own with a negative id (the file's ids are positive), no
+# `at` and no `weekly`: the loader neither deletes that event nor touches its sessions, so
+# reloading the business file keeps them (docs/activities.md).
+
+
+OWN_EVENT_ATTEMPTS = 5
+
+
+class SessionClash(ApiError):
+    status_code = 409
+    default_message = "The session overlaps an appointment or another session of its leader."
+
+
+class FileSession(ApiError):
+    status_code = 409
+    default_message = (
+        "The session is one of the business file's events: change it there and reload the file."
+    )
+
+
+class SessionHasSeats(ApiError):
+    status_code = 409
+    default_message = "The session has booked seats; cancel them first."
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What a B2B call asks a session to be."""
+
+    service: Service
+    staff_id: int
+    start: datetime
+    length: int
+    capacity: int
+    resource_ids: list[int]
+
+
+async def one(
+    session: AsyncSession, location: Location, session_id: int, *, for_update: bool = False
+) -> Listed:
+    """An active session of the location, with its seats taken (404 otherwise)."""
+    found = await repository.one(session, location.id, session_id, for_update=for_update)
+    if found is None or found.session.status != SESSION_ACTIVE:
+        raise NotFound("No such event.")
+    taken = (await repository.seats_taken(session, [session_id])).get(session_id, 0)
+    resources = await repository.resources(session, location.id)
+    return Listed(found, taken, [resources[r] for r in found.event.resource_ids if r in resources])
+
+
+async def create_session(session: AsyncSession, location: Location, plan: Plan) -> int:
+    """A one-off session that no event of the file makes; its id."""
+    event = await _own_event(session, location, plan)
+    row = EventSession(
+        event_id=event.id,
+        location_id=location.id,
+        staff_id=plan.staff_id,
+        starts_at=plan.start,
+        ends_at=plan.start + timedelta(seconds=plan.length),
+        capacity=plan.capacity,
+        status=SESSION_ACTIVE,
+    )
+    await _store(session, row)
+    return row.id
+
+
+async def _own_event(session: AsyncSession, location: Location, plan: Plan) -> Event:
+    """The event behind an API-made session: the next negative id. Two creators that pick the
+    same id at once: the second waits for the first and takes the next one."""
+    for _ in range(OWN_EVENT_ATTEMPTS):
+        event = Event(
+            id=min(await repository.lowest_event_id(session), 0) - 1,
+            location_id=location.id,
+            service_id=plan.service.id,
+            staff_id=plan.staff_id,
+            resource_ids=plan.resource_ids,
+            capacity=plan.capacity,
+            length_seconds=plan.length,
+            price_min=plan.service.price_min,
+            price_max=plan.service.price_max,
+        )
+        try:
+            async with session.begin_nested():
+                await repository.add_event(session, event)
+        except IntegrityError:
+            continue
+        return event
+    raise SessionClash("Too many sessions made at once; try again.")
+
+
+async def update_session(session: AsyncSession, listed: Listed, plan: Plan) -> None:
+    """Move, lengthen, change leader, service or capacity (never below the seats booked); the
+    seats follow the session."""
+    row, event = listed.found.session, listed.found.event
+    own_only(listed)
+    _not_started(row)
+    if plan.capacity < listed.seats_taken:
+        raise InvalidParameter(
+            "capacity", f"below the {listed.seats_taken} seat(s) booked for the session"
+        )
+    event.service_id, event.resource_ids = plan.service.id, plan.resource_ids
+    event.staff_id, event.capacity = plan.staff_id, plan.capacity
+    event.length_seconds = plan.length
+    row.staff_id, row.starts_at = plan.staff_id, plan.start
+    row.ends_at, row.capacity = plan.start + timedelta(seconds=plan.length), plan.capacity
+    await _store(session, row)
+    if listed.seats_taken:
+        await repository.move_seats(session, row.id, row.staff_id, row.starts_at, row.ends_at)
+
+
+async def delete_session(session: AsyncSession, listed: Listed) -> None:
+    """Cancel an empty session; one with booked seats is refused with their number."""
+    own_only(listed)
+    _not_started(listed.found.session)
+    if listed.seats_taken:
+        raise SessionHasSeats(
+            f"The session has {listed.seats_taken} booked seat(s); cancel them first.",
+            errors=[{"code": 409, "field": "records_count", "message": str(listed.seats_taken)}],
+        )
+    listed.found.session.status = SESSION_CANCELLED
+    await session.flush()
+
+
+def own_only(listed: Listed) -> None:
+    """Only API-made sessions change through the API: a reload would undo a change to one of
+    the file's (docs/activities.md)."""
+    if listed.found.event.id > 0:
+        raise FileSession
+
+
+def _not_started(row: EventSession) -> None:
+    if row.starts_at <= clock_now():
+        raise InvalidParameter("activity_id", "the session has started")
+
+
+async def resource_ids(session: AsyncSession, location_id: int) -> set[int]:
+    return {
+        r.id for r in (await repository.resources(session, location_id)).values() if not r.deleted
+    }
+
+
+async def _store(session: AsyncSession, row: EventSession) -> None:
+    try:
+        async with session.begin_nested():
+            await repository.add_session(session, row)
+    except IntegrityError:
+        raise SessionClash from None
+
+
+async def api_event_ids(session: AsyncSession, location_id: int) -> list[int]:
+    """The events behind API-made sessions, which a reload of the business file keeps."""
+    return await repository.api_event_ids(session, location_id)

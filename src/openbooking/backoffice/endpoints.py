@@ -11,8 +11,11 @@ from starlette.responses import Response
 from openbooking.auth.dependencies import BusinessUserDep, require_partner
 from openbooking.backoffice import accounts, render, service
 from openbooking.backoffice.schemas import (
+    ActivityBody,
+    ActivityDeleted,
     AuthBody,
     AuthQuery,
+    BusinessActivity,
     BusinessProfile,
     BusinessRecord,
     Cancelled,
@@ -351,3 +354,90 @@ async def put_schedule(
 ) -> Response:
     days = await service.put_schedule(session, user, location_id, staff_id, data.days(), None)
     return envelope(days)
+
+
+# Group-event sessions (docs/business-api.md "Group events"); the public routes of
+# activities/endpoints.py (`search`, `filters`, ...) are included first and keep their paths.
+
+SESSION_REFUSED = (
+    409,
+    "The session would overlap an appointment or another session of its leader; it is one of"
+    " the business file's (change the file); or (DELETE) it has booked seats (their number in"
+    " `meta.errors[0].message`)",
+)
+SESSION_422 = (
+    422,
+    "A malformed or missing field (`meta.errors[].field`): unknown service, member or resource,"
+    " a start in the past or outside the leader's hours (without `force`), a capacity below the"
+    " seats booked, or a session that has started",
+)
+
+
+@router.post(
+    "/activity/{location_id}",
+    summary="Create a group-event session",
+    responses=answers(200, Envelope[BusinessActivity])
+    | errors(*BODY_ERRORS, USER, MANAGERS, (404, "Unknown location"), SESSION_REFUSED, SESSION_422),
+)
+async def post_activity(
+    location_id: IdPath,
+    data: Annotated[ActivityBody, Depends(body(ActivityBody))],
+    session: WriteSessionDep,
+    user: BusinessUserDep,
+) -> Response:
+    return envelope(await service.create_activity(session, user, location_id, data))
+
+
+@router.get(
+    "/activity/{location_id}/{activity_id}",
+    summary="One group-event session",
+    responses=answers(200, Envelope[BusinessActivity])
+    | errors(
+        USER,
+        (403, "Not a location of this business user, or a session a team member does not lead"),
+        (404, "No such session at this location"),
+        422,
+    ),
+)
+async def get_activity(
+    location_id: IdPath, activity_id: IdPath, session: SessionDep, user: BusinessUserDep
+) -> Response:
+    return envelope(await service.get_activity(session, user, location_id, activity_id))
+
+
+@router.put(
+    "/activity/{location_id}/{activity_id}",
+    summary="Move or change a group-event session (its seats follow it)",
+    responses=answers(200, Envelope[BusinessActivity])
+    | errors(
+        *BODY_ERRORS,
+        USER,
+        MANAGERS,
+        (404, "No such session at this location"),
+        SESSION_REFUSED,
+        SESSION_422,
+    ),
+)
+async def put_activity(
+    location_id: IdPath,
+    activity_id: IdPath,
+    data: Annotated[ActivityBody, Depends(body(ActivityBody))],
+    session: WriteSessionDep,
+    user: BusinessUserDep,
+) -> Response:
+    view = await service.update_activity(session, user, location_id, activity_id, data)
+    return envelope(view)
+
+
+@router.delete(
+    "/activity/{location_id}/{activity_id}",
+    status_code=202,
+    summary="Cancel a group-event session without booked seats",
+    responses=answers(202, ActivityDeleted)
+    | errors(USER, MANAGERS, (404, "No such session at this location"), SESSION_REFUSED, 422),
+)
+async def delete_activity(
+    location_id: IdPath, activity_id: IdPath, session: WriteSessionDep, user: BusinessUserDep
+) -> Response:
+    await service.delete_activity(session, user, location_id, activity_id)
+    return envelope(None, meta={"message": "Accepted"}, status_code=202)

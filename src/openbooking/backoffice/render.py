@@ -178,7 +178,7 @@ def record(  # noqa: PLR0917 - the record and what it joins
         "custom_color": "",
         "custom_font_color": "",
         "record_labels": [],
-        "activity_id": 0,
+        "activity_id": row.activity_id or 0,
         "custom_fields": row.custom_fields,
         "documents": [],
         "sms_remain_hours": row.notify_by_sms,
@@ -263,3 +263,34 @@ def profile(user: BusinessUser, token: str, dialect: Dialect) -> dict[str, Any]:
 
 def seconds_to_clock(seconds: int) -> str:
     return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}"
+
+
+def activity(shown: dict[str, Any]) -> dict[str, Any]:
+    """A group-event session as the B2B `activity` paths answer: the public search's shape
+    (activities/render.py) with the fields the reference adds there."""
+    service, staff = shown["service"], shown["staff"]
+    category = service["category"]
+    return {
+        **shown,
+        "comment": "",
+        "duration_details": {
+            "id": shown["id"],
+            "services_duration": shown["length"],
+            "technical_break_duration": 0,
+        },
+        "service": {
+            **service,
+            "is_category": False,
+            "abonement_restriction": False,
+            "labels": [],
+            "resource_instances": shown["resource_instances"],
+            "category": {
+                **category,
+                "is_category": True,
+                "salon_service_id": str(category["id"]),
+                "prepaid": "forbidden",
+                "abonement_restriction": 0,
+            },
+        },
+        "staff": {**staff, "user_id": 0},
+    }

@@ -6,6 +6,13 @@ from typing import Annotated, Any
 
 from pydantic import Field, RootModel, WithJsonSchema
 
+from openbooking.activities.schemas import (
+    Activity,
+    Category,
+    EventService,
+    EventStaff,
+    ResourceInstance,
+)
 from openbooking.kit.envelope import Absent, Answer
 from openbooking.kit.wire import Clean, Day, Flag, Id, Moment, PersonName, QuerySchema, Schema
 
@@ -99,6 +106,24 @@ class RecordBody(Schema):
     )
     api_id: Annotated[str | None, Clean(64)] = None
     custom_fields: dict[str, Any] | None = None
+
+
+class ActivityBody(Schema):
+    """`POST /activity` and `PUT /activity/{id}`: in a PUT, what is left out stays."""
+
+    date: Moment | None = None
+    service_id: Id | None = None
+    staff_id: Id | None = None
+    capacity: int | None = Field(None, ge=1, le=10_000, description="Seats")
+    length: int | None = Field(
+        None, ge=60, le=86_400, description="Seconds (default: the service's duration)"
+    )
+    resource_instance_ids: list[Id] | None = Field(None, max_length=20)
+    force: Flag = Field(
+        False,
+        description="Outside the leader's working hours (logged); never over another booking"
+        " or session of the leader",
+    )
 
 
 class ClientsQuery(QuerySchema):
@@ -365,6 +390,46 @@ class ClientsPage(Answer):
 class Cancelled(Answer):
     id: int
     deleted: bool
+
+
+class ActivityCategory(Category):
+    is_category: bool
+    salon_service_id: str = Field(description="The category's id, as a string")
+    prepaid: str
+    abonement_restriction: int
+
+
+class ActivityService(EventService):
+    category: ActivityCategory
+    is_category: bool
+    abonement_restriction: bool
+    labels: list[Any]
+    resource_instances: list[ResourceInstance]
+
+
+class ActivityStaff(EventStaff):
+    user_id: int = Field(description="Always 0")
+
+
+class DurationDetails(Answer):
+    id: int
+    services_duration: int = Field(description="Seconds")
+    technical_break_duration: int = Field(description="Seconds; always 0")
+
+
+class BusinessActivity(Activity):
+    """A session as the B2B `activity` paths answer: the public search's shape and more."""
+
+    comment: str
+    duration_details: DurationDetails
+    service: ActivityService
+    staff: ActivityStaff
+
+
+class ActivityDeleted(Answer):
+    success: bool
+    data: None
+    meta: dict[str, str] = Field(examples=[{"message": "Accepted"}])
 
 
 class ScheduleBody(RootModel[list[ScheduleDayBody] | ScheduleDayBody]):

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlalchemy.exc import DBAPIError
 
+from openbooking.activities import render as activities_render
+from openbooking.activities import service as activities
 from openbooking.availability.slots import DaySchedule, resolve_day
 from openbooking.backoffice import render, repository
 from openbooking.bookings import service as bookings
@@ -38,6 +40,7 @@ if TYPE_CHECKING:
 
     from openbooking.backoffice.accounts import Principal
     from openbooking.backoffice.schemas import (
+        ActivityBody,
         ClientsQuery,
         RecordBody,
         RecordsQuery,
@@ -441,6 +444,141 @@ async def delete_record(
         await notifications.record_cancelled(session, location, record)
         logger.info("business user %s cancelled record %s", principal.id, record.id)
     return {"id": record.id, "deleted": True}
+
+
+# Group-event sessions --------------------------------------------------------------------------
+
+
+async def _session_location(
+    session: AsyncSession, principal: Principal, location_id: int
+) -> Location:
+    require_location(principal, location_id)
+    return await catalog.location(session, location_id)
+
+
+async def get_activity(
+    session: AsyncSession, principal: Principal, location_id: int, activity_id: int
+) -> dict[str, Any]:
+    """A session; a team member sees only the sessions they lead."""
+    location = await _session_location(session, principal, location_id)
+    listed = await activities.one(session, location, activity_id)
+    _require_own_member(principal, listed.found.session.staff_id)
+    return render.activity(activities_render.activity(listed, location))
+
+
+async def _plan(
+    session: AsyncSession,
+    principal: Principal,
+    location: Location,
+    body: ActivityBody,
+    current: activities.Listed | None,
+) -> activities.Plan:
+    if current is None:
+        for name in ("date", "service_id", "staff_id", "capacity"):
+            if getattr(body, name) is None:
+                raise InvalidParameter(name, "required")
+    old = current.found if current is not None else None
+    service_id = body.service_id or (old.service.id if old else 0)
+    found = {row.id: row for row in await repository.services(session, location.id)}
+    chosen = found.get(service_id)
+    if chosen is None:
+        raise InvalidParameter("service_id", "no such service at this location")
+    staff_id = body.staff_id or (old.session.staff_id if old else 0)
+    member = (await repository.staff_by_ids(session, [staff_id])).get(staff_id)
+    if member is None or member.deleted or member.location_id != location.id:
+        raise InvalidParameter("staff_id", "no such team member at this location")
+    if body.date is not None:
+        start = bookings.start_of(body.date, location, "date")
+    else:
+        start = old.session.starts_at if old else clock_now()
+    if start <= clock_now():
+        raise InvalidParameter("date", "a session starts in the future")
+    length = body.length or (
+        int((old.session.ends_at - old.session.starts_at).total_seconds())
+        if old and body.service_id is None
+        else chosen.duration_seconds
+    )
+    capacity = body.capacity or (old.session.capacity if old else 1)
+    resource_ids = await _resources(session, location, body, current)
+    end = start + timedelta(seconds=length)
+    if body.force:
+        logger.warning(
+            "business user %s places a session of member %s without the hours check",
+            principal.id,
+            staff_id,
+        )
+    elif not await _within_hours(session, location, staff_id, start, end):
+        raise InvalidParameter("date", "outside the leader's working hours (see `force`)")
+    return activities.Plan(chosen, staff_id, start, length, capacity, resource_ids)
+
+
+async def _resources(
+    session: AsyncSession,
+    location: Location,
+    body: ActivityBody,
+    current: activities.Listed | None,
+) -> list[int]:
+    if body.resource_instance_ids is None:
+        return list(current.found.event.resource_ids) if current else []
+    known = await activities.resource_ids(session, location.id)
+    unknown = [r for r in body.resource_instance_ids if r not in known]
+    if unknown:
+        raise InvalidParameter("resource_instance_ids", f"unknown resource {unknown[0]}")
+    return list(body.resource_instance_ids)
+
+
+async def _within_hours(
+    session: AsyncSession, location: Location, staff_id: int, start: datetime, end: datetime
+) -> bool:
+    """The session lies within one working interval of its leader's day (the same schedule the
+    availability of appointments reads)."""
+    day = start.astimezone(zone(location.timezone)).date()
+    working = (await _working(session, staff_id, [day]))[day]
+    return any(
+        _wall(day, lo, location) <= start and end <= _wall(day, hi, location) for lo, hi in working
+    )
+
+
+async def create_activity(
+    session: AsyncSession, principal: Principal, location_id: int, body: ActivityBody
+) -> dict[str, Any]:
+    """A one-off session, for owners and administrators."""
+    location = await _session_location(session, principal, location_id)
+    _require_manager(principal)
+    plan = await _plan(session, principal, location, body, None)
+    session_id = await activities.create_session(session, location, plan)
+    logger.info("business user %s made session %s", principal.id, session_id)
+    shown = await activities.one(session, location, session_id)
+    return render.activity(activities_render.activity(shown, location))
+
+
+async def update_activity(
+    session: AsyncSession,
+    principal: Principal,
+    location_id: int,
+    activity_id: int,
+    body: ActivityBody,
+) -> dict[str, Any]:
+    location = await _session_location(session, principal, location_id)
+    _require_manager(principal)
+    listed = await activities.one(session, location, activity_id, for_update=True)
+    activities.own_only(listed)
+    plan = await _plan(session, principal, location, body, listed)
+    await activities.update_session(session, listed, plan)
+    logger.info("business user %s changed session %s", principal.id, activity_id)
+    shown = await activities.one(session, location, activity_id)
+    return render.activity(activities_render.activity(shown, location))
+
+
+async def delete_activity(
+    session: AsyncSession, principal: Principal, location_id: int, activity_id: int
+) -> None:
+    """Cancel an empty session; one with booked seats is refused (409, with their number)."""
+    location = await _session_location(session, principal, location_id)
+    _require_manager(principal)
+    listed = await activities.one(session, location, activity_id, for_update=True)
+    await activities.delete_session(session, listed)
+    logger.info("business user %s cancelled session %s", principal.id, activity_id)
 
 
 # Team, catalog, locations ----------------------------------------------------------------------

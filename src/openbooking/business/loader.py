@@ -280,8 +280,9 @@ async def _load_events(session: AsyncSession, location: Location, path: str) -> 
     await catalog.soft_delete_missing(
         session, ResourceRow, owner, [item.id for item in location.resources]
     )
+    kept = await activities.api_event_ids(session, location.id)  # sessions made by the API
     await catalog.soft_delete_missing(
-        session, EventRow, owner, [item.id for item in location.events]
+        session, EventRow, owner, [item.id for item in location.events] + kept
     )
     row = await catalog.location(session, location.id)
     paths = {event.id: f"{path}.events[{index}]" for index, event in enumerate(location.events)}

@@ -231,29 +231,9 @@ async def create(
     customer logged in with the same phone needs no SMS code (their phone was proven when they
     logged in)."""
     location = await catalog.location(session, location_id)
-    phone = _phone(location, body.phone)
-    name = body.fullname
-    if not name or not visible(name):  # a name of fillers and marks is no name
-        raise BookingError(NO_NAME)
-    email = body.email
-    if location.booking_email_required and not email:
-        raise InvalidParameter("email", "this location requires an e-mail address")
-    if email and "@" not in email.strip("@"):
-        raise InvalidParameter("email", "not an e-mail address")
-    comment = body.comment
-    if location.booking_comment_required and not comment:
-        raise InvalidParameter("comment", "this location requires a comment")
-    if _blacklisted(location, phone):
-        raise Blacklisted
+    phone, name, email, comment = _contact(location, body)
     wanted = appointments_of(body, location)
-    if location.phone_confirmation and not (customer is not None and customer.phone == phone):
-        try:
-            code = verification.parse_code(body.code)
-        except InvalidParameter:
-            raise BookingError(BAD_CODE) from None
-        await verification.check_code(
-            session, ctx, [phone], code, PURPOSE_VERIFY, location_id=location.id
-        )
+    await _confirm_phone(session, ctx, location, body.code, phone=phone, customer=customer)
     planned = await plan(session, location, wanted)
     client = await repository.client(session, location.id, phone, name, email)
     now = clock_now()
@@ -302,6 +282,61 @@ async def create(
         for record, item in zip(records, answer, strict=True)
     }
     return Created(answer, notify.messages(notify.CONFIRMED, location, records, links))
+
+
+class Contact(Protocol):
+    """The customer's part of a booking body (book_record's, or a group-event seat's)."""
+
+    @property
+    def phone(self) -> Any: ...
+    @property
+    def fullname(self) -> str | None: ...
+    @property
+    def email(self) -> str | None: ...
+    @property
+    def comment(self) -> str | None: ...
+
+
+def _contact(location: Location, body: Contact) -> tuple[str, str, str | None, str | None]:
+    """The customer's phone, name, e-mail and comment, checked against the location's rules
+    (431, 434, 435, required e-mail and comment)."""
+    phone = _phone(location, body.phone)
+    name = body.fullname
+    if not name or not visible(name):  # a name of fillers and marks is no name
+        raise BookingError(NO_NAME)
+    email = body.email
+    if location.booking_email_required and not email:
+        raise InvalidParameter("email", "this location requires an e-mail address")
+    if email and "@" not in email.strip("@"):
+        raise InvalidParameter("email", "not an e-mail address")
+    comment = body.comment
+    if location.booking_comment_required and not comment:
+        raise InvalidParameter("comment", "this location requires a comment")
+    if _blacklisted(location, phone):
+        raise Blacklisted
+    return phone, name, email, comment
+
+
+async def _confirm_phone(
+    session: AsyncSession,
+    ctx: Context,
+    location: Location,
+    raw_code: Any,
+    *,
+    phone: str,
+    customer: Customer | None,
+) -> None:
+    """Where the location confirms phones, the SMS code (432); a customer logged in with the
+    same phone needs none (their phone was proven when they logged in)."""
+    if not location.phone_confirmation or (customer is not None and customer.phone == phone):
+        return
+    try:
+        code = verification.parse_code(raw_code)
+    except InvalidParameter:
+        raise BookingError(BAD_CODE) from None
+    await verification.check_code(
+        session, ctx, [phone], code, PURPOSE_VERIFY, location_id=location.id
+    )
 
 
 async def insert(session: AsyncSession, record: Record, item: Planned) -> None:
@@ -458,17 +493,9 @@ async def view(session: AsyncSession, record: Record, dialect: Dialect) -> dict[
 # Seats of group events (activities.service decides whether the seats are free) ---------------
 
 
-class SeatBody(Protocol):
+class SeatBody(Contact, Protocol):
     """What a seat booking says about the customer (activities.schemas.BookBody)."""
 
-    @property
-    def phone(self) -> Any: ...
-    @property
-    def fullname(self) -> str | None: ...
-    @property
-    def email(self) -> str | None: ...
-    @property
-    def comment(self) -> str | None: ...
     @property
     def code(self) -> Any: ...
     @property
@@ -502,28 +529,8 @@ async def book_seats(
     """A record of `seat.seats` seats in a group-event session, with the same checks of the
     customer as book_record (431, 432, 434, 435, e-mail and comment rules); one active record
     per phone and session (443). Answers `{id, hash}`."""
-    phone = _phone(location, body.phone)
-    name = body.fullname
-    if not name or not visible(name):
-        raise BookingError(NO_NAME)
-    email = body.email
-    if location.booking_email_required and not email:
-        raise InvalidParameter("email", "this location requires an e-mail address")
-    if email and "@" not in email.strip("@"):
-        raise InvalidParameter("email", "not an e-mail address")
-    comment = body.comment
-    if location.booking_comment_required and not comment:
-        raise InvalidParameter("comment", "this location requires a comment")
-    if _blacklisted(location, phone):
-        raise Blacklisted
-    if location.phone_confirmation and not (customer is not None and customer.phone == phone):
-        try:
-            code = verification.parse_code(body.code)
-        except InvalidParameter:
-            raise BookingError(BAD_CODE) from None
-        await verification.check_code(
-            session, ctx, [phone], code, PURPOSE_VERIFY, location_id=location.id
-        )
+    phone, name, email, comment = _contact(location, body)
+    await _confirm_phone(session, ctx, location, body.code, phone=phone, customer=customer)
     if await repository.seat_of_phone(session, seat.activity_id, phone):
         raise BookingError(ALREADY_BOOKED)
     client = await repository.client(session, location.id, phone, name, email)

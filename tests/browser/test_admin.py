@@ -352,3 +352,62 @@ def test_a_week_for_one_team_member(page: Page, desk: Server, screenshots: Path)
     page.get_by_role("button", name="Next", exact=True).click()
     following = (monday + timedelta(days=7)).isoformat()
     page.locator(".column h2", has_text=following).wait_for()
+
+
+def add_session(page: Page, day: str, service: int, when: str, places: int) -> int:
+    """Add a group session led by Priya through the page; its id."""
+    page.get_by_role("button", name="Add session").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Led by").select_option(str(PRIYA))
+    dialog.get_by_label("Kind of session").select_option(str(service))
+    dialog.get_by_label("Date").fill(day)
+    dialog.get_by_label("Starts at").fill(when)
+    dialog.get_by_label("Places").fill(str(places))
+    dialog.get_by_role("button", name="Add session").click()
+    block = page.locator(f"#staff-{PRIYA}").locator("..").locator(".block.group", has_text=when)
+    block.wait_for()
+    return int(block.get_attribute("data-activity") or 0)
+
+
+def test_a_group_session_who_booked_and_cancelling(
+    page: Page, desk: Server, screenshots: Path
+) -> None:
+    day, service, times = free_day(desk, PRIYA)
+    log_in(page, desk)
+    open_day(page, day)
+    page.get_by_role("button", name="Add session").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Led by").select_option(str(PRIYA))
+    check(page, screenshots, "session-add")
+    dialog.get_by_role("button", name="Close").click()
+    session = add_session(page, day, service, times[1], 4)
+    page.get_by_text("Session added.").wait_for(state="attached")
+    seat = {"fullname": "Grace Group", "phone": "+12125550111", "email": "grace@example.org"}
+    booked = api(
+        desk, "POST", f"/activity/{NEW_YORK}/{session}/book", json=seat | {"clients_count": 2}
+    )
+    assert booked.status_code == 200, booked.text
+    block = page.locator(f'[data-activity="{session}"]')
+    block.filter(has_text="2/4 booked").wait_for(timeout=WAIT)  # the page polls
+    block.click()
+    dialog = page.get_by_role("dialog")
+    row = dialog.get_by_role("row", name="Grace Group")
+    row.wait_for()
+    assert "2" in row.get_by_role("cell").nth(2).inner_text()
+    assert dialog.get_by_text("2 of 4 booked, 2 left").is_visible()
+    check(page, screenshots, "session")
+
+    page.once("dialog", lambda confirm: confirm.accept())
+    dialog.get_by_role("button", name="Cancel session").click()
+    dialog.get_by_role("alert").filter(has_text="booked seat").wait_for()
+    assert row.is_visible(), "nothing is lost: the attendee is still listed"
+    check(page, screenshots, "session-refused")
+
+    page.once("dialog", lambda confirm: confirm.accept())
+    dialog.get_by_role("button", name="Cancel the booking of Grace Group").click()
+    dialog.get_by_text("No one has booked yet.").wait_for()
+    assert dialog.get_by_text("0 of 4 booked, 4 left").is_visible()
+    page.once("dialog", lambda confirm: confirm.accept())
+    dialog.get_by_role("button", name="Cancel session").click()
+    page.get_by_text("Session cancelled.").wait_for(state="attached")
+    block.wait_for(state="detached")

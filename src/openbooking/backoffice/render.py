@@ -146,7 +146,7 @@ def record(  # noqa: PLR0917 - the record and what it joins
         "goods_transactions": [],
         "staff": staff_brief(staff, position),
         "client": client_view,
-        "clients_count": 1,
+        "clients_count": row.clients_count,
         "date": local.strftime("%Y-%m-%d %H:%M:%S"),
         "datetime": stamp(row.starts_at, location),
         "create_date": stamp(row.created_at, location),

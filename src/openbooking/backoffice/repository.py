@@ -150,6 +150,8 @@ async def records(
         conditions.append(Record.staff_id == filters["staff_id"])
     if filters.get("client_id"):
         conditions.append(Record.client_id == filters["client_id"])
+    if filters.get("activity_id"):
+        conditions.append(Record.activity_id == filters["activity_id"])
     if filters.get("starts_from") is not None:
         conditions.append(Record.starts_at >= filters["starts_from"])
     if filters.get("starts_before") is not None:

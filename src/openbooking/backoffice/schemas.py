@@ -68,6 +68,11 @@ class AuthQuery(QuerySchema):
 class RecordsQuery(QuerySchema):
     staff_id: Id | None = Field(None, description="Only this team member's records")
     client_id: Id | None = Field(None, description="Only this client's records")
+    activity_id: Id | None = Field(
+        None,
+        description="Only the seat bookings of this group-event session (an OpenBooking"
+        " addition: who booked it, with `clients_count` seats each)",
+    )
     start_date: Day | None = Field(None, description="Visits on or after this local date")
     end_date: Day | None = Field(None, description="Visits on or before this local date")
     c_start_date: Day | None = Field(None, description="Created on or after this local date")

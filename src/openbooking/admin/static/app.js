@@ -111,6 +111,7 @@ function renderTop() {
       state.staff.map((member) => h("option", { value: member.id, selected: member.id === state.week }, `Week: ${member.name}`))),
     h("div", { class: "actions" },
       h("button", { type: "button", class: "primary", onclick: () => addDialog() }, "Add booking"),
+      isManager() ? h("button", { type: "button", onclick: () => sessionAddDialog() }, "Add session") : "",
       h("button", { type: "button", onclick: () => blockDialog() }, "Block time"),
       h("button", { type: "button", onclick: () => window.print() }, "Print"),
       h("span", { class: "who" }, state.me.name),
@@ -180,7 +181,8 @@ function renderDay(lanes, sessions) {
       cursor = Math.max(cursor, minutesOf(slot.to));
     }
     if (cursor < last) shade.push([cursor, last]);
-    const mine = state.records.filter((record) => record.staff_id === member.id && record.date.startsWith(date));
+    // Seat bookings of a group session are listed in the session, not as blocks of their own.
+    const mine = state.records.filter((record) => record.staff_id === member.id && record.date.startsWith(date) && !record.activity_id);
     const groups = sessions.filter((session) => session.staff_id === member.id && session.date.startsWith(date));
     return h("section", { class: "column", "aria-labelledby": key },
       h("h2", { id: key }, short,
@@ -204,11 +206,7 @@ function renderDay(lanes, sessions) {
           return h("button", {
             type: "button", class: "block group", "data-activity": session.id,
             "aria-label": `${session.date.slice(11, 16)} group: ${session.service.title}, ${seats}`,
-            onclick: () => openDialog(`${session.date.slice(11, 16)} ${session.service.title}`,
-              h("dl", { class: "facts" },
-                h("dt", {}, "Led by"), h("dd", {}, member.name),
-                h("dt", {}, "When"), h("dd", {}, session.date.slice(0, 16).replace("T", " "), ` (${Math.round(session.length / 60)} min)`),
-                h("dt", {}, "Seats"), h("dd", {}, `${session.records_count} of ${session.capacity} booked, ${Math.max(0, session.capacity - session.records_count)} left`))),
+            onclick: () => sessionDialog(session.id),
             style: { top: y(start), height: `${Math.max(18, (session.length / 60) * PX_PER_MINUTE)}px` },
           }, h("strong", {}, session.date.slice(11, 16), " ", session.service.title), h("span", {}, seats));
         }),
@@ -228,6 +226,8 @@ function renderDay(lanes, sessions) {
   main.replaceChildren(heading, state.records.length ? "" : h("p", { class: "muted empty" }, state.week ? "No appointments this week." : "No appointments on this day."), grid, list);
   const again = (focused || state.opened) && main.querySelector(`[data-record="${focused || state.opened}"]`);
   if (again && (focused || !dialog.open)) again.focus();
+  const session = !focused && !dialog.open && state.openedSession && main.querySelector(`[data-activity="${state.openedSession}"]`);
+  if (session) session.focus();
 }
 
 // ---- polling -------------------------------------------------------------------------------
@@ -272,6 +272,7 @@ function staffOptions(selected) {
 
 async function details(id) {
   state.opened = id;  // focus returns to this booking when its dialog closes
+  state.openedSession = null;
   let record;
   try {
     record = (await call("GET", `/record/${state.company.id}/${id}`)).data;
@@ -324,6 +325,126 @@ async function details(id) {
     h("h3", {}, "Move"), move,
     h("h3", {}, "Services"), change,
     h("h3", {}, "History"), h("ul", { class: "history" }, history.length ? history : h("li", {}, "No changes yet.")));
+}
+
+// ---- group sessions ------------------------------------------------------------------------
+const isManager = () => state.me.role !== "member";
+
+async function sessionDialog(id, message) {
+  state.openedSession = id;  // focus returns to this session when its dialog closes
+  state.opened = null;
+  const company = state.company.id;
+  let session, seats;
+  try {
+    [session, seats] = await Promise.all([
+      call("GET", `/activity/${company}/${id}`).then((answer) => answer.data),
+      call("GET", `/records/${company}`, { query: { activity_id: id, count: 300 } }).then((answer) => answer.data),
+    ]);
+  } catch (failure) {
+    if (dialog.open) dialog.close();
+    announce(problem(failure));
+    await loadDay();
+    return;
+  }
+  const error = h("p", { class: "error", role: "alert" }, message || "");
+  const booked = seats.reduce((sum, seat) => sum + (seat.clients_count || 1), 0);
+  const leader = (state.staff.find((member) => member.id === session.staff_id) || session.staff || {}).name || "";
+  const cancelSeat = async (seat, name) => {
+    if (!window.confirm(`Cancel the booking of ${name} (${seat.clients_count || 1} place(s))? They are told.`)) return;
+    try {
+      await call("DELETE", `/record/${company}/${seat.id}`);
+      announce(`The booking of ${name} is cancelled.`);
+      await sessionDialog(id);
+      loadDay();
+    } catch (failure) { error.textContent = problem(failure); }
+  };
+  const rows = seats.map((seat) => {
+    const name = (seat.client && seat.client.name) || "No name";
+    return h("tr", {},
+      h("td", {}, name), h("td", {}, (seat.client && seat.client.phone) || ""),
+      h("td", { class: "number" }, String(seat.clients_count || 1)),
+      h("td", {}, h("button", { type: "button", class: "danger", "aria-label": `Cancel the booking of ${name}`, onclick: () => cancelSeat(seat, name) }, "Cancel")));
+  });
+  const attendees = seats.length
+    ? h("table", { class: "attendees", id: "attendees" },
+      h("caption", { class: "sr-only" }, "Who booked"),
+      h("thead", {}, h("tr", {}, ["Client", "Phone", "Places", "Action"].map((text) => h("th", { scope: "col" }, text)))),
+      h("tbody", {}, rows))
+    : h("p", { class: "muted", id: "attendees" }, "No one has booked yet.");
+  const cancelSession = async () => {
+    if (!window.confirm("Cancel this session?")) return;
+    error.textContent = "";
+    try {
+      await call("DELETE", `/activity/${company}/${id}`);
+      state.openedSession = null;
+      dialog.close();
+      announce("Session cancelled.");
+      await loadDay();
+    } catch (failure) {
+      if (failure instanceof ApiError && failure.status === 409 && seats.length) {
+        error.textContent = `${failure.message} They are listed above; cancelling one tells its client.`;
+      } else error.textContent = problem(failure);
+    }
+  };
+  openDialog(`${session.date.slice(11, 16)} ${session.service.title}`,
+    h("dl", { class: "facts" },
+      h("dt", {}, "Led by"), h("dd", {}, leader),
+      h("dt", {}, "When"), h("dd", {}, session.date.slice(0, 16).replace("T", " "), ` (${Math.round(session.length / 60)} min)`),
+      h("dt", {}, "Seats"), h("dd", { id: "seats" }, `${booked} of ${session.capacity} booked, ${Math.max(0, session.capacity - booked)} left`)),
+    h("h3", {}, "Who booked"), attendees,
+    error,
+    isManager() ? h("div", { class: "buttons" }, h("button", { type: "button", class: "danger", onclick: cancelSession }, "Cancel session")) : "");
+  const next = dialog.querySelector("#attendees button") || dialog.querySelector("button.close");
+  if (next && !dialog.contains(document.activeElement)) next.focus();  // the pressed button is gone
+}
+
+function sessionAddDialog() {
+  const error = h("p", { class: "error", role: "alert" });
+  const staff = h("select", { id: "session-staff" }, staffOptions(state.staff[0] && state.staff[0].id));
+  const services = h("select", { id: "session-service", required: true });
+  const length = h("input", { id: "session-length", type: "number", min: "1", max: "1440", required: true });
+  const fillServices = () => {
+    const member = Number(staff.value);
+    const offered = state.services.filter((service) => !Array.isArray(service.staff) || service.staff.some((s) => s.id === member));
+    services.replaceChildren(...offered.map((service) => h("option", { value: service.id }, service.title)));
+    fillLength();
+  };
+  const fillLength = () => {
+    const chosen = state.services.find((service) => String(service.id) === services.value);
+    if (chosen) length.value = String(Math.max(1, Math.round(chosen.duration / 60)));
+  };
+  staff.addEventListener("change", fillServices);
+  services.addEventListener("change", fillLength);
+  const form = h("form", { class: "add-session" },
+    h("div", { class: "field" }, h("label", { for: "session-staff" }, "Led by"), staff),
+    h("div", { class: "field" }, h("label", { for: "session-service" }, "Kind of session"), services),
+    h("div", { class: "field" }, h("label", { for: "session-date" }, "Date"), h("input", { id: "session-date", type: "date", value: state.day, required: true })),
+    h("div", { class: "field" }, h("label", { for: "session-time" }, "Starts at"), h("input", { id: "session-time", type: "time", step: "300", value: "18:00", required: true })),
+    h("div", { class: "field" }, h("label", { for: "session-length" }, "Length (minutes)"), length),
+    h("div", { class: "field" }, h("label", { for: "session-capacity" }, "Places"), h("input", { id: "session-capacity", type: "number", min: "1", max: "10000", value: "6", required: true })),
+    error, h("button", { type: "submit", class: "primary" }, "Add session"));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    error.textContent = "";
+    const day = form.querySelector("#session-date").value;
+    try {
+      const made = await call("POST", `/activity/${state.company.id}`, {
+        body: {
+          date: `${day}T${form.querySelector("#session-time").value}:00`,
+          staff_id: Number(staff.value), service_id: Number(services.value),
+          capacity: Number(form.querySelector("#session-capacity").value), length: Number(length.value) * 60,
+        },
+      });
+      state.openedSession = made.data.id;
+      state.opened = null;
+      dialog.close();
+      announce("Session added.");
+      state.day = day;
+      await loadDay();
+    } catch (failure) { error.textContent = problem(failure); }
+  });
+  openDialog("Add a group session", form);
+  fillServices();
 }
 
 async function addDialog() {
@@ -436,7 +557,8 @@ async function blockDialog() {
 }
 
 dialog.addEventListener("close", () => {
-  const block = state.opened && main.querySelector(`[data-record="${state.opened}"]`);
+  const block = (state.opened && main.querySelector(`[data-record="${state.opened}"]`))
+    || (state.openedSession && main.querySelector(`[data-activity="${state.openedSession}"]`));
   if (block) block.focus();
 });
 

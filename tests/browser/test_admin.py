@@ -243,6 +243,8 @@ def test_a_public_booking_appears_on_the_open_page(
             "phone": "+12125550144",
             "fullname": "Wanda Widget",
             "email": "wanda@example.org",
+            "notify_by_sms": 2,
+            "notify_by_email": 24,
             "appointments": [
                 {
                     "id": 1,
@@ -257,6 +259,29 @@ def test_a_public_booking_appears_on_the_open_page(
     page.locator(".block", has_text="Wanda Widget").wait_for(timeout=WAIT)
     page.get_by_text("The day has changed.").wait_for(state="attached")
     check(page, screenshots, "day-bookings")
+
+    # Its SMS and e-mail state: queued, then sent by a round of `notifications run`.
+    page.locator(".block", has_text="Wanda Widget").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_text("to wanda@example.org, reminder 24 h before").wait_for()
+    assert "reminder 2 h before: due" in dialog.locator("#sms-state").inner_text()
+    messages = dialog.get_by_role("listitem")
+    messages.filter(has_text="Confirmation e-mail to wanda@example.org: pending").wait_for()
+    messages.filter(has_text="Reminder e-mail to wanda@example.org: pending").wait_for()
+    check(page, screenshots, "booking-notices")
+    page.keyboard.press("Escape")
+    delivered = subprocess.run(
+        [sys.executable, "-m", "openbooking", "notifications", "run"],
+        env=desk.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert delivered.returncode == 0, delivered.stderr
+    page.locator(".block", has_text="Wanda Widget").click()
+    messages.filter(has_text="Confirmation e-mail to wanda@example.org: sent").wait_for()
+    messages.filter(has_text="Reminder e-mail to wanda@example.org: pending").wait_for()
 
 
 def test_log_out_ends_the_session(page: Page, desk: Server) -> None:

@@ -14,6 +14,7 @@ from openbooking.models import (
     Client,
     DayOff,
     Location,
+    OutboxMessage,
     Position,
     Record,
     RecordChange,
@@ -190,6 +191,17 @@ async def history(session: AsyncSession, record_id: int) -> Sequence[RecordChang
             select(RecordChange)
             .where(RecordChange.record_id == record_id)
             .order_by(RecordChange.changed_at, RecordChange.id)
+        )
+    ).all()
+
+
+async def outbox_of(session: AsyncSession, record_id: int) -> Sequence[OutboxMessage]:
+    """The e-mails and webhook calls about a record, oldest first."""
+    return (
+        await session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.record_id == record_id)
+            .order_by(OutboxMessage.created_at, OutboxMessage.id)
         )
     ).all()
 

@@ -242,6 +242,9 @@ async def get_record(
     record = await _record(session, principal, location_id, record_id)
     location = await catalog.location(session, location_id)
     (view,) = await _views(session, location, [record], dialect, with_history=True)
+    view["notifications"] = render.notices(
+        record, location, await repository.outbox_of(session, record.id)
+    )
     return view
 
 

@@ -270,6 +270,35 @@ function staffOptions(selected) {
   return state.staff.map((member) => h("option", { value: member.id, selected: member.id === selected }, member.name));
 }
 
+// A booking's SMS and e-mail state (GET /record's `notifications`).
+const MESSAGES = {
+  "email.confirmed": "Confirmation e-mail", "email.changed": "Change e-mail", "email.cancelled": "Cancellation e-mail",
+  "email.reminder": "Reminder e-mail", "email.staff_new": "Notice to the team member",
+};
+const REMINDER = { pending: "due", sent: "sent", off: "off", none: "not needed (booked within the lead time)" };
+const when = (stamp) => String(stamp).slice(0, 16).replace("T", " ");
+
+function notices(state) {
+  if (!state) return [];
+  const sms = state.sms.on
+    ? `reminder ${state.sms.hours_before} h before: ${REMINDER[state.sms.reminder] || state.sms.reminder}${state.sms.due ? " " + when(state.sms.due) : ""}`
+    : "no SMS reminder";
+  const email = state.email.on
+    ? `to ${state.email.address}, reminder ${state.email.hours_before} h before`
+    : "no e-mails";
+  const messages = state.outbox.map((message) => h("li", {},
+    `${MESSAGES[message.event] || "Webhook " + message.event} to ${message.to}: `,
+    h("span", { class: `state ${message.state}` }, message.state),
+    message.sent ? ` ${when(message.sent)}` : "",
+    message.state === "pending" ? `, due ${when(message.due)}` : "",
+    message.error ? ` (${message.error})` : ""));
+  return [
+    h("dt", {}, "SMS"), h("dd", { id: "sms-state" }, sms),
+    h("dt", {}, "E-mail"), h("dd", { id: "email-state" }, email),
+    h("dt", {}, "Messages"), h("dd", {}, messages.length ? h("ul", { class: "outbox", id: "outbox" }, messages) : "none"),
+  ];
+}
+
 async function details(id) {
   state.opened = id;  // focus returns to this booking when its dialog closes
   state.openedSession = null;
@@ -315,7 +344,7 @@ async function details(id) {
       h("dt", {}, "Price"), h("dd", {}, String(price)),
       h("dt", {}, "Comment"), h("dd", {}, record.comment || "—"),
       h("dt", {}, "State"), h("dd", { id: "attendance" }, ATTENDANCE[record.attendance] || String(record.attendance)),
-      h("dt", {}, "Reminders"), h("dd", {}, record.sms_before ? `SMS ${record.sms_before} h before` : "no SMS", record.email_now ? ", e-mail" : ""),
+      ...notices(record.notifications),
       h("dt", {}, "Booked"), h("dd", {}, record.online ? "online" : "by the staff", ", ", record.create_date.slice(0, 16).replace("T", " "))),
     h("div", { class: "buttons" },
       h("button", { type: "button", onclick: () => act(() => call("PUT", path, { body: { attendance: 1 } }), "Marked as came.") }, "Came"),

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import expect
 
 from tests.browser.conftest import DESKTOP, PHONE
 from tests.conftest import SECRETS
@@ -354,11 +355,56 @@ def test_change_the_service(page: Page, desk: Server) -> None:
     block.wait_for()
     before = block.inner_text()
     block.click()
-    options = page.locator("#change-service option").all_inner_texts()
-    other = next(text for text in options if text not in before)
-    page.get_by_label("Service", exact=True).select_option(label=other)
-    page.get_by_role("button", name="Change service").click()
-    page.locator(".block", has_text="Sam Service").filter(has_text=other).wait_for()
+    services = page.get_by_role("dialog").get_by_role("group", name="Services of this booking")
+    services.get_by_role("checkbox").first.wait_for()
+    titles = [text.split("·")[0].strip() for text in services.locator("label").all_inner_texts()]
+    current = next(title for title in titles if title in before)
+    other = next(title for title in titles if title not in before)
+    services.get_by_label(other).check()
+    services.get_by_label(current).uncheck()
+    page.get_by_role("button", name="Change services").click()
+    changed = page.locator(".block", has_text="Sam Service").filter(has_text=other)
+    changed.wait_for()
+    assert current not in changed.inner_text()
+
+
+def test_two_services_in_one_booking(page: Page, desk: Server, screenshots: Path) -> None:
+    """A walk-in for two services: the free times are those of both together, the booking
+    holds both, and Change services takes one away again."""
+    day, first, _ = free_day(desk)
+    offered = api(desk, "GET", f"/book_services/{NEW_YORK}", params={"staff_id": CAMILLE})
+    second = next(s for s in offered.json()["data"]["services"] if s["id"] != first)
+    both = api(
+        desk,
+        "GET",
+        f"/book_times/{NEW_YORK}/{CAMILLE}/{day}",
+        params={"service_ids[]": [first, second["id"]]},
+    ).json()["data"]
+    assert both, "two services fit somewhere that day"
+    log_in(page, desk)
+    open_day(page, day)
+    page.get_by_role("button", name="Add booking").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Team member").select_option(str(CAMILLE))
+    chosen = dialog.get_by_role("group", name="Services")
+    chosen.get_by_label(second["title"]).check()
+    expect(dialog.locator("#add-time option")).to_have_text([slot["time"] for slot in both])
+    dialog.get_by_label("Free time").select_option(both[0]["time"])
+    dialog.get_by_label("Client phone").fill("+12125550121")
+    dialog.get_by_label("Client name").fill("Tina Two")
+    check(page, screenshots, "add-two-services")
+    dialog.get_by_role("button", name="Book", exact=True).click()
+    block = page.locator(".block", has_text="Tina Two")
+    block.filter(has_text=second["title"]).wait_for()
+    block.click()
+    services = dialog.get_by_role("group", name="Services of this booking")
+    assert services.get_by_label(second["title"]).is_checked()
+    checked = services.locator("input:checked")
+    assert checked.count() == 2
+    services.get_by_label(second["title"]).uncheck()
+    page.get_by_role("button", name="Change services").click()
+    page.get_by_text("Services changed.").wait_for(state="attached")
+    expect(page.locator(".block", has_text="Tina Two")).not_to_contain_text(second["title"])
 
 
 def test_a_week_for_one_team_member(page: Page, desk: Server, screenshots: Path) -> None:

@@ -266,6 +266,23 @@ function openDialog(title, ...content) {
   if (!dialog.open) dialog.showModal();
 }
 
+// The services a team member performs, as checkboxes (a booking may hold several).
+function offeredTo(member) {
+  return state.services.filter((service) => !Array.isArray(service.staff) || service.staff.some((s) => s.id === member));
+}
+
+function serviceChoices(prefix, member, checked) {
+  return offeredTo(member).map((service) => {
+    const link = Array.isArray(service.staff) && service.staff.find((s) => s.id === member);
+    const minutes = Math.round(((link && link.seance_length) || service.duration || 0) / 60);
+    return h("label", { class: "choice" },
+      h("input", { type: "checkbox", name: "services", value: service.id, id: `${prefix}-service-${service.id}`, checked: checked.includes(service.id) }),
+      ` ${service.title}`, h("span", { class: "muted" }, ` · ${minutes} min · ${service.price_min}`));
+  });
+}
+
+const chosenServices = (box) => [...box.querySelectorAll("input[name=services]:checked")].map((input) => Number(input.value));
+
 function staffOptions(selected) {
   return state.staff.map((member) => h("option", { value: member.id, selected: member.id === selected }, member.name));
 }
@@ -323,15 +340,15 @@ async function details(id) {
     const when = `${move.querySelector("#move-date").value}T${move.querySelector("#move-time").value}:00`;
     act(() => call("PUT", path, { body: { datetime: when, staff_id: Number(move.querySelector("#move-staff").value) } }), "Moved.");
   });
-  const offered = state.services.filter((service) => !Array.isArray(service.staff) || service.staff.some((s) => s.id === record.staff_id));
-  const change = h("form", { class: "move", "aria-label": "Change services" },
-    h("div", { class: "field" }, h("label", { for: "change-service" }, "Service"),
-      h("select", { id: "change-service" }, offered.map((service) =>
-        h("option", { value: service.id, selected: record.services.some((s) => s.id === service.id) }, service.title)))),
-    h("button", { type: "submit" }, "Change service"));
+  const change = h("form", { class: "change-services", "aria-label": "Change services" },
+    h("fieldset", { class: "choices", id: "change-services" }, h("legend", {}, "Services of this booking"),
+      serviceChoices("change", record.staff_id, record.services.map((service) => service.id))),
+    h("button", { type: "submit" }, "Change services"));
   change.addEventListener("submit", (event) => {
     event.preventDefault();
-    act(() => call("PUT", path, { body: { services: [{ id: Number(change.querySelector("#change-service").value) }] } }), "Service changed.");
+    const ids = chosenServices(change);
+    if (!ids.length) { error.textContent = "Pick at least one service."; return; }
+    act(() => call("PUT", path, { body: { services: ids.map((one) => ({ id: one })) } }), "Services changed.");
   });
   const history = (record.history || []).map((change) => h("li", {},
     `${change.date.slice(0, 16).replace("T", " ")} · ${change.actor.name || change.actor.type} · ${change.action}`));
@@ -479,30 +496,37 @@ function sessionAddDialog() {
 async function addDialog() {
   const error = h("p", { class: "error", role: "alert" });
   const times = h("select", { id: "add-time", required: true }, h("option", { value: "" }, "Pick a service first"));
-  const services = h("select", { id: "add-service", required: true });
+  const services = h("fieldset", { class: "choices", id: "add-services" });
   const staff = h("select", { id: "add-staff" }, staffOptions(state.staff[0] && state.staff[0].id));
   const date = h("input", { id: "add-date", type: "date", value: state.day, required: true });
+  let asked = 0;  // the latest question about free times wins
   const fillServices = () => {
     const member = Number(staff.value);
-    const offered = state.services.filter((service) => !Array.isArray(service.staff) || service.staff.some((s) => s.id === member));
-    services.replaceChildren(...offered.map((service) => h("option", { value: service.id }, service.title)));
+    const first = offeredTo(member)[0];
+    services.replaceChildren(h("legend", {}, "Services"), ...serviceChoices("add", member, first ? [first.id] : []));
+    if (!first) services.append(h("p", { class: "muted" }, "No services for this team member."));
     fillTimes();
   };
+  // The free times of the chosen services together, one after another (GET /book_times).
   const fillTimes = async () => {
-    times.replaceChildren(h("option", { value: "" }, "…"));
-    if (!services.value || !date.value) return;
+    const ids = chosenServices(services);
+    const question = ++asked;
+    times.replaceChildren(h("option", { value: "" }, ids.length ? "…" : "Pick a service first"));
+    if (!ids.length || !date.value) return;
+    let free = [];
     try {
-      const answer = await call("GET", `/book_times/${state.company.id}/${staff.value}/${date.value}`, { query: { service_ids: [services.value] } });
-      const free = answer.data.map((slot) => slot.time);
-      times.replaceChildren(...(free.length ? free.map((t) => h("option", { value: t }, t)) : [h("option", { value: "" }, "No free time")]));
-    } catch (failure) { times.replaceChildren(h("option", { value: "" }, "No free time")); }
+      const answer = await call("GET", `/book_times/${state.company.id}/${staff.value}/${date.value}`, { query: { service_ids: ids } });
+      free = answer.data.map((slot) => slot.time);
+    } catch { free = []; }
+    if (question !== asked) return;
+    times.replaceChildren(...(free.length ? free.map((t) => h("option", { value: t }, t)) : [h("option", { value: "" }, "No free time")]));
   };
   staff.addEventListener("change", fillServices);
   services.addEventListener("change", fillTimes);
   date.addEventListener("change", fillTimes);
   const form = h("form", { class: "add" },
     h("div", { class: "field" }, h("label", { for: "add-staff" }, "Team member"), staff),
-    h("div", { class: "field" }, h("label", { for: "add-service" }, "Service"), services),
+    services,
     h("div", { class: "field" }, h("label", { for: "add-date" }, "Date"), date),
     h("div", { class: "field" }, h("label", { for: "add-time" }, "Free time"), times),
     h("div", { class: "field" }, h("label", { for: "add-phone" }, "Client phone"), h("input", { id: "add-phone", type: "tel", autocomplete: "off", required: true, maxlength: "32" })),
@@ -523,7 +547,7 @@ async function addDialog() {
     try {
       await call("POST", `/records/${state.company.id}`, {
         body: {
-          staff_id: Number(staff.value), services: [{ id: Number(services.value) }],
+          staff_id: Number(staff.value), services: chosenServices(services).map((one) => ({ id: one })),
           datetime: `${date.value}T${times.value}:00`, comment: form.querySelector("#add-comment").value,
           client: { name: form.querySelector("#add-name").value, phone: form.querySelector("#add-phone").value },
         },

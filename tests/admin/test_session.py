@@ -121,16 +121,47 @@ async def test_log_out_revokes_the_token(business: Business) -> None:
     assert answer.status_code == 401
 
 
-async def test_a_session_expires_after_hours_not_days(
+async def test_a_session_in_use_lasts_hours_not_days(
     business: Business, clock: time_machine.Traveller
 ) -> None:
+    """Used every 25 minutes, a session lives on, but never past SESSION_HOURS."""
     http = business.http
     assert (await log_in(http, "member")).status_code == 201
-    clock.shift(timedelta(hours=service.SESSION_HOURS - 1))
-    assert (await http.get("/admin/session", headers=PAGE)).status_code == 200
-    clock.shift(timedelta(hours=2))
+    used = timedelta()
+    while used + timedelta(minutes=25) < timedelta(hours=service.SESSION_HOURS):
+        clock.shift(timedelta(minutes=25))
+        used += timedelta(minutes=25)
+        answer = await http.get(f"/api/v1/staff/{NEW_YORK}", headers=PAGE)
+        assert answer.status_code == 200, used
+    clock.shift(timedelta(hours=service.SESSION_HOURS) - used + timedelta(minutes=1))
     assert (await http.get("/admin/session", headers=PAGE)).status_code == 401
     assert (await http.get(f"/api/v1/staff/{NEW_YORK}", headers=PAGE)).status_code == 401
+
+
+async def test_a_session_not_used_ends_after_the_idle_minutes(
+    business: Business, clock: time_machine.Traveller
+) -> None:
+    """OPENBOOKING_ADMIN_IDLE_MINUTES (30) without a person's request ends the session; the
+    page's background polling does not keep it alive."""
+    http = business.http
+    answer = await log_in(http, "owner")
+    assert answer.json()["data"]["idle_minutes"] == 30
+    staff = f"/api/v1/staff/{NEW_YORK}"
+    clock.shift(timedelta(minutes=29))
+    assert (await http.get(staff, headers=PAGE)).status_code == 200  # used: 30 more minutes
+    clock.shift(timedelta(minutes=29))
+    assert (await http.get("/admin/session", headers=PAGE)).status_code == 200
+    polling = {**PAGE, "X-OpenBooking-Background": "1"}
+    for _ in range(5):  # 5 x 5 minutes of polling alone
+        clock.shift(timedelta(minutes=5))
+        assert (await http.get(staff, headers=polling)).status_code == 200
+    clock.shift(timedelta(minutes=6))  # 31 minutes after the last use
+    assert (await http.get(staff, headers=polling)).status_code == 401
+    assert (await http.get(staff, headers=PAGE)).status_code == 401, "ended stays ended"
+    assert (await http.get("/admin/session", headers=PAGE)).status_code == 401
+    again = await log_in(http, "owner")
+    assert again.status_code == 201
+    assert (await http.get(staff, headers=PAGE)).status_code == 200
 
 
 async def test_a_wrong_password_sets_no_cookie(business: Business) -> None:

@@ -482,3 +482,23 @@ def test_a_group_session_who_booked_and_cancelling(
     dialog.get_by_role("button", name="Cancel session").click()
     page.get_by_text("Session cancelled.").wait_for(state="attached")
     block.wait_for(state="detached")
+
+
+def test_an_ended_session_shows_the_log_in_form(
+    page: Page, desk: Server, screenshots: Path
+) -> None:
+    """When the server ends the session (idle minutes, 12 hours, a log-out elsewhere), the
+    open page's next call finds out and shows the log-in form saying why."""
+    day, _, _ = free_day(desk)
+    log_in(page, desk)
+    open_day(page, day)
+    ended = page.context.request.delete(
+        f"{desk.url}/admin/session", headers={"X-OpenBooking-Admin": "1"}
+    )
+    assert ended.status == 200
+    alert = page.get_by_role("alert").filter(has_text="Your session has ended")
+    alert.wait_for(timeout=WAIT)  # the page polls
+    assert "not used for 30 minutes" in alert.inner_text()
+    page.get_by_label("E-mail or phone").wait_for()
+    check(page, screenshots, "session-ended")
+    log_in(page, desk)

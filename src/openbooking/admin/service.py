@@ -4,6 +4,11 @@ The browser holds one HttpOnly cookie with a business user's token and nothing e
 partner half of `Authorization` is the page's own partner, whose token is derived from the
 server secret and never leaves the server: `session.AdminSession` adds both to a same-origin
 `/api/v1` request that carries the cookie and the page's CSRF header.
+
+A session ends after `admin_idle_minutes` without use, and SESSION_HOURS after the login
+whatever happens: the token's `expires_at` is the idle deadline, moved on (at most once a
+minute) by each request the person makes, never past `created_at + SESSION_HOURS`. The page's
+background polling says so (BACKGROUND_HEADER) and moves nothing.
 """
 
 from __future__ import annotations
@@ -18,8 +23,11 @@ from openbooking.admin import repository
 from openbooking.backoffice import accounts
 from openbooking.kit.auth import token_digest
 from openbooking.kit.clock import now
+from openbooking.kit.db import unit_of_work
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
     from openbooking.kit.db import UnitOfWork
     from openbooking.models.business_users import BusinessUser
     from openbooking.verification.service import Context
@@ -29,6 +37,8 @@ SESSION_HOURS = 12
 COOKIE = "openbooking_admin"
 SECURE_COOKIE = "__Host-openbooking_admin"  # over https: Secure, Path=/, no Domain
 CSRF_HEADER = "x-openbooking-admin"
+BACKGROUND_HEADER = "x-openbooking-background"  # the page's polling: not a person's use
+TOUCH_STEP = timedelta(minutes=1)  # the idle deadline moves at most once a minute
 
 
 def partner_token(key: bytes) -> str:
@@ -42,18 +52,44 @@ def cookie_name(https: bool) -> str:
     return SECURE_COOKIE if https else COOKIE
 
 
-async def log_in(
-    work: UnitOfWork, ctx: Context, login: str | None, password: str | None, code: str | None
+async def log_in(  # noqa: PLR0917 - the login's fields and the idle limit
+    work: UnitOfWork,
+    ctx: Context,
+    login: str | None,
+    password: str | None,
+    code: str | None,
+    idle_minutes: int,
 ) -> tuple[BusinessUser, str]:
-    """The business login (its throttling, argon2 and second factor), then a session of
-    SESSION_HOURS instead of the API token's days."""
+    """The business login (its throttling, argon2 and second factor), then a session that ends
+    after `idle_minutes` without use and SESSION_HOURS at most, instead of the API token's
+    days."""
     user, token = await accounts.login(work, ctx, login, password, code)
     session = await work.write()
-    await repository.shorten_token(
-        session, token_digest(token), now() + timedelta(hours=SESSION_HOURS)
-    )
+    limit = min(timedelta(minutes=idle_minutes), timedelta(hours=SESSION_HOURS))
+    await repository.shorten_token(session, token_digest(token), now() + limit)
     await repository.ensure_partner(session, PARTNER_NAME, token_digest(partner_token(ctx.key)))
     return user, token
+
+
+async def touch(
+    sessionmaker: async_sessionmaker[AsyncSession], token: str, idle_minutes: int
+) -> None:
+    """A person used the session: its idle deadline moves to `idle_minutes` from now (never
+    past SESSION_HOURS after the login). An ended session stays ended. Written at most once a
+    minute per session; otherwise a read."""
+    moment = now()
+    digest = token_digest(token)
+    async with unit_of_work(sessionmaker) as work:
+        row = await repository.live_token(work.session, digest, moment)
+        if row is None:
+            return
+        deadline = min(
+            moment + timedelta(minutes=idle_minutes),
+            row.created_at + timedelta(hours=SESSION_HOURS),
+        )
+        if deadline - row.expires_at < TOUCH_STEP:
+            return
+        await repository.extend_token(await work.write(), digest, moment, deadline)
 
 
 async def log_out(work: UnitOfWork, token: str) -> None:

@@ -124,7 +124,18 @@ function shift(days) {
 }
 
 // ---- the day -------------------------------------------------------------------------------
-async function loadDay() {
+function ended() {
+  if (!state.me) return;  // the log-in form is already there
+  const idle = state.me.idle_minutes;
+  state.me = null;
+  if (dialog.open) dialog.close();
+  showLogin(idle
+    ? `Your session has ended: it was not used for ${idle} minutes, or it reached its 12 hours. Log in again.`
+    : "Your session has ended; log in again.");
+}
+
+// `background`: a reload the polling asked for, not the person (it keeps no session alive).
+async function loadDay(background = false) {
   const company = state.company.id;
   const day = state.day;
   const week = state.week;
@@ -136,10 +147,10 @@ async function loadDay() {
   const members = week ? state.staff.filter((member) => member.id === week) : state.staff;
   try {
     const [records, schedules, sessions] = await Promise.all([
-      call("GET", `/records/${company}`, { query: { start_date: from, end_date: till, count: 300, staff_id: week || undefined } }),
+      call("GET", `/records/${company}`, { query: { start_date: from, end_date: till, count: 300, staff_id: week || undefined }, background }),
       Promise.all(members.map((member) =>
-        call("GET", `/schedule/${company}/${member.id}/${from}/${till}`).then((answer) => answer.data).catch(() => []))),
-      call("GET", `/activity/${company}/search`, { query: { from, till, count: 100, staff_id: week || undefined } }).then((a) => a.data).catch(() => []),
+        call("GET", `/schedule/${company}/${member.id}/${from}/${till}`, { background }).then((answer) => answer.data).catch(() => []))),
+      call("GET", `/activity/${company}/search`, { query: { from, till, count: 100, staff_id: week || undefined }, background }).then((a) => a.data).catch(() => []),
     ]);
     if (day !== state.day || week !== state.week) return;  // a later click won
     state.records = records.data.filter((record) => !record.deleted);
@@ -154,7 +165,7 @@ async function loadDay() {
       }));
     renderDay(lanes, sessions);
   } catch (failure) {
-    if (failure instanceof ApiError && failure.status === 401) { showLogin("Your session has ended; log in again."); return; }
+    if (failure instanceof ApiError && failure.status === 401) { ended(); return; }
     main.replaceChildren(h("p", { class: "error", role: "alert" }, problem(failure)));
   }
 }
@@ -246,14 +257,14 @@ async function poll() {
   if (!state.company || dialog.open) return;
   const asked = new Date(Date.now() - 2000).toISOString();  // a little overlap, for clock skew
   try {
-    const answer = await call("GET", `/records/${state.company.id}`, { query: { changed_after: state.since, count: 1 } });
+    const answer = await call("GET", `/records/${state.company.id}`, { query: { changed_after: state.since, count: 1 }, background: true });
     state.since = asked;
     if (answer.meta && answer.meta.total_count > 0) {
-      await loadDay();
+      await loadDay(true);
       announce("The day has changed.");
     }
   } catch (failure) {
-    if (failure instanceof ApiError && failure.status === 401) showLogin("Your session has ended; log in again.");
+    if (failure instanceof ApiError && failure.status === 401) ended();
   }
 }
 
@@ -614,6 +625,8 @@ dialog.addEventListener("close", () => {
     || (state.openedSession && main.querySelector(`[data-activity="${state.openedSession}"]`));
   if (block) block.focus();
 });
+
+window.addEventListener("openbooking:session-ended", ended);
 
 // ---- boot ----------------------------------------------------------------------------------
 (async () => {

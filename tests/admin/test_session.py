@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     import time_machine
     from fastapi import FastAPI
 
+    from openbooking.config import Settings
     from tests.backoffice.conftest import Business
 
 PAGE = {"X-OpenBooking-Admin": "1", "Sec-Fetch-Site": "same-origin"}
@@ -102,6 +103,40 @@ async def test_the_cookie_alone_is_no_credential(business: Business) -> None:
         headers={"Origin": "https://evil.example"},
     )
     assert form.status_code == 401
+
+
+async def test_behind_a_proxy_that_rewrites_host_the_public_origin_counts(
+    business: Business, settings: Settings
+) -> None:
+    """A reverse proxy passes `Host: 127.0.0.1:8000` on; the browser's `Origin` is the public
+    address. That origin (OPENBOOKING_PUBLIC_URL's) is the page's own; any other is refused."""
+    http = business.http
+    staff = f"/api/v1/staff/{NEW_YORK}"
+    proxied = {**PAGE, "Host": "127.0.0.1:8000", "Origin": "https://booking.example.com"}
+    login = {"login": "owner@example.org", "password": PASSWORD}
+    settings.public_url = ""  # not said: only Host counts, and the proxy hides the real one
+    assert (await http.post("/admin/session", json=login, headers=proxied)).status_code == 401
+    settings.public_url = "https://Booking.example.com:443/"
+    assert (await http.post("/admin/session", json=login, headers=proxied)).status_code == 201
+    assert (await http.get(staff, headers=proxied)).status_code == 200
+    assert (await http.get("/admin/session", headers=proxied)).status_code == 200
+    for foreign in (
+        "https://evil.example",
+        "http://booking.example.com",
+        "https://booking.example.com:8443",
+        "https://booking.example.com.evil.example",
+        "null",
+    ):
+        refused = {**proxied, "Origin": foreign}
+        assert (await http.get(staff, headers=refused)).status_code == 401, foreign
+        cancel = await http.delete(f"/api/v1/record/{NEW_YORK}/1", headers=refused)
+        assert cancel.status_code == 401, foreign
+        assert (await http.post("/admin/session", json=login, headers=refused)).status_code == 401
+    # The server's own origin as the request reached it still counts.
+    direct = {**PAGE, "Origin": "http://testserver"}
+    assert (await http.get(staff, headers=direct)).status_code == 200
+    settings.public_url = "http://127.0.0.1:8000"  # what `serve` sets when nothing is said
+    assert (await http.get(staff, headers=proxied)).status_code == 401
 
 
 async def test_log_out_revokes_the_token(business: Business) -> None:

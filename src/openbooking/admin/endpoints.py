@@ -46,7 +46,8 @@ def _https(request: Request) -> bool:
 
 
 def _check_csrf(request: Request) -> None:
-    if not service.same_origin(dict(request.headers), request.url.scheme):
+    public_url = request.app.state.settings.public_url
+    if not service.same_origin(dict(request.headers), request.url.scheme, public_url):
         raise Unauthorized
 
 

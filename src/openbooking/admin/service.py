@@ -17,7 +17,9 @@ import hashlib
 import hmac
 from base64 import urlsafe_b64encode
 from datetime import timedelta
+from functools import lru_cache
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from openbooking.admin import repository
 from openbooking.backoffice import accounts
@@ -38,6 +40,7 @@ COOKIE = "openbooking_admin"
 SECURE_COOKIE = "__Host-openbooking_admin"  # over https: Secure, Path=/, no Domain
 CSRF_HEADER = "x-openbooking-admin"
 BACKGROUND_HEADER = "x-openbooking-background"  # the page's polling: not a person's use
+DEFAULT_PORTS = {"http": 80, "https": 443}
 TOUCH_STEP = timedelta(minutes=1)  # the idle deadline moves at most once a minute
 
 
@@ -96,15 +99,40 @@ async def log_out(work: UnitOfWork, token: str) -> None:
     await repository.revoke_token(await work.write(), token_digest(token), now())
 
 
-def same_origin(headers: dict[str, str], scheme: str) -> bool:
+@lru_cache(maxsize=8)
+def origin_of(url: str) -> str | None:
+    """The origin a browser sends (`Origin: https://booking.example.com`) for pages at `url`:
+    scheme, lower-case host, and the port unless it is the scheme's default."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    host = parts.hostname
+    if parts.scheme not in DEFAULT_PORTS or not host:
+        return None
+    if ":" in host:
+        host = f"[{host}]"
+    if port is None or port == DEFAULT_PORTS[parts.scheme]:
+        return f"{parts.scheme}://{host}"
+    return f"{parts.scheme}://{host}:{port}"
+
+
+def same_origin(headers: dict[str, str], scheme: str, public_url: str = "") -> bool:
     """The CSRF check for a cookie-authenticated request: the page's own header (a cross-site
     form cannot send it, and a cross-site fetch with it needs a CORS preflight the server never
-    grants), and, where the browser says, a same-origin request."""
+    grants), and, where the browser says, a same-origin request: an `Origin` that is the
+    server's own as this request reached it (scheme and `Host`), or the origin of
+    `OPENBOOKING_PUBLIC_URL` (a reverse proxy may rewrite `Host`)."""
     if headers.get(CSRF_HEADER) != "1":
         return False
     site = headers.get("sec-fetch-site")
     if site is not None and site != "same-origin":
         return False
     origin = headers.get("origin")
+    if origin is None:
+        return True
     host = headers.get("host")
-    return origin is None or (host is not None and origin == f"{scheme}://{host}")
+    if host is not None and origin == f"{scheme}://{host}":
+        return True
+    return bool(public_url) and origin == origin_of(public_url)

@@ -45,9 +45,10 @@ class AdminSession:
             return scope
         https = scope.get("scheme") == "https"
         token = cookie_token(headers["cookie"], https)
-        if token is None or not service.same_origin(headers, scope.get("scheme", "http")):
-            return scope
         state = scope["app"].state
+        scheme = scope.get("scheme", "http")
+        if token is None or not service.same_origin(headers, scheme, state.settings.public_url):
+            return scope
         if service.BACKGROUND_HEADER not in headers:  # a person's use keeps the session alive
             await service.touch(state.sessionmaker, token, state.settings.admin_idle_minutes)
         partner = service.partner_token(state.secret_key)

@@ -502,3 +502,80 @@ def test_an_ended_session_shows_the_log_in_form(
     page.get_by_label("E-mail or phone").wait_for()
     check(page, screenshots, "session-ended")
     log_in(page, desk)
+
+
+def tab_to(page: Page, check: str, *, back: bool = False) -> None:
+    """Press Tab (or Shift+Tab) until the focused element passes `check`, a JS expression
+    about `el`; a person's way through the page, never a click."""
+    for _ in range(200):
+        if page.evaluate(f"(() => {{ const el = document.activeElement; return !!({check}); }})()"):
+            return
+        page.keyboard.press("Shift+Tab" if back else "Tab")
+    raise AssertionError(f"nothing passing {check} can be reached with Tab")
+
+
+def type_time(page: Page, hhmm: str) -> None:
+    """Type a time into Chromium's time field (en-US: hours, minutes, AM/PM)."""
+    hours, minutes = (int(part) for part in hhmm.split(":"))
+    page.keyboard.type(f"{(hours - 1) % 12 + 1:02d}{minutes:02d}{'A' if hours < 12 else 'P'}")
+
+
+def test_keyboard_only_sessions_and_services(page: Page, desk: Server) -> None:
+    """Add a session, cancel a seat and the session, and book two services, with the keyboard
+    alone."""
+    day, _, times = free_day(desk, PRIYA)
+    log_in(page, desk)
+    open_day(page, day)
+    button = "el.tagName === 'BUTTON' && el.textContent === "
+    tab_to(page, button + "'Add session'")
+    page.keyboard.press("Enter")
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Led by").wait_for()
+    tab_to(page, "el.id === 'session-staff'")
+    page.keyboard.type("Priya")
+    tab_to(page, "el.id === 'session-time'")
+    type_time(page, times[2])
+    tab_to(page, "el.id === 'session-capacity'")
+    page.keyboard.press("Control+A")
+    page.keyboard.type("3")
+    page.keyboard.press("Enter")
+    page.get_by_text("Session added.").wait_for(state="attached")
+    block = page.locator(".block.group", has_text=times[2])
+    block.wait_for()
+    session = int(block.get_attribute("data-activity") or 0)
+    seat = {"fullname": "Kai Keys", "phone": "+12125550112", "email": "kai@example.org"}
+    booked = api(desk, "POST", f"/activity/{NEW_YORK}/{session}/book", json=seat)
+    assert booked.status_code == 200, booked.text
+    block.filter(has_text="1/3 booked").wait_for(timeout=WAIT)
+    tab_to(page, f"el.dataset && el.dataset.activity === '{session}'")
+    page.keyboard.press("Enter")
+    dialog.get_by_role("row", name="Kai Keys").wait_for()
+    tab_to(page, button + "'Cancel' && el.getAttribute('aria-label').includes('Kai Keys')")
+    page.once("dialog", lambda confirm: confirm.accept())
+    page.keyboard.press("Enter")
+    dialog.get_by_text("No one has booked yet.").wait_for()
+    tab_to(page, button + "'Cancel session'")
+    page.once("dialog", lambda confirm: confirm.accept())
+    page.keyboard.press("Enter")
+    page.get_by_text("Session cancelled.").wait_for(state="attached")
+    block.wait_for(state="detached")
+
+    tab_to(page, button + "'Add booking'", back=True)
+    page.keyboard.press("Enter")
+    tab_to(page, "el.id === 'add-staff'")
+    page.keyboard.type("Priya")
+    services = dialog.get_by_role("group", name="Services")
+    second = services.get_by_role("checkbox").nth(1)
+    second.wait_for()
+    tab_to(page, "el.type === 'checkbox' && !el.checked")
+    page.keyboard.press("Space")
+    assert services.locator("input:checked").count() == 2
+    tab_to(page, "el.id === 'add-time'")
+    expect(dialog.locator("#add-time option").first).not_to_have_text("…")
+    tab_to(page, "el.id === 'add-phone'")
+    page.keyboard.type("+12125550113")
+    page.keyboard.press("Tab")
+    page.keyboard.type("Kim Two Keys")
+    page.keyboard.press("Enter")
+    page.get_by_text("Booked.").wait_for(state="attached")
+    page.locator(".block", has_text="Kim Two Keys").wait_for()

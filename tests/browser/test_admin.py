@@ -460,6 +460,7 @@ def test_a_group_session_who_booked_and_cancelling(
     assert booked.status_code == 200, booked.text
     block = page.locator(f'[data-activity="{session}"]')
     block.filter(has_text="2/4 booked").wait_for(timeout=WAIT)  # the page polls
+    check(page, screenshots, "day-session")
     block.click()
     dialog = page.get_by_role("dialog")
     row = dialog.get_by_role("row", name="Grace Group")

@@ -290,11 +290,11 @@ def notices(row: Record, location: Location, outbox: Sequence[OutboxMessage]) ->
             "hours_before": row.notify_by_email,
             "address": row.client_email,
         },
-        "outbox": [_outbox(message, location) for message in outbox],
+        "outbox": [outbox_entry(message, location) for message in outbox],
     }
 
 
-def _outbox(message: OutboxMessage, location: Location) -> dict[str, Any]:
+def outbox_entry(message: OutboxMessage, location: Location) -> dict[str, Any]:
     if message.sent_at is not None:
         state = "sent"
     elif message.dead_at is not None:

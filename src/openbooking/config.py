@@ -171,6 +171,13 @@ class Settings(BaseSettings):
         description="Password checks that may wait for a free argon2 slot; one more answers 429.",
     )
     user_token_ttl_days: int = Field(default=30, ge=1, le=30)
+    admin_idle_minutes: int = Field(
+        default=30,
+        ge=1,
+        le=720,
+        description="The business page's session ends after this many minutes without use "
+        "(its 12-hour limit stays); the page's own polling does not count as use.",
+    )
     widget_requests_per_ip_minute: int = Field(
         default=240,
         ge=1,

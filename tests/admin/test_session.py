@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     import time_machine
     from fastapi import FastAPI
 
+    from openbooking.config import Settings
     from tests.backoffice.conftest import Business
 
 PAGE = {"X-OpenBooking-Admin": "1", "Sec-Fetch-Site": "same-origin"}
@@ -104,6 +105,40 @@ async def test_the_cookie_alone_is_no_credential(business: Business) -> None:
     assert form.status_code == 401
 
 
+async def test_behind_a_proxy_that_rewrites_host_the_public_origin_counts(
+    business: Business, settings: Settings
+) -> None:
+    """A reverse proxy passes `Host: 127.0.0.1:8000` on; the browser's `Origin` is the public
+    address. That origin (OPENBOOKING_PUBLIC_URL's) is the page's own; any other is refused."""
+    http = business.http
+    staff = f"/api/v1/staff/{NEW_YORK}"
+    proxied = {**PAGE, "Host": "127.0.0.1:8000", "Origin": "https://booking.example.com"}
+    login = {"login": "owner@example.org", "password": PASSWORD}
+    settings.public_url = ""  # not said: only Host counts, and the proxy hides the real one
+    assert (await http.post("/admin/session", json=login, headers=proxied)).status_code == 401
+    settings.public_url = "https://Booking.example.com:443/"
+    assert (await http.post("/admin/session", json=login, headers=proxied)).status_code == 201
+    assert (await http.get(staff, headers=proxied)).status_code == 200
+    assert (await http.get("/admin/session", headers=proxied)).status_code == 200
+    for foreign in (
+        "https://evil.example",
+        "http://booking.example.com",
+        "https://booking.example.com:8443",
+        "https://booking.example.com.evil.example",
+        "null",
+    ):
+        refused = {**proxied, "Origin": foreign}
+        assert (await http.get(staff, headers=refused)).status_code == 401, foreign
+        cancel = await http.delete(f"/api/v1/record/{NEW_YORK}/1", headers=refused)
+        assert cancel.status_code == 401, foreign
+        assert (await http.post("/admin/session", json=login, headers=refused)).status_code == 401
+    # The server's own origin as the request reached it still counts.
+    direct = {**PAGE, "Origin": "http://testserver"}
+    assert (await http.get(staff, headers=direct)).status_code == 200
+    settings.public_url = "http://127.0.0.1:8000"  # what `serve` sets when nothing is said
+    assert (await http.get(staff, headers=proxied)).status_code == 401
+
+
 async def test_log_out_revokes_the_token(business: Business) -> None:
     http = business.http
     assert (await log_in(http, "owner")).status_code == 201
@@ -121,16 +156,47 @@ async def test_log_out_revokes_the_token(business: Business) -> None:
     assert answer.status_code == 401
 
 
-async def test_a_session_expires_after_hours_not_days(
+async def test_a_session_in_use_lasts_hours_not_days(
     business: Business, clock: time_machine.Traveller
 ) -> None:
+    """Used every 25 minutes, a session lives on, but never past SESSION_HOURS."""
     http = business.http
     assert (await log_in(http, "member")).status_code == 201
-    clock.shift(timedelta(hours=service.SESSION_HOURS - 1))
-    assert (await http.get("/admin/session", headers=PAGE)).status_code == 200
-    clock.shift(timedelta(hours=2))
+    used = timedelta()
+    while used + timedelta(minutes=25) < timedelta(hours=service.SESSION_HOURS):
+        clock.shift(timedelta(minutes=25))
+        used += timedelta(minutes=25)
+        answer = await http.get(f"/api/v1/staff/{NEW_YORK}", headers=PAGE)
+        assert answer.status_code == 200, used
+    clock.shift(timedelta(hours=service.SESSION_HOURS) - used + timedelta(minutes=1))
     assert (await http.get("/admin/session", headers=PAGE)).status_code == 401
     assert (await http.get(f"/api/v1/staff/{NEW_YORK}", headers=PAGE)).status_code == 401
+
+
+async def test_a_session_not_used_ends_after_the_idle_minutes(
+    business: Business, clock: time_machine.Traveller
+) -> None:
+    """OPENBOOKING_ADMIN_IDLE_MINUTES (30) without a person's request ends the session; the
+    page's background polling does not keep it alive."""
+    http = business.http
+    answer = await log_in(http, "owner")
+    assert answer.json()["data"]["idle_minutes"] == 30
+    staff = f"/api/v1/staff/{NEW_YORK}"
+    clock.shift(timedelta(minutes=29))
+    assert (await http.get(staff, headers=PAGE)).status_code == 200  # used: 30 more minutes
+    clock.shift(timedelta(minutes=29))
+    assert (await http.get("/admin/session", headers=PAGE)).status_code == 200
+    polling = {**PAGE, "X-OpenBooking-Background": "1"}
+    for _ in range(5):  # 5 x 5 minutes of polling alone
+        clock.shift(timedelta(minutes=5))
+        assert (await http.get(staff, headers=polling)).status_code == 200
+    clock.shift(timedelta(minutes=6))  # 31 minutes after the last use
+    assert (await http.get(staff, headers=polling)).status_code == 401
+    assert (await http.get(staff, headers=PAGE)).status_code == 401, "ended stays ended"
+    assert (await http.get("/admin/session", headers=PAGE)).status_code == 401
+    again = await log_in(http, "owner")
+    assert again.status_code == 201
+    assert (await http.get(staff, headers=PAGE)).status_code == 200
 
 
 async def test_a_wrong_password_sets_no_cookie(business: Business) -> None:

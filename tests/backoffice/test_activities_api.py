@@ -93,6 +93,32 @@ class TestSessions:
         assert cancelled.status_code == 200, cancelled.text
         assert (await owner.call("DELETE", path)).status_code == 202
 
+    async def test_who_booked_a_session_with_their_seats(self, business: Business) -> None:
+        """`GET /records?activity_id=` lists a session's seat bookings (the desk's attendee
+        list): each with the customer and `clients_count`; cancelled seats leave it."""
+        owner = business.as_("owner")
+        service = await service_of_camille(business)
+        made = (await make(owner, service)).json()["data"]
+        other = (await make(owner, service, "18:00")).json()["data"]
+        await book_seats(business, made["id"], 2)
+        await book_seats(business, other["id"], 1)
+        assert (await walk_in(owner, service, "12:00")).status_code == 201
+        wanted = {"activity_id": made["id"]}
+        listed = await owner.call("GET", f"/records/{NEW_YORK}", params=wanted)
+        assert listed.status_code == 200, listed.text
+        (seat,) = listed.json()["data"]
+        assert listed.json()["meta"]["total_count"] == 1
+        assert (seat["activity_id"], seat["clients_count"]) == (made["id"], 2)
+        assert seat["client"]["name"] == SEAT["fullname"]
+        assert seat["client"]["phone"].endswith("2125550199")
+        mine = await business.as_("member").call("GET", f"/records/{NEW_YORK}", params=wanted)
+        assert [item["id"] for item in mine.json()["data"]] == [seat["id"]], "Camille leads it"
+        assert (await owner.call("DELETE", f"/record/{NEW_YORK}/{seat['id']}")).status_code == 200
+        after = await owner.call("GET", f"/records/{NEW_YORK}", params=wanted)
+        assert after.json()["data"] == []
+        session = (await owner.call("GET", f"/activity/{NEW_YORK}/{made['id']}")).json()["data"]
+        assert session["records_count"] == 0
+
     async def test_overlaps_and_hours_are_refused(self, business: Business) -> None:
         owner = business.as_("owner")
         service = await service_of_camille(business)
@@ -153,6 +179,12 @@ class TestMatrix:
             ("PUT", path, {"capacity": 5}, managers),
             ("POST", f"/activity/{NEW_YORK}", None, {"member": 403}),
             ("DELETE", f"/activity/{NEW_YORK}/{priya['id']}", None, {"member": 403}),
+            (
+                "GET",
+                f"/records/{NEW_YORK}?activity_id={made['id']}",
+                None,
+                {"owner": 200, "administrator": 200, "member": 200},
+            ),
         ]
         for method, target, body, allowed in cases:
             for who, status in {**allowed, **base}.items():

@@ -19,6 +19,7 @@ from tests.backoffice.conftest import (
     Caller,
 )
 from tests.conftest import SECRETS
+from tests.notifications.conftest import deliver
 
 ROLES = (
     "owner",
@@ -359,6 +360,73 @@ class TestRecords:
         assert created["actor"]["name"] == "Grace Hopper"
         assert created["action"] == "created"
         assert seen.json()["data"]["online"] is True
+
+    async def test_a_bookings_sms_and_email_state(
+        self, business: Business, app: Any, settings: Any
+    ) -> None:
+        """`GET /record` tells the desk whether the customer hears by SMS and e-mail, and where
+        each e-mail stands in the outbox: queued, sent, dropped when no longer wanted."""
+        customer = business.as_("customer")
+        service = await service_of_camille(business)
+        body = {
+            "phone": "+12125550123",
+            "fullname": "Grace Hopper",
+            "email": "grace@example.org",
+            "notify_by_sms": 2,
+            "notify_by_email": 24,
+            "appointments": [
+                {"id": 1, "services": [service], "staff_id": CAMILLE, "datetime": f"{DAY}T12:00:00"}
+            ],
+        }
+        booked = await customer.call("POST", f"/book_record/{NEW_YORK}", body)
+        assert booked.status_code == 201, booked.text
+        path = f"/record/{NEW_YORK}/{booked.json()['data'][0]['record_id']}"
+        admin = business.as_("administrator")
+
+        def states(seen: Any) -> dict[str, str]:
+            return {item["event"]: item["state"] for item in seen["notifications"]["outbox"]}
+
+        seen = (await admin.call("GET", path)).json()["data"]
+        notices = seen["notifications"]
+        assert notices["sms"] == {
+            "on": True,
+            "hours_before": 2,
+            "reminder": "pending",
+            "due": f"{DAY}T10:00:00-0500",
+        }
+        assert notices["email"] == {
+            "on": True,
+            "hours_before": 24,
+            "address": "grace@example.org",
+        }
+        assert states(seen) == {"email.confirmed": "pending", "email.reminder": "pending"}
+        assert {item["to"] for item in notices["outbox"]} == {"grace@example.org"}
+        assert "notifications" not in (await admin.call("GET", f"/records/{NEW_YORK}")).text
+
+        run = await deliver(app, settings)
+        assert run.sent == 1, run
+        seen = (await admin.call("GET", path)).json()["data"]
+        assert states(seen) == {"email.confirmed": "sent", "email.reminder": "pending"}
+        (sent,) = [item for item in seen["notifications"]["outbox"] if item["state"] == "sent"]
+        assert sent["sent"] is not None
+        assert sent["attempts"] == 1
+
+        assert (await admin.call("DELETE", path)).status_code == 200
+        seen = (await admin.call("GET", path)).json()["data"]
+        assert seen["notifications"]["sms"]["reminder"] == "off"
+        assert states(seen) == {
+            "email.confirmed": "sent",
+            "email.reminder": "dropped",
+            "email.cancelled": "pending",
+        }
+
+        walk = await walk_in(admin, service, "15:00")
+        plain = await admin.call("GET", f"/record/{NEW_YORK}/{walk.json()['data'][0]['id']}")
+        assert plain.json()["data"]["notifications"] == {
+            "sms": {"on": False, "hours_before": 0, "reminder": "off", "due": None},
+            "email": {"on": False, "hours_before": 0, "address": ""},
+            "outbox": [],
+        }
 
 
 class TestSchedule:

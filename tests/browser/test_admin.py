@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import expect
 
 from tests.browser.conftest import DESKTOP, PHONE
 from tests.conftest import SECRETS
@@ -243,6 +244,8 @@ def test_a_public_booking_appears_on_the_open_page(
             "phone": "+12125550144",
             "fullname": "Wanda Widget",
             "email": "wanda@example.org",
+            "notify_by_sms": 2,
+            "notify_by_email": 24,
             "appointments": [
                 {
                     "id": 1,
@@ -257,6 +260,29 @@ def test_a_public_booking_appears_on_the_open_page(
     page.locator(".block", has_text="Wanda Widget").wait_for(timeout=WAIT)
     page.get_by_text("The day has changed.").wait_for(state="attached")
     check(page, screenshots, "day-bookings")
+
+    # Its SMS and e-mail state: queued, then sent by a round of `notifications run`.
+    page.locator(".block", has_text="Wanda Widget").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_text("to wanda@example.org, reminder 24 h before").wait_for()
+    assert "reminder 2 h before: due" in dialog.locator("#sms-state").inner_text()
+    messages = dialog.get_by_role("listitem")
+    messages.filter(has_text="Confirmation e-mail to wanda@example.org: pending").wait_for()
+    messages.filter(has_text="Reminder e-mail to wanda@example.org: pending").wait_for()
+    check(page, screenshots, "booking-notices")
+    page.keyboard.press("Escape")
+    delivered = subprocess.run(
+        [sys.executable, "-m", "openbooking", "notifications", "run"],
+        env=desk.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert delivered.returncode == 0, delivered.stderr
+    page.locator(".block", has_text="Wanda Widget").click()
+    messages.filter(has_text="Confirmation e-mail to wanda@example.org: sent").wait_for()
+    messages.filter(has_text="Reminder e-mail to wanda@example.org: pending").wait_for()
 
 
 def test_log_out_ends_the_session(page: Page, desk: Server) -> None:
@@ -329,11 +355,56 @@ def test_change_the_service(page: Page, desk: Server) -> None:
     block.wait_for()
     before = block.inner_text()
     block.click()
-    options = page.locator("#change-service option").all_inner_texts()
-    other = next(text for text in options if text not in before)
-    page.get_by_label("Service", exact=True).select_option(label=other)
-    page.get_by_role("button", name="Change service").click()
-    page.locator(".block", has_text="Sam Service").filter(has_text=other).wait_for()
+    services = page.get_by_role("dialog").get_by_role("group", name="Services of this booking")
+    services.get_by_role("checkbox").first.wait_for()
+    titles = [text.split("·")[0].strip() for text in services.locator("label").all_inner_texts()]
+    current = next(title for title in titles if title in before)
+    other = next(title for title in titles if title not in before)
+    services.get_by_label(other).check()
+    services.get_by_label(current).uncheck()
+    page.get_by_role("button", name="Change services").click()
+    changed = page.locator(".block", has_text="Sam Service").filter(has_text=other)
+    changed.wait_for()
+    assert current not in changed.inner_text()
+
+
+def test_two_services_in_one_booking(page: Page, desk: Server, screenshots: Path) -> None:
+    """A walk-in for two services: the free times are those of both together, the booking
+    holds both, and Change services takes one away again."""
+    day, first, _ = free_day(desk)
+    offered = api(desk, "GET", f"/book_services/{NEW_YORK}", params={"staff_id": CAMILLE})
+    second = next(s for s in offered.json()["data"]["services"] if s["id"] != first)
+    both = api(
+        desk,
+        "GET",
+        f"/book_times/{NEW_YORK}/{CAMILLE}/{day}",
+        params={"service_ids[]": [first, second["id"]]},
+    ).json()["data"]
+    assert both, "two services fit somewhere that day"
+    log_in(page, desk)
+    open_day(page, day)
+    page.get_by_role("button", name="Add booking").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Team member").select_option(str(CAMILLE))
+    chosen = dialog.get_by_role("group", name="Services")
+    chosen.get_by_label(second["title"]).check()
+    expect(dialog.locator("#add-time option")).to_have_text([slot["time"] for slot in both])
+    dialog.get_by_label("Free time").select_option(both[0]["time"])
+    dialog.get_by_label("Client phone").fill("+12125550121")
+    dialog.get_by_label("Client name").fill("Tina Two")
+    check(page, screenshots, "add-two-services")
+    dialog.get_by_role("button", name="Book", exact=True).click()
+    block = page.locator(".block", has_text="Tina Two")
+    block.filter(has_text=second["title"]).wait_for()
+    block.click()
+    services = dialog.get_by_role("group", name="Services of this booking")
+    assert services.get_by_label(second["title"]).is_checked()
+    checked = services.locator("input:checked")
+    assert checked.count() == 2
+    services.get_by_label(second["title"]).uncheck()
+    page.get_by_role("button", name="Change services").click()
+    page.get_by_text("Services changed.").wait_for(state="attached")
+    expect(page.locator(".block", has_text="Tina Two")).not_to_contain_text(second["title"])
 
 
 def test_a_week_for_one_team_member(page: Page, desk: Server, screenshots: Path) -> None:
@@ -352,3 +423,160 @@ def test_a_week_for_one_team_member(page: Page, desk: Server, screenshots: Path)
     page.get_by_role("button", name="Next", exact=True).click()
     following = (monday + timedelta(days=7)).isoformat()
     page.locator(".column h2", has_text=following).wait_for()
+
+
+def add_session(page: Page, day: str, service: int, when: str, places: int) -> int:
+    """Add a group session led by Priya through the page; its id."""
+    page.get_by_role("button", name="Add session").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Led by").select_option(str(PRIYA))
+    dialog.get_by_label("Kind of session").select_option(str(service))
+    dialog.get_by_label("Date").fill(day)
+    dialog.get_by_label("Starts at").fill(when)
+    dialog.get_by_label("Places").fill(str(places))
+    dialog.get_by_role("button", name="Add session").click()
+    block = page.locator(f"#staff-{PRIYA}").locator("..").locator(".block.group", has_text=when)
+    block.wait_for()
+    return int(block.get_attribute("data-activity") or 0)
+
+
+def test_a_group_session_who_booked_and_cancelling(
+    page: Page, desk: Server, screenshots: Path
+) -> None:
+    day, service, times = free_day(desk, PRIYA)
+    log_in(page, desk)
+    open_day(page, day)
+    page.get_by_role("button", name="Add session").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Led by").select_option(str(PRIYA))
+    check(page, screenshots, "session-add")
+    dialog.get_by_role("button", name="Close").click()
+    session = add_session(page, day, service, times[1], 4)
+    page.get_by_text("Session added.").wait_for(state="attached")
+    seat = {"fullname": "Grace Group", "phone": "+12125550111", "email": "grace@example.org"}
+    booked = api(
+        desk, "POST", f"/activity/{NEW_YORK}/{session}/book", json=seat | {"clients_count": 2}
+    )
+    assert booked.status_code == 200, booked.text
+    block = page.locator(f'[data-activity="{session}"]')
+    block.filter(has_text="2/4 booked").wait_for(timeout=WAIT)  # the page polls
+    check(page, screenshots, "day-session")
+    block.click()
+    dialog = page.get_by_role("dialog")
+    row = dialog.get_by_role("row", name="Grace Group")
+    row.wait_for()
+    assert "2" in row.get_by_role("cell").nth(2).inner_text()
+    assert dialog.get_by_text("2 of 4 booked, 2 left").is_visible()
+    check(page, screenshots, "session")
+
+    page.once("dialog", lambda confirm: confirm.accept())
+    dialog.get_by_role("button", name="Cancel session").click()
+    dialog.get_by_role("alert").filter(has_text="booked seat").wait_for()
+    assert row.is_visible(), "nothing is lost: the attendee is still listed"
+    check(page, screenshots, "session-refused")
+
+    page.once("dialog", lambda confirm: confirm.accept())
+    dialog.get_by_role("button", name="Cancel the booking of Grace Group").click()
+    dialog.get_by_text("No one has booked yet.").wait_for()
+    assert dialog.get_by_text("0 of 4 booked, 4 left").is_visible()
+    page.once("dialog", lambda confirm: confirm.accept())
+    dialog.get_by_role("button", name="Cancel session").click()
+    page.get_by_text("Session cancelled.").wait_for(state="attached")
+    block.wait_for(state="detached")
+
+
+def test_an_ended_session_shows_the_log_in_form(
+    page: Page, desk: Server, screenshots: Path
+) -> None:
+    """When the server ends the session (idle minutes, 12 hours, a log-out elsewhere), the
+    open page's next call finds out and shows the log-in form saying why."""
+    day, _, _ = free_day(desk)
+    log_in(page, desk)
+    open_day(page, day)
+    ended = page.context.request.delete(
+        f"{desk.url}/admin/session", headers={"X-OpenBooking-Admin": "1"}
+    )
+    assert ended.status == 200
+    alert = page.get_by_role("alert").filter(has_text="Your session has ended")
+    alert.wait_for(timeout=WAIT)  # the page polls
+    assert "not used for 30 minutes" in alert.inner_text()
+    page.get_by_label("E-mail or phone").wait_for()
+    check(page, screenshots, "session-ended")
+    log_in(page, desk)
+
+
+def tab_to(page: Page, check: str, *, back: bool = False) -> None:
+    """Press Tab (or Shift+Tab) until the focused element passes `check`, a JS expression
+    about `el`; a person's way through the page, never a click."""
+    for _ in range(200):
+        if page.evaluate(f"(() => {{ const el = document.activeElement; return !!({check}); }})()"):
+            return
+        page.keyboard.press("Shift+Tab" if back else "Tab")
+    raise AssertionError(f"nothing passing {check} can be reached with Tab")
+
+
+def type_time(page: Page, hhmm: str) -> None:
+    """Type a time into Chromium's time field (en-US: hours, minutes, AM/PM)."""
+    hours, minutes = (int(part) for part in hhmm.split(":"))
+    page.keyboard.type(f"{(hours - 1) % 12 + 1:02d}{minutes:02d}{'A' if hours < 12 else 'P'}")
+
+
+def test_keyboard_only_sessions_and_services(page: Page, desk: Server) -> None:
+    """Add a session, cancel a seat and the session, and book two services, with the keyboard
+    alone."""
+    day, _, times = free_day(desk, PRIYA)
+    log_in(page, desk)
+    open_day(page, day)
+    button = "el.tagName === 'BUTTON' && el.textContent === "
+    tab_to(page, button + "'Add session'")
+    page.keyboard.press("Enter")
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Led by").wait_for()
+    tab_to(page, "el.id === 'session-staff'")
+    page.keyboard.type("Priya")
+    tab_to(page, "el.id === 'session-time'")
+    type_time(page, times[2])
+    tab_to(page, "el.id === 'session-capacity'")
+    page.keyboard.press("Control+A")
+    page.keyboard.type("3")
+    page.keyboard.press("Enter")
+    page.get_by_text("Session added.").wait_for(state="attached")
+    block = page.locator(".block.group", has_text=times[2])
+    block.wait_for()
+    session = int(block.get_attribute("data-activity") or 0)
+    seat = {"fullname": "Kai Keys", "phone": "+12125550112", "email": "kai@example.org"}
+    booked = api(desk, "POST", f"/activity/{NEW_YORK}/{session}/book", json=seat)
+    assert booked.status_code == 200, booked.text
+    block.filter(has_text="1/3 booked").wait_for(timeout=WAIT)
+    tab_to(page, f"el.dataset && el.dataset.activity === '{session}'")
+    page.keyboard.press("Enter")
+    dialog.get_by_role("row", name="Kai Keys").wait_for()
+    tab_to(page, button + "'Cancel' && el.getAttribute('aria-label').includes('Kai Keys')")
+    page.once("dialog", lambda confirm: confirm.accept())
+    page.keyboard.press("Enter")
+    dialog.get_by_text("No one has booked yet.").wait_for()
+    tab_to(page, button + "'Cancel session'")
+    page.once("dialog", lambda confirm: confirm.accept())
+    page.keyboard.press("Enter")
+    page.get_by_text("Session cancelled.").wait_for(state="attached")
+    block.wait_for(state="detached")
+
+    tab_to(page, button + "'Add booking'", back=True)
+    page.keyboard.press("Enter")
+    tab_to(page, "el.id === 'add-staff'")
+    page.keyboard.type("Priya")
+    services = dialog.get_by_role("group", name="Services")
+    second = services.get_by_role("checkbox").nth(1)
+    second.wait_for()
+    tab_to(page, "el.type === 'checkbox' && !el.checked")
+    page.keyboard.press("Space")
+    assert services.locator("input:checked").count() == 2
+    tab_to(page, "el.id === 'add-time'")
+    expect(dialog.locator("#add-time option").first).not_to_have_text("…")
+    tab_to(page, "el.id === 'add-phone'")
+    page.keyboard.type("+12125550113")
+    page.keyboard.press("Tab")
+    page.keyboard.type("Kim Two Keys")
+    page.keyboard.press("Enter")
+    page.get_by_text("Booked.").wait_for(state="attached")
+    page.locator(".block", has_text="Kim Two Keys").wait_for()

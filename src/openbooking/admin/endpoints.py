@@ -46,7 +46,8 @@ def _https(request: Request) -> bool:
 
 
 def _check_csrf(request: Request) -> None:
-    if not service.same_origin(dict(request.headers), request.url.scheme):
+    public_url = request.app.state.settings.public_url
+    if not service.same_origin(dict(request.headers), request.url.scheme, public_url):
         raise Unauthorized
 
 
@@ -67,13 +68,19 @@ async def admin_static(name: str) -> Response:
     )
 
 
-def _me(principal: accounts.Principal) -> dict[str, object]:
+def _idle_minutes(request: Request) -> int:
+    minutes: int = request.app.state.settings.admin_idle_minutes
+    return minutes
+
+
+def _me(principal: accounts.Principal, request: Request) -> dict[str, object]:
     return {
         "id": principal.id,
         "name": principal.name,
         "role": principal.role,
         "staff_id": principal.staff_id,
         "location_ids": sorted(principal.location_ids),
+        "idle_minutes": _idle_minutes(request),
     }
 
 
@@ -85,9 +92,11 @@ async def log_in(
     context: ContextDep,
 ) -> Response:
     _check_csrf(request)
-    _, token = await service.log_in(work, context, data.login, data.password, data.code)
+    _, token = await service.log_in(
+        work, context, data.login, data.password, data.code, _idle_minutes(request)
+    )
     principal = await accounts.authenticate(await work.write(), token)
-    answer = envelope(_me(principal), status_code=201)
+    answer = envelope(_me(principal, request), status_code=201)
     answer.set_cookie(
         service.cookie_name(_https(request)),
         token,
@@ -107,7 +116,9 @@ async def who_am_i(request: Request, session: SessionDep) -> Response:
     token = cookie_token(request.headers.get("cookie", ""), _https(request))
     if token is None:
         raise Unauthorized
-    return envelope(_me(await accounts.authenticate(session, token)))
+    if service.BACKGROUND_HEADER not in request.headers:  # opening the page is a use
+        await service.touch(request.app.state.sessionmaker, token, _idle_minutes(request))
+    return envelope(_me(await accounts.authenticate(session, token), request))
 
 
 @router.delete("/admin/session")

@@ -34,6 +34,31 @@ async def shorten_token(session: AsyncSession, digest: str, expires_at: datetime
     )
 
 
+async def live_token(session: AsyncSession, digest: str, now: datetime) -> BusinessToken | None:
+    return await session.scalar(
+        select(BusinessToken).where(
+            BusinessToken.token_sha256 == digest,
+            BusinessToken.revoked_at.is_(None),
+            BusinessToken.expires_at > now,
+        )
+    )
+
+
+async def extend_token(
+    session: AsyncSession, digest: str, now: datetime, expires_at: datetime
+) -> None:
+    """Move a live token's end to `expires_at` (a token that has ended stays ended)."""
+    await session.execute(
+        update(BusinessToken)
+        .where(
+            BusinessToken.token_sha256 == digest,
+            BusinessToken.revoked_at.is_(None),
+            BusinessToken.expires_at > now,
+        )
+        .values(expires_at=expires_at)
+    )
+
+
 async def revoke_token(session: AsyncSession, digest: str, at: datetime) -> None:
     await session.execute(
         update(BusinessToken)

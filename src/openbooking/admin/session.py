@@ -1,7 +1,8 @@
 """The cookie session, as ASGI middleware in front of `/api/v1`: a request with the admin
 cookie, no Authorization header and the page's CSRF header gets
 `Authorization: Bearer <admin page partner>, User <token from the cookie>`. Anything else passes
-unchanged (a cookie without the CSRF header is no credential at all: 401)."""
+unchanged (a cookie without the CSRF header is no credential at all: 401). A request the person
+made (not the page's background polling) keeps the session from ending for idleness."""
 
 from __future__ import annotations
 
@@ -34,18 +35,22 @@ class AdminSession:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"].startswith(API_PREFIX):
-            scope = self._with_authorization(scope)
+            scope = await self._with_authorization(scope)
         await self.app(scope, receive, send)
 
-    def _with_authorization(self, scope: Scope) -> Scope:
+    async def _with_authorization(self, scope: Scope) -> Scope:
         raw = scope["headers"]
         headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in raw}
         if "authorization" in headers or "cookie" not in headers:
             return scope
         https = scope.get("scheme") == "https"
         token = cookie_token(headers["cookie"], https)
-        if token is None or not service.same_origin(headers, scope.get("scheme", "http")):
+        state = scope["app"].state
+        scheme = scope.get("scheme", "http")
+        if token is None or not service.same_origin(headers, scheme, state.settings.public_url):
             return scope
-        partner = service.partner_token(scope["app"].state.secret_key)
+        if service.BACKGROUND_HEADER not in headers:  # a person's use keeps the session alive
+            await service.touch(state.sessionmaker, token, state.settings.admin_idle_minutes)
+        partner = service.partner_token(state.secret_key)
         value = f"Bearer {partner}, User {token}".encode("latin-1")
         return {**scope, "headers": [*raw, (b"authorization", value)]}

@@ -5,18 +5,22 @@ YCLIENTS)."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from openbooking.kit.clock import zone
 from openbooking.kit.envelope import Dialect
+from openbooking.models.notifications import CHANNEL_EMAIL
 from openbooking.models.records import RECORD_ACTIVE
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from datetime import datetime
 
     from openbooking.models import (
         BusinessUser,
         Client,
         Location,
+        OutboxMessage,
         Position,
         Record,
         RecordChange,
@@ -146,7 +150,7 @@ def record(  # noqa: PLR0917 - the record and what it joins
         "goods_transactions": [],
         "staff": staff_brief(staff, position),
         "client": client_view,
-        "clients_count": 1,
+        "clients_count": row.clients_count,
         "date": local.strftime("%Y-%m-%d %H:%M:%S"),
         "datetime": stamp(row.starts_at, location),
         "create_date": stamp(row.created_at, location),
@@ -258,6 +262,58 @@ def profile(user: BusinessUser, token: str, dialect: Dialect) -> dict[str, Any]:
         "avatar": "",
         "is_approved": True,
         "is_email_confirmed": True,
+    }
+
+
+def notices(row: Record, location: Location, outbox: Sequence[OutboxMessage]) -> dict[str, Any]:
+    """A booking's SMS and e-mail settings and the state of its outbox messages."""
+    sms_on = bool(row.notify_by_sms) and location.sms_reminders
+    if row.reminded_at is not None:
+        reminder = "sent"
+    elif row.reminder_at is not None and row.status == RECORD_ACTIVE:
+        reminder = "pending"
+    elif not sms_on or row.status != RECORD_ACTIVE:
+        reminder = "off"
+    else:
+        reminder = "none"
+    return {
+        "sms": {
+            "on": sms_on,
+            "hours_before": row.notify_by_sms,
+            "reminder": reminder,
+            "due": stamp(row.reminder_at, location)
+            if reminder == "pending" and row.reminder_at
+            else None,
+        },
+        "email": {
+            "on": bool(row.notify_by_email) and "@" in row.client_email,
+            "hours_before": row.notify_by_email,
+            "address": row.client_email,
+        },
+        "outbox": [outbox_entry(message, location) for message in outbox],
+    }
+
+
+def outbox_entry(message: OutboxMessage, location: Location) -> dict[str, Any]:
+    if message.sent_at is not None:
+        state = "sent"
+    elif message.dead_at is not None:
+        state = "failed" if message.attempts else "dropped"
+    else:
+        state = "pending"
+    to = message.target
+    if message.channel != CHANNEL_EMAIL:  # a webhook URL may hold a secret: its host only
+        to = urlsplit(message.target).hostname or ""
+    return {
+        "id": message.id,
+        "channel": message.channel,
+        "event": message.event,
+        "to": to,
+        "state": state,
+        "attempts": message.attempts,
+        "due": stamp(message.due_at, location),
+        "sent": stamp(message.sent_at, location) if message.sent_at else None,
+        "error": message.last_error,
     }
 
 

@@ -14,6 +14,7 @@ from openbooking.models import (
     Client,
     DayOff,
     Location,
+    OutboxMessage,
     Position,
     Record,
     RecordChange,
@@ -150,6 +151,8 @@ async def records(
         conditions.append(Record.staff_id == filters["staff_id"])
     if filters.get("client_id"):
         conditions.append(Record.client_id == filters["client_id"])
+    if filters.get("activity_id"):
+        conditions.append(Record.activity_id == filters["activity_id"])
     if filters.get("starts_from") is not None:
         conditions.append(Record.starts_at >= filters["starts_from"])
     if filters.get("starts_before") is not None:
@@ -188,6 +191,17 @@ async def history(session: AsyncSession, record_id: int) -> Sequence[RecordChang
             select(RecordChange)
             .where(RecordChange.record_id == record_id)
             .order_by(RecordChange.changed_at, RecordChange.id)
+        )
+    ).all()
+
+
+async def outbox_of(session: AsyncSession, record_id: int) -> Sequence[OutboxMessage]:
+    """The e-mails and webhook calls about a record, oldest first."""
+    return (
+        await session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.record_id == record_id)
+            .order_by(OutboxMessage.created_at, OutboxMessage.id)
         )
     ).all()
 

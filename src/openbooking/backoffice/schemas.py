@@ -68,6 +68,11 @@ class AuthQuery(QuerySchema):
 class RecordsQuery(QuerySchema):
     staff_id: Id | None = Field(None, description="Only this team member's records")
     client_id: Id | None = Field(None, description="Only this client's records")
+    activity_id: Id | None = Field(
+        None,
+        description="Only the seat bookings of this group-event session (an OpenBooking"
+        " addition: who booked it, with `clients_count` seats each)",
+    )
     start_date: Day | None = Field(None, description="Visits on or after this local date")
     end_date: Day | None = Field(None, description="Visits on or before this local date")
     c_start_date: Day | None = Field(None, description="Created on or after this local date")
@@ -246,6 +251,54 @@ class Change(Answer):
     changes: dict[str, Any]
 
 
+class SmsNotice(Answer):
+    on: bool = Field(
+        description="The customer asked for an SMS reminder and the location sends reminders"
+    )
+    hours_before: int = Field(description="How long before the visit (`sms_remain_hours`)")
+    reminder: str = Field(
+        description="`off` (none asked for, or the location sends none), `pending` (due at"
+        " `due`), `sent`, or `none` (the visit was nearer than the lead time when booked or"
+        " moved: the confirmation stands in for it)"
+    )
+    due: str | None = Field(description="When the pending reminder goes out (local, offset)")
+
+
+class EmailNotice(Answer):
+    on: bool = Field(description="The customer asked for e-mails and gave an address")
+    hours_before: int = Field(description="The e-mail reminder's lead time (`email_remain_hours`)")
+    address: str
+
+
+class OutboxNotice(Answer):
+    id: int
+    channel: str = Field(description="`email` or `webhook`")
+    event: str = Field(
+        description="`email.confirmed`, `email.changed`, `email.cancelled`, `email.reminder`,"
+        " `email.staff_new`, or a webhook event (`record.created`, …)"
+    )
+    to: str = Field(description="The e-mail address, or the webhook endpoint's host")
+    state: str = Field(
+        description="`pending` (queued, or retrying after `error`), `sent`, `failed` (given up"
+        " after the last retry) or `dropped` (no longer wanted: the visit moved or was"
+        " cancelled)"
+    )
+    attempts: int
+    due: str = Field(description="When it is (or was) due, local with offset")
+    sent: str | None = Field(description="When it was delivered")
+    error: str = Field(description="The last failure, or why it was dropped; empty otherwise")
+
+
+class RecordNotices(Answer):
+    """What the customer and the integrations hear about a booking (an OpenBooking addition)."""
+
+    sms: SmsNotice
+    email: EmailNotice
+    outbox: list[OutboxNotice] = Field(
+        description="The record's e-mails and webhook calls in the outbox, oldest first"
+    )
+
+
 class BusinessRecord(Answer):
     """A record as the business sees it (YCLIENTS `GET /records`), with its history."""
 
@@ -301,6 +354,11 @@ class BusinessRecord(Answer):
     consumables: list[Any]
     finance_transactions: list[Any]
     history: list[Change] | Absent = Field(None, description="Only in `GET /record`")
+    notifications: RecordNotices | Absent = Field(
+        None,
+        description="Only in `GET /record` (an OpenBooking addition): the SMS and e-mail"
+        " settings of the booking and the state of its e-mails and webhook calls",
+    )
 
 
 class RecordsMeta(Answer):

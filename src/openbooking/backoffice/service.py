@@ -192,7 +192,11 @@ async def list_records(
             _require_own_member(principal, staff_id)
         staff_id = principal.staff_id
     location = await catalog.location(session, location_id)
-    filters: dict[str, Any] = {"staff_id": staff_id, "client_id": query.client_id}
+    filters: dict[str, Any] = {
+        "staff_id": staff_id,
+        "client_id": query.client_id,
+        "activity_id": query.activity_id,
+    }
     if query.start_date is not None:
         filters["starts_from"] = _day_start(query.start_date, location)
     if query.end_date is not None:
@@ -238,6 +242,9 @@ async def get_record(
     record = await _record(session, principal, location_id, record_id)
     location = await catalog.location(session, location_id)
     (view,) = await _views(session, location, [record], dialect, with_history=True)
+    view["notifications"] = render.notices(
+        record, location, await repository.outbox_of(session, record.id)
+    )
     return view
 
 

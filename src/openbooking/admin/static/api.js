@@ -13,7 +13,9 @@ export class ApiError extends Error {
   }
 }
 
-export async function call(method, path, { query, body } = {}) {
+// `background`: the page's own polling, which the server does not count as use of the session
+// (it ends after some idle minutes: docs/admin.md).
+export async function call(method, path, { query, body, background } = {}) {
   let url = path.startsWith("/admin/") ? path : BASE + path;
   if (query) {
     const params = new URLSearchParams();
@@ -26,6 +28,7 @@ export async function call(method, path, { query, body } = {}) {
   }
   const headers = { Accept: "application/vnd.api.v2+json", "X-OpenBooking-Admin": "1" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (background) headers["X-OpenBooking-Background"] = "1";
   const response = await fetch(url, {
     method,
     headers,
@@ -36,6 +39,10 @@ export async function call(method, path, { query, body } = {}) {
   });
   let data = null;
   try { data = await response.json(); } catch { data = null; }
+  if (response.status === 401 && !path.startsWith("/admin/")) {
+    // The session has ended (idle, 12 hours, logged out elsewhere): the page shows the log-in form.
+    window.dispatchEvent(new CustomEvent("openbooking:session-ended"));
+  }
   if (!response.ok || (data && data.success === false)) throw new ApiError(response.status, data);
   return data;
 }

@@ -111,6 +111,7 @@ function renderTop() {
       state.staff.map((member) => h("option", { value: member.id, selected: member.id === state.week }, `Week: ${member.name}`))),
     h("div", { class: "actions" },
       h("button", { type: "button", class: "primary", onclick: () => addDialog() }, "Add booking"),
+      isManager() ? h("button", { type: "button", onclick: () => sessionAddDialog() }, "Add session") : "",
       h("button", { type: "button", onclick: () => blockDialog() }, "Block time"),
       h("button", { type: "button", onclick: () => window.print() }, "Print"),
       h("span", { class: "who" }, state.me.name),
@@ -123,7 +124,18 @@ function shift(days) {
 }
 
 // ---- the day -------------------------------------------------------------------------------
-async function loadDay() {
+function ended() {
+  if (!state.me) return;  // the log-in form is already there
+  const idle = state.me.idle_minutes;
+  state.me = null;
+  if (dialog.open) dialog.close();
+  showLogin(idle
+    ? `Your session has ended: it was not used for ${idle} minutes, or it reached its 12 hours. Log in again.`
+    : "Your session has ended; log in again.");
+}
+
+// `background`: a reload the polling asked for, not the person (it keeps no session alive).
+async function loadDay(background = false) {
   const company = state.company.id;
   const day = state.day;
   const week = state.week;
@@ -135,10 +147,10 @@ async function loadDay() {
   const members = week ? state.staff.filter((member) => member.id === week) : state.staff;
   try {
     const [records, schedules, sessions] = await Promise.all([
-      call("GET", `/records/${company}`, { query: { start_date: from, end_date: till, count: 300, staff_id: week || undefined } }),
+      call("GET", `/records/${company}`, { query: { start_date: from, end_date: till, count: 300, staff_id: week || undefined }, background }),
       Promise.all(members.map((member) =>
-        call("GET", `/schedule/${company}/${member.id}/${from}/${till}`).then((answer) => answer.data).catch(() => []))),
-      call("GET", `/activity/${company}/search`, { query: { from, till, count: 100, staff_id: week || undefined } }).then((a) => a.data).catch(() => []),
+        call("GET", `/schedule/${company}/${member.id}/${from}/${till}`, { background }).then((answer) => answer.data).catch(() => []))),
+      call("GET", `/activity/${company}/search`, { query: { from, till, count: 100, staff_id: week || undefined }, background }).then((a) => a.data).catch(() => []),
     ]);
     if (day !== state.day || week !== state.week) return;  // a later click won
     state.records = records.data.filter((record) => !record.deleted);
@@ -153,7 +165,7 @@ async function loadDay() {
       }));
     renderDay(lanes, sessions);
   } catch (failure) {
-    if (failure instanceof ApiError && failure.status === 401) { showLogin("Your session has ended; log in again."); return; }
+    if (failure instanceof ApiError && failure.status === 401) { ended(); return; }
     main.replaceChildren(h("p", { class: "error", role: "alert" }, problem(failure)));
   }
 }
@@ -180,7 +192,8 @@ function renderDay(lanes, sessions) {
       cursor = Math.max(cursor, minutesOf(slot.to));
     }
     if (cursor < last) shade.push([cursor, last]);
-    const mine = state.records.filter((record) => record.staff_id === member.id && record.date.startsWith(date));
+    // Seat bookings of a group session are listed in the session, not as blocks of their own.
+    const mine = state.records.filter((record) => record.staff_id === member.id && record.date.startsWith(date) && !record.activity_id);
     const groups = sessions.filter((session) => session.staff_id === member.id && session.date.startsWith(date));
     return h("section", { class: "column", "aria-labelledby": key },
       h("h2", { id: key }, short,
@@ -204,11 +217,7 @@ function renderDay(lanes, sessions) {
           return h("button", {
             type: "button", class: "block group", "data-activity": session.id,
             "aria-label": `${session.date.slice(11, 16)} group: ${session.service.title}, ${seats}`,
-            onclick: () => openDialog(`${session.date.slice(11, 16)} ${session.service.title}`,
-              h("dl", { class: "facts" },
-                h("dt", {}, "Led by"), h("dd", {}, member.name),
-                h("dt", {}, "When"), h("dd", {}, session.date.slice(0, 16).replace("T", " "), ` (${Math.round(session.length / 60)} min)`),
-                h("dt", {}, "Seats"), h("dd", {}, `${session.records_count} of ${session.capacity} booked, ${Math.max(0, session.capacity - session.records_count)} left`))),
+            onclick: () => sessionDialog(session.id),
             style: { top: y(start), height: `${Math.max(18, (session.length / 60) * PX_PER_MINUTE)}px` },
           }, h("strong", {}, session.date.slice(11, 16), " ", session.service.title), h("span", {}, seats));
         }),
@@ -228,6 +237,8 @@ function renderDay(lanes, sessions) {
   main.replaceChildren(heading, state.records.length ? "" : h("p", { class: "muted empty" }, state.week ? "No appointments this week." : "No appointments on this day."), grid, list);
   const again = (focused || state.opened) && main.querySelector(`[data-record="${focused || state.opened}"]`);
   if (again && (focused || !dialog.open)) again.focus();
+  const session = !focused && !dialog.open && state.openedSession && main.querySelector(`[data-activity="${state.openedSession}"]`);
+  if (session) session.focus();
 }
 
 // ---- polling -------------------------------------------------------------------------------
@@ -246,14 +257,14 @@ async function poll() {
   if (!state.company || dialog.open) return;
   const asked = new Date(Date.now() - 2000).toISOString();  // a little overlap, for clock skew
   try {
-    const answer = await call("GET", `/records/${state.company.id}`, { query: { changed_after: state.since, count: 1 } });
+    const answer = await call("GET", `/records/${state.company.id}`, { query: { changed_after: state.since, count: 1 }, background: true });
     state.since = asked;
     if (answer.meta && answer.meta.total_count > 0) {
-      await loadDay();
+      await loadDay(true);
       announce("The day has changed.");
     }
   } catch (failure) {
-    if (failure instanceof ApiError && failure.status === 401) showLogin("Your session has ended; log in again.");
+    if (failure instanceof ApiError && failure.status === 401) ended();
   }
 }
 
@@ -266,12 +277,59 @@ function openDialog(title, ...content) {
   if (!dialog.open) dialog.showModal();
 }
 
+// The services a team member performs, as checkboxes (a booking may hold several).
+function offeredTo(member) {
+  return state.services.filter((service) => !Array.isArray(service.staff) || service.staff.some((s) => s.id === member));
+}
+
+function serviceChoices(prefix, member, checked) {
+  return offeredTo(member).map((service) => {
+    const link = Array.isArray(service.staff) && service.staff.find((s) => s.id === member);
+    const minutes = Math.round(((link && link.seance_length) || service.duration || 0) / 60);
+    return h("label", { class: "choice" },
+      h("input", { type: "checkbox", name: "services", value: service.id, id: `${prefix}-service-${service.id}`, checked: checked.includes(service.id) }),
+      ` ${service.title}`, h("span", { class: "muted" }, ` · ${minutes} min · ${service.price_min}`));
+  });
+}
+
+const chosenServices = (box) => [...box.querySelectorAll("input[name=services]:checked")].map((input) => Number(input.value));
+
 function staffOptions(selected) {
   return state.staff.map((member) => h("option", { value: member.id, selected: member.id === selected }, member.name));
 }
 
+// A booking's SMS and e-mail state (GET /record's `notifications`).
+const MESSAGES = {
+  "email.confirmed": "Confirmation e-mail", "email.changed": "Change e-mail", "email.cancelled": "Cancellation e-mail",
+  "email.reminder": "Reminder e-mail", "email.staff_new": "Notice to the team member",
+};
+const REMINDER = { pending: "due", sent: "sent", off: "off", none: "not needed (booked within the lead time)" };
+const when = (stamp) => String(stamp).slice(0, 16).replace("T", " ");
+
+function notices(state) {
+  if (!state) return [];
+  const sms = state.sms.on
+    ? `reminder ${state.sms.hours_before} h before: ${REMINDER[state.sms.reminder] || state.sms.reminder}${state.sms.due ? " " + when(state.sms.due) : ""}`
+    : "no SMS reminder";
+  const email = state.email.on
+    ? `to ${state.email.address}, reminder ${state.email.hours_before} h before`
+    : "no e-mails";
+  const messages = state.outbox.map((message) => h("li", {},
+    `${MESSAGES[message.event] || "Webhook " + message.event} to ${message.to}: `,
+    h("span", { class: `state ${message.state}` }, message.state),
+    message.sent ? ` ${when(message.sent)}` : "",
+    message.state === "pending" ? `, due ${when(message.due)}` : "",
+    message.error ? ` (${message.error})` : ""));
+  return [
+    h("dt", {}, "SMS"), h("dd", { id: "sms-state" }, sms),
+    h("dt", {}, "E-mail"), h("dd", { id: "email-state" }, email),
+    h("dt", {}, "Messages"), h("dd", {}, messages.length ? h("ul", { class: "outbox", id: "outbox" }, messages) : "none"),
+  ];
+}
+
 async function details(id) {
   state.opened = id;  // focus returns to this booking when its dialog closes
+  state.openedSession = null;
   let record;
   try {
     record = (await call("GET", `/record/${state.company.id}/${id}`)).data;
@@ -293,15 +351,15 @@ async function details(id) {
     const when = `${move.querySelector("#move-date").value}T${move.querySelector("#move-time").value}:00`;
     act(() => call("PUT", path, { body: { datetime: when, staff_id: Number(move.querySelector("#move-staff").value) } }), "Moved.");
   });
-  const offered = state.services.filter((service) => !Array.isArray(service.staff) || service.staff.some((s) => s.id === record.staff_id));
-  const change = h("form", { class: "move", "aria-label": "Change services" },
-    h("div", { class: "field" }, h("label", { for: "change-service" }, "Service"),
-      h("select", { id: "change-service" }, offered.map((service) =>
-        h("option", { value: service.id, selected: record.services.some((s) => s.id === service.id) }, service.title)))),
-    h("button", { type: "submit" }, "Change service"));
+  const change = h("form", { class: "change-services", "aria-label": "Change services" },
+    h("fieldset", { class: "choices", id: "change-services" }, h("legend", {}, "Services of this booking"),
+      serviceChoices("change", record.staff_id, record.services.map((service) => service.id))),
+    h("button", { type: "submit" }, "Change services"));
   change.addEventListener("submit", (event) => {
     event.preventDefault();
-    act(() => call("PUT", path, { body: { services: [{ id: Number(change.querySelector("#change-service").value) }] } }), "Service changed.");
+    const ids = chosenServices(change);
+    if (!ids.length) { error.textContent = "Pick at least one service."; return; }
+    act(() => call("PUT", path, { body: { services: ids.map((one) => ({ id: one })) } }), "Services changed.");
   });
   const history = (record.history || []).map((change) => h("li", {},
     `${change.date.slice(0, 16).replace("T", " ")} · ${change.actor.name || change.actor.type} · ${change.action}`));
@@ -314,7 +372,7 @@ async function details(id) {
       h("dt", {}, "Price"), h("dd", {}, String(price)),
       h("dt", {}, "Comment"), h("dd", {}, record.comment || "—"),
       h("dt", {}, "State"), h("dd", { id: "attendance" }, ATTENDANCE[record.attendance] || String(record.attendance)),
-      h("dt", {}, "Reminders"), h("dd", {}, record.sms_before ? `SMS ${record.sms_before} h before` : "no SMS", record.email_now ? ", e-mail" : ""),
+      ...notices(record.notifications),
       h("dt", {}, "Booked"), h("dd", {}, record.online ? "online" : "by the staff", ", ", record.create_date.slice(0, 16).replace("T", " "))),
     h("div", { class: "buttons" },
       h("button", { type: "button", onclick: () => act(() => call("PUT", path, { body: { attendance: 1 } }), "Marked as came.") }, "Came"),
@@ -326,33 +384,160 @@ async function details(id) {
     h("h3", {}, "History"), h("ul", { class: "history" }, history.length ? history : h("li", {}, "No changes yet.")));
 }
 
-async function addDialog() {
+// ---- group sessions ------------------------------------------------------------------------
+const isManager = () => state.me.role !== "member";
+
+async function sessionDialog(id, message) {
+  state.openedSession = id;  // focus returns to this session when its dialog closes
+  state.opened = null;
+  const company = state.company.id;
+  let session, seats;
+  try {
+    [session, seats] = await Promise.all([
+      call("GET", `/activity/${company}/${id}`).then((answer) => answer.data),
+      call("GET", `/records/${company}`, { query: { activity_id: id, count: 300 } }).then((answer) => answer.data),
+    ]);
+  } catch (failure) {
+    if (dialog.open) dialog.close();
+    announce(problem(failure));
+    await loadDay();
+    return;
+  }
+  const error = h("p", { class: "error", role: "alert" }, message || "");
+  const booked = seats.reduce((sum, seat) => sum + (seat.clients_count || 1), 0);
+  const leader = (state.staff.find((member) => member.id === session.staff_id) || session.staff || {}).name || "";
+  const cancelSeat = async (seat, name) => {
+    if (!window.confirm(`Cancel the booking of ${name} (${seat.clients_count || 1} place(s))? They are told.`)) return;
+    try {
+      await call("DELETE", `/record/${company}/${seat.id}`);
+      announce(`The booking of ${name} is cancelled.`);
+      await sessionDialog(id);
+      loadDay();
+    } catch (failure) { error.textContent = problem(failure); }
+  };
+  const rows = seats.map((seat) => {
+    const name = (seat.client && seat.client.name) || "No name";
+    return h("tr", {},
+      h("td", {}, name), h("td", {}, (seat.client && seat.client.phone) || ""),
+      h("td", { class: "number" }, String(seat.clients_count || 1)),
+      h("td", {}, h("button", { type: "button", class: "danger", "aria-label": `Cancel the booking of ${name}`, onclick: () => cancelSeat(seat, name) }, "Cancel")));
+  });
+  const attendees = seats.length
+    ? h("table", { class: "attendees", id: "attendees" },
+      h("caption", { class: "sr-only" }, "Who booked"),
+      h("thead", {}, h("tr", {}, ["Client", "Phone", "Places", "Action"].map((text) => h("th", { scope: "col" }, text)))),
+      h("tbody", {}, rows))
+    : h("p", { class: "muted", id: "attendees" }, "No one has booked yet.");
+  const cancelSession = async () => {
+    if (!window.confirm("Cancel this session?")) return;
+    error.textContent = "";
+    try {
+      await call("DELETE", `/activity/${company}/${id}`);
+      state.openedSession = null;
+      dialog.close();
+      announce("Session cancelled.");
+      await loadDay();
+    } catch (failure) {
+      if (failure instanceof ApiError && failure.status === 409 && seats.length) {
+        error.textContent = `${failure.message} They are listed above; cancelling one tells its client.`;
+      } else error.textContent = problem(failure);
+    }
+  };
+  openDialog(`${session.date.slice(11, 16)} ${session.service.title}`,
+    h("dl", { class: "facts" },
+      h("dt", {}, "Led by"), h("dd", {}, leader),
+      h("dt", {}, "When"), h("dd", {}, session.date.slice(0, 16).replace("T", " "), ` (${Math.round(session.length / 60)} min)`),
+      h("dt", {}, "Seats"), h("dd", { id: "seats" }, `${booked} of ${session.capacity} booked, ${Math.max(0, session.capacity - booked)} left`)),
+    h("h3", {}, "Who booked"), attendees,
+    error,
+    isManager() ? h("div", { class: "buttons" }, h("button", { type: "button", class: "danger", onclick: cancelSession }, "Cancel session")) : "");
+  const next = dialog.querySelector("#attendees button") || dialog.querySelector("button.close");
+  if (next && !dialog.contains(document.activeElement)) next.focus();  // the pressed button is gone
+}
+
+function sessionAddDialog() {
   const error = h("p", { class: "error", role: "alert" });
-  const times = h("select", { id: "add-time", required: true }, h("option", { value: "" }, "Pick a service first"));
-  const services = h("select", { id: "add-service", required: true });
-  const staff = h("select", { id: "add-staff" }, staffOptions(state.staff[0] && state.staff[0].id));
-  const date = h("input", { id: "add-date", type: "date", value: state.day, required: true });
+  const staff = h("select", { id: "session-staff" }, staffOptions(state.staff[0] && state.staff[0].id));
+  const services = h("select", { id: "session-service", required: true });
+  const length = h("input", { id: "session-length", type: "number", min: "1", max: "1440", required: true });
   const fillServices = () => {
     const member = Number(staff.value);
     const offered = state.services.filter((service) => !Array.isArray(service.staff) || service.staff.some((s) => s.id === member));
     services.replaceChildren(...offered.map((service) => h("option", { value: service.id }, service.title)));
+    fillLength();
+  };
+  const fillLength = () => {
+    const chosen = state.services.find((service) => String(service.id) === services.value);
+    if (chosen) length.value = String(Math.max(1, Math.round(chosen.duration / 60)));
+  };
+  staff.addEventListener("change", fillServices);
+  services.addEventListener("change", fillLength);
+  const form = h("form", { class: "add-session" },
+    h("div", { class: "field" }, h("label", { for: "session-staff" }, "Led by"), staff),
+    h("div", { class: "field" }, h("label", { for: "session-service" }, "Kind of session"), services),
+    h("div", { class: "field" }, h("label", { for: "session-date" }, "Date"), h("input", { id: "session-date", type: "date", value: state.day, required: true })),
+    h("div", { class: "field" }, h("label", { for: "session-time" }, "Starts at"), h("input", { id: "session-time", type: "time", step: "300", value: "18:00", required: true })),
+    h("div", { class: "field" }, h("label", { for: "session-length" }, "Length (minutes)"), length),
+    h("div", { class: "field" }, h("label", { for: "session-capacity" }, "Places"), h("input", { id: "session-capacity", type: "number", min: "1", max: "10000", value: "6", required: true })),
+    error, h("button", { type: "submit", class: "primary" }, "Add session"));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    error.textContent = "";
+    const day = form.querySelector("#session-date").value;
+    try {
+      const made = await call("POST", `/activity/${state.company.id}`, {
+        body: {
+          date: `${day}T${form.querySelector("#session-time").value}:00`,
+          staff_id: Number(staff.value), service_id: Number(services.value),
+          capacity: Number(form.querySelector("#session-capacity").value), length: Number(length.value) * 60,
+        },
+      });
+      state.openedSession = made.data.id;
+      state.opened = null;
+      dialog.close();
+      announce("Session added.");
+      state.day = day;
+      await loadDay();
+    } catch (failure) { error.textContent = problem(failure); }
+  });
+  openDialog("Add a group session", form);
+  fillServices();
+}
+
+async function addDialog() {
+  const error = h("p", { class: "error", role: "alert" });
+  const times = h("select", { id: "add-time", required: true }, h("option", { value: "" }, "Pick a service first"));
+  const services = h("fieldset", { class: "choices", id: "add-services" });
+  const staff = h("select", { id: "add-staff" }, staffOptions(state.staff[0] && state.staff[0].id));
+  const date = h("input", { id: "add-date", type: "date", value: state.day, required: true });
+  let asked = 0;  // the latest question about free times wins
+  const fillServices = () => {
+    const member = Number(staff.value);
+    const first = offeredTo(member)[0];
+    services.replaceChildren(h("legend", {}, "Services"), ...serviceChoices("add", member, first ? [first.id] : []));
+    if (!first) services.append(h("p", { class: "muted" }, "No services for this team member."));
     fillTimes();
   };
+  // The free times of the chosen services together, one after another (GET /book_times).
   const fillTimes = async () => {
-    times.replaceChildren(h("option", { value: "" }, "…"));
-    if (!services.value || !date.value) return;
+    const ids = chosenServices(services);
+    const question = ++asked;
+    times.replaceChildren(h("option", { value: "" }, ids.length ? "…" : "Pick a service first"));
+    if (!ids.length || !date.value) return;
+    let free = [];
     try {
-      const answer = await call("GET", `/book_times/${state.company.id}/${staff.value}/${date.value}`, { query: { service_ids: [services.value] } });
-      const free = answer.data.map((slot) => slot.time);
-      times.replaceChildren(...(free.length ? free.map((t) => h("option", { value: t }, t)) : [h("option", { value: "" }, "No free time")]));
-    } catch (failure) { times.replaceChildren(h("option", { value: "" }, "No free time")); }
+      const answer = await call("GET", `/book_times/${state.company.id}/${staff.value}/${date.value}`, { query: { service_ids: ids } });
+      free = answer.data.map((slot) => slot.time);
+    } catch { free = []; }
+    if (question !== asked) return;
+    times.replaceChildren(...(free.length ? free.map((t) => h("option", { value: t }, t)) : [h("option", { value: "" }, "No free time")]));
   };
   staff.addEventListener("change", fillServices);
   services.addEventListener("change", fillTimes);
   date.addEventListener("change", fillTimes);
   const form = h("form", { class: "add" },
     h("div", { class: "field" }, h("label", { for: "add-staff" }, "Team member"), staff),
-    h("div", { class: "field" }, h("label", { for: "add-service" }, "Service"), services),
+    services,
     h("div", { class: "field" }, h("label", { for: "add-date" }, "Date"), date),
     h("div", { class: "field" }, h("label", { for: "add-time" }, "Free time"), times),
     h("div", { class: "field" }, h("label", { for: "add-phone" }, "Client phone"), h("input", { id: "add-phone", type: "tel", autocomplete: "off", required: true, maxlength: "32" })),
@@ -373,7 +558,7 @@ async function addDialog() {
     try {
       await call("POST", `/records/${state.company.id}`, {
         body: {
-          staff_id: Number(staff.value), services: [{ id: Number(services.value) }],
+          staff_id: Number(staff.value), services: chosenServices(services).map((one) => ({ id: one })),
           datetime: `${date.value}T${times.value}:00`, comment: form.querySelector("#add-comment").value,
           client: { name: form.querySelector("#add-name").value, phone: form.querySelector("#add-phone").value },
         },
@@ -436,9 +621,12 @@ async function blockDialog() {
 }
 
 dialog.addEventListener("close", () => {
-  const block = state.opened && main.querySelector(`[data-record="${state.opened}"]`);
+  const block = (state.opened && main.querySelector(`[data-record="${state.opened}"]`))
+    || (state.openedSession && main.querySelector(`[data-activity="${state.openedSession}"]`));
   if (block) block.focus();
 });
+
+window.addEventListener("openbooking:session-ended", ended);
 
 // ---- boot ----------------------------------------------------------------------------------
 (async () => {

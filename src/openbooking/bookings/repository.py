@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from openbooking.models import (
@@ -37,6 +37,25 @@ ACTIVE_SERVICES = select(Service).where(
 CLIENT = select(Client).where(
     Client.location_id == bindparam("location_id"), Client.phone == bindparam("phone")
 )
+
+
+# PostgreSQL: the advisory lock of a team member's bookings, (class, member) in the two-int key
+# space. Class 9 is this one's own; class 8 is the group-event triggers' (migration 0008).
+MEMBER_LOCK = select(func.pg_advisory_xact_lock(9, bindparam("key")))
+
+
+async def lock_members(session: AsyncSession, staff_ids: Sequence[int]) -> None:
+    """PostgreSQL: take the members' booking locks, in ascending order, until the transaction
+    ends (a no-op on SQLite, whose writers are serial).
+
+    Two transactions inserting overlapping records can each wait for the other inside the
+    exclusion constraint's check, and PostgreSQL breaks that deadlock only after
+    `deadlock_timeout` (lost_race answers 433 then). Holding the member's lock first, the
+    second waits for the first to end and is refused by the constraint at once."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for staff_id in sorted(set(staff_ids)):
+        await session.execute(MEMBER_LOCK, {"key": staff_id % 2147483647})
 
 
 async def active_services(

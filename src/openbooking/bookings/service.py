@@ -236,6 +236,7 @@ async def create(
     await _confirm_phone(session, ctx, location, body.code, phone=phone, customer=customer)
     planned = await plan(session, location, wanted)
     client = await repository.client(session, location.id, phone, name, email)
+    await repository.lock_members(session, [item.staff_id for item in planned])
     now = clock_now()
     answer, records = [], []
     for item in planned:
@@ -341,6 +342,7 @@ async def _confirm_phone(
 
 async def insert(session: AsyncSession, record: Record, item: Planned) -> None:
     """Insert a planned record (the database refuses an overlap: 433)."""
+    await repository.lock_members(session, [item.staff_id])
     await _insert(session, record, item)
 
 
@@ -469,6 +471,7 @@ async def reschedule(
     record.reminder_at, record.reminded_at = notify.reminder_at(record, location, now), None
     if body.comment is not None:
         record.comment = body.comment
+    await repository.lock_members(session, [record.staff_id])
     try:
         await session.flush()
     except DBAPIError as exc:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, delete, func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, case, delete, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from openbooking.kit.db import utcnow
 from openbooking.models import (
     Client,
     IdempotentRequest,
@@ -33,9 +35,6 @@ ACTIVE_SERVICES = select(Service).where(
     Service.location_id == bindparam("location_id"),
     Service.deleted.is_(False),
     Service.active.is_(True),
-)
-CLIENT = select(Client).where(
-    Client.location_id == bindparam("location_id"), Client.phone == bindparam("phone")
 )
 
 
@@ -68,26 +67,53 @@ async def active_services(
     return {row.id: row for row in rows}
 
 
+def _client_upsert(insert: Any) -> Any:
+    """Add the location's client with the phone, or give the existing one the name (and the
+    e-mail, when one is given) used now: one statement, whoever adds the phone first."""
+    stmt = insert(Client).values(
+        location_id=bindparam("location_id"),
+        phone=bindparam("phone"),
+        name=bindparam("name"),
+        email=bindparam("email"),
+        created_at=bindparam("now"),
+        updated_at=bindparam("now"),
+    )
+    new, old = stmt.excluded, Client.__table__.c
+    email = case((new.email != "", new.email), else_=old.email)
+    changed = or_(old.name != new.name, old.email != email)
+    return (
+        stmt.on_conflict_do_update(
+            index_elements=[old.location_id, old.phone],
+            set_={
+                "name": new.name,
+                "email": email,
+                "updated_at": case((changed, new.updated_at), else_=old.updated_at),
+            },
+        )
+        .returning(Client)
+        .execution_options(populate_existing=True)
+    )
+
+
+CLIENT_UPSERT = {"sqlite": _client_upsert(sqlite_insert), "postgresql": _client_upsert(pg_insert)}
+
+
 async def client(
     session: AsyncSession, location_id: int, phone: str, name: str, email: str | None
 ) -> Client:
     """The location's client with `phone`, added if new, with the name and e-mail given now."""
-    parameters = {"location_id": location_id, "phone": phone}
-    found = await session.scalar(CLIENT, parameters)
-    if found is None:
-        found = Client(location_id=location_id, phone=phone, name=name, email=email or "")
-        try:
-            async with session.begin_nested():
-                session.add(found)
-        except IntegrityError:
-            # A concurrent booking of the same new phone added the client first (PostgreSQL;
-            # SQLite writers are serial): use theirs rather than refuse a free slot.
-            found = await session.scalar(CLIENT, parameters)
-            if found is None:
-                raise
-    found.name = name
-    if email:
-        found.email = email
+    dialect = session.get_bind().dialect.name
+    found: Client | None = await session.scalar(
+        CLIENT_UPSERT[dialect],
+        {
+            "location_id": location_id,
+            "phone": phone,
+            "name": name,
+            "email": email or "",
+            "now": utcnow(),
+        },
+    )
+    assert found is not None
     return found
 
 

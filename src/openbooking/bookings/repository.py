@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, case, delete, func, or_, select, update
+from sqlalchemy import bindparam, case, delete, func, or_, select, union_all, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from openbooking.availability import busy
 from openbooking.kit.db import utcnow
 from openbooking.models import (
     Client,
@@ -24,7 +26,6 @@ from openbooking.models.records import RECORD_ACTIVE
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
-    from datetime import datetime
 
     from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -55,6 +56,24 @@ async def lock_members(session: AsyncSession, staff_ids: Sequence[int]) -> None:
         return
     for staff_id in sorted(set(staff_ids)):
         await session.execute(MEMBER_LOCK, {"key": staff_id % 2147483647})
+
+
+# Whether anything keeps a member busy within [start, end): the sources availability reads.
+BUSY_WITHIN = union_all(*busy.SOURCES).limit(1)
+
+
+async def busy_within(session: AsyncSession, staff_id: int, start: datetime, end: datetime) -> bool:
+    """Whether a record or a group-event session of the member intersects [`start`, `end`)."""
+    found = await session.execute(
+        BUSY_WITHIN,
+        {
+            "staff_ids": [staff_id],
+            "earliest": start - timedelta(seconds=busy.MAX_BUSY_SECONDS),
+            "start": start,
+            "end": end,
+        },
+    )
+    return found.first() is not None
 
 
 async def active_services(

@@ -26,7 +26,7 @@ import httpx
 
 from bench import booking, dataset, sidebyside
 from bench.run import headers
-from openbooking.app import create_app
+from openbooking.app import close_resources, create_app
 from openbooking.config import Settings
 
 if TYPE_CHECKING:
@@ -35,14 +35,17 @@ if TYPE_CHECKING:
 WARMUP = 30
 
 
-async def run(url: str, bookings: int, clients: int, profile: str | None) -> dict[str, Any]:
+async def run(
+    url: str, bookings: int, clients: int, profile: str | None, var_dir: Path
+) -> dict[str, Any]:
+    """Book `bookings` slots after the warm-up; the figures. `var_dir` takes the SMS outbox."""
     today = dataset.local_today()
     data = dataset.business(today)
     database = await booking.prepare(url, data, today)
     slots = sidebyside.booking_slots(data, today)
     if len(slots) < WARMUP + bookings:
         raise SystemExit(f"only {len(slots)} slots")
-    app = create_app(Settings(database_url=url, secret_key="bench-" * 8))
+    app = create_app(Settings(database_url=url, secret_key="bench-" * 8, var_dir=var_dir))
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(
         transport=transport, base_url="http://bench", headers=headers(database.token)
@@ -66,10 +69,11 @@ async def run(url: str, bookings: int, clients: int, profile: str | None) -> dic
         if profiler:
             profiler.enable()
         await asyncio.gather(*(worker() for _ in range(clients)))
-        if profiler:
+        if profiler is not None and profile is not None:
             profiler.disable()
             profiler.dump_stats(profile)
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    await close_resources(app)
     return {
         "database": "sqlite" if url.startswith("sqlite") else "postgresql",
         "bookings": bookings,
@@ -90,7 +94,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as folder:
         url = args.postgres or dataset.sqlite_url(Path(folder) / "bench.db")
-        result = asyncio.run(run(url, args.bookings, args.clients, args.profile))
+        result = asyncio.run(run(url, args.bookings, args.clients, args.profile, Path(folder)))
     json.dump(result, sys.stdout)
     print()
 

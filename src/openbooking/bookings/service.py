@@ -1,8 +1,10 @@
 """Bookings: check, create, read, reschedule, cancel. One transaction each (the edge commits).
 
 Every slot is validated by `availability.slots.is_bookable`, the function that lists slots.
-Double bookings are refused by the database too: an exclusion constraint on PostgreSQL, and on
-SQLite the write lock taken before reading (BEGIN IMMEDIATE).
+Double bookings are refused by the database too: an exclusion constraint on PostgreSQL (each
+booking holding its members' advisory locks first, so that overlapping inserts queue instead of
+deadlocking), and on SQLite the one writer (BEGIN IMMEDIATE) under which a booking planned from
+an earlier read checks that its times are still free (`create`).
 """
 
 from __future__ import annotations

@@ -152,7 +152,7 @@ async def post_book_record(
     answer, notices = await idempotency.run(
         work,
         claim,
-        lambda session: service.create(session, context, location_id, data, customer),
+        lambda work: service.create(work, context, location_id, data, customer),
     )
     background.add_task(notify.send, context.sender, notices)
     return answer

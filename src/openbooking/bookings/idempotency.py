@@ -121,16 +121,17 @@ def claim(secret: bytes, partner_id: int, raw_key: str | None, request: list[Any
 
 
 async def run(
-    work: UnitOfWork, found: Claim | None, create: Callable[[AsyncSession], Awaitable[Created]]
+    work: UnitOfWork, found: Claim | None, create: Callable[[UnitOfWork], Awaitable[Created]]
 ) -> tuple[Response, list[SmsMessage]]:
-    """Book with `create` in a write transaction, once per key: the answer and the SMS to send.
+    """Book with `create`, once per key: the answer and the SMS to send. `create` reads what it
+    needs and ends in the write transaction (`work.write()`) that holds the booking.
 
     Without a claim this is simply the booking. With one, a stored answer is replayed; a new
     call's answer, success or refusal, is stored (a throttle or a crash frees the key instead,
     so that a retry runs again).
     """
     if found is None:
-        created = await create(await work.write())
+        created = await create(work)
         return envelope(created.answer, status_code=201), created.notices
     stored = await begin(work, found)
     if stored is not None:
@@ -140,10 +141,9 @@ async def run(
         )
         return replay, []
     try:
-        session = await work.write()
-        created = await create(session)
+        created = await create(work)
         answer: Response = envelope(created.answer, status_code=201)
-        await store(session, found, answer)
+        await store(work.session, found, answer)
     except ApiError as exc:
         await (work.checkpoint() if keeps_writes(exc) else work.discard())
         if exc.status_code == 429:  # a retry later should run again

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, delete, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, case, delete, func, or_, select, union_all, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from openbooking.availability import busy
+from openbooking.kit.db import utcnow
 from openbooking.models import (
     Client,
     IdempotentRequest,
@@ -22,7 +26,6 @@ from openbooking.models.records import RECORD_ACTIVE
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
-    from datetime import datetime
 
     from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -34,9 +37,43 @@ ACTIVE_SERVICES = select(Service).where(
     Service.deleted.is_(False),
     Service.active.is_(True),
 )
-CLIENT = select(Client).where(
-    Client.location_id == bindparam("location_id"), Client.phone == bindparam("phone")
-)
+
+
+# PostgreSQL: the advisory lock of a team member's bookings, (class, member) in the two-int key
+# space. Class 9 is this one's own; class 8 is the group-event triggers' (migration 0008).
+MEMBER_LOCK = select(func.pg_advisory_xact_lock(9, bindparam("key")))
+
+
+async def lock_members(session: AsyncSession, staff_ids: Sequence[int]) -> None:
+    """PostgreSQL: take the members' booking locks, in ascending order, until the transaction
+    ends (a no-op on SQLite, whose writers are serial).
+
+    Two transactions inserting overlapping records can each wait for the other inside the
+    exclusion constraint's check, and PostgreSQL breaks that deadlock only after
+    `deadlock_timeout` (lost_race answers 433 then). Holding the member's lock first, the
+    second waits for the first to end and is refused by the constraint at once."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for staff_id in sorted(set(staff_ids)):
+        await session.execute(MEMBER_LOCK, {"key": staff_id % 2147483647})
+
+
+# Whether anything keeps a member busy within [start, end): the sources availability reads.
+BUSY_WITHIN = union_all(*busy.SOURCES).limit(1)
+
+
+async def busy_within(session: AsyncSession, staff_id: int, start: datetime, end: datetime) -> bool:
+    """Whether a record or a group-event session of the member intersects [`start`, `end`)."""
+    found = await session.execute(
+        BUSY_WITHIN,
+        {
+            "staff_ids": [staff_id],
+            "earliest": start - timedelta(seconds=busy.MAX_BUSY_SECONDS),
+            "start": start,
+            "end": end,
+        },
+    )
+    return found.first() is not None
 
 
 async def active_services(
@@ -49,26 +86,53 @@ async def active_services(
     return {row.id: row for row in rows}
 
 
+def _client_upsert(insert: Any) -> Any:
+    """Add the location's client with the phone, or give the existing one the name (and the
+    e-mail, when one is given) used now: one statement, whoever adds the phone first."""
+    stmt = insert(Client).values(
+        location_id=bindparam("location_id"),
+        phone=bindparam("phone"),
+        name=bindparam("name"),
+        email=bindparam("email"),
+        created_at=bindparam("now"),
+        updated_at=bindparam("now"),
+    )
+    new, old = stmt.excluded, Client.__table__.c
+    email = case((new.email != "", new.email), else_=old.email)
+    changed = or_(old.name != new.name, old.email != email)
+    return (
+        stmt.on_conflict_do_update(
+            index_elements=[old.location_id, old.phone],
+            set_={
+                "name": new.name,
+                "email": email,
+                "updated_at": case((changed, new.updated_at), else_=old.updated_at),
+            },
+        )
+        .returning(Client)
+        .execution_options(populate_existing=True)
+    )
+
+
+CLIENT_UPSERT = {"sqlite": _client_upsert(sqlite_insert), "postgresql": _client_upsert(pg_insert)}
+
+
 async def client(
     session: AsyncSession, location_id: int, phone: str, name: str, email: str | None
 ) -> Client:
     """The location's client with `phone`, added if new, with the name and e-mail given now."""
-    parameters = {"location_id": location_id, "phone": phone}
-    found = await session.scalar(CLIENT, parameters)
-    if found is None:
-        found = Client(location_id=location_id, phone=phone, name=name, email=email or "")
-        try:
-            async with session.begin_nested():
-                session.add(found)
-        except IntegrityError:
-            # A concurrent booking of the same new phone added the client first (PostgreSQL;
-            # SQLite writers are serial): use theirs rather than refuse a free slot.
-            found = await session.scalar(CLIENT, parameters)
-            if found is None:
-                raise
-    found.name = name
-    if email:
-        found.email = email
+    dialect = session.get_bind().dialect.name
+    found: Client | None = await session.scalar(
+        CLIENT_UPSERT[dialect],
+        {
+            "location_id": location_id,
+            "phone": phone,
+            "name": name,
+            "email": email or "",
+            "now": utcnow(),
+        },
+    )
+    assert found is not None
     return found
 
 

@@ -1,8 +1,10 @@
 """Bookings: check, create, read, reschedule, cancel. One transaction each (the edge commits).
 
 Every slot is validated by `availability.slots.is_bookable`, the function that lists slots.
-Double bookings are refused by the database too: an exclusion constraint on PostgreSQL, and on
-SQLite the write lock taken before reading (BEGIN IMMEDIATE).
+Double bookings are refused by the database too: an exclusion constraint on PostgreSQL (each
+booking holding its members' advisory locks first, so that overlapping inserts queue instead of
+deadlocking), and on SQLite the one writer (BEGIN IMMEDIATE) under which a booking planned from
+an earlier read checks that its times are still free (`create`).
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from openbooking.bookings.schemas import BookRecordBody, CheckBody, RescheduleBody
+    from openbooking.kit.db import UnitOfWork
     from openbooking.kit.envelope import Dialect
     from openbooking.models import Location
     from openbooking.sms.base import SmsMessage
@@ -221,21 +224,38 @@ def _blacklisted(location: Location, phone: str) -> bool:
 
 
 async def create(
-    session: AsyncSession,
+    work: UnitOfWork,
     ctx: Context,
     location_id: int,
     body: BookRecordBody,
     customer: Customer | None,
 ) -> Created:
-    """POST /book_record: all appointments or none, in the caller's write transaction. A
-    customer logged in with the same phone needs no SMS code (their phone was proven when they
-    logged in)."""
+    """POST /book_record: all appointments or none, in one write transaction. A customer
+    logged in with the same phone needs no SMS code (their phone was proven when they logged
+    in).
+
+    The appointments are planned from a read before the writer's turn, so that the one-writer
+    section (SQLite) holds only the writes. On SQLite the turn then checks, one statement per
+    appointment, that nothing took the planned times meanwhile, and plans again under the turn
+    if something did (so the answer is the one a booking made wholly under the turn gives); on
+    PostgreSQL the exclusion constraint refuses an overlap (433). Where the location confirms
+    phones, the code is checked and the plan made under the turn, as a wrong code's attempt
+    is a write that stays."""
+    session = work.session
     location = await catalog.location(session, location_id)
     phone, name, email, comment = _contact(location, body)
     wanted = appointments_of(body, location)
-    await _confirm_phone(session, ctx, location, body.code, phone=phone, customer=customer)
-    planned = await plan(session, location, wanted)
+    if _code_needed(location, phone, customer):
+        session = await work.write()
+        await _confirm_phone(session, ctx, location, body.code, phone=phone, customer=customer)
+        planned = await plan(session, location, wanted)
+    else:
+        planned = await plan(session, location, wanted)
+        session = await work.write()
+        if await _taken_meanwhile(session, planned):
+            planned = await plan(session, location, wanted)
     client = await repository.client(session, location.id, phone, name, email)
+    await repository.lock_members(session, [item.staff_id for item in planned])
     now = clock_now()
     answer, records = [], []
     for item in planned:
@@ -328,7 +348,7 @@ async def _confirm_phone(
 ) -> None:
     """Where the location confirms phones, the SMS code (432); a customer logged in with the
     same phone needs none (their phone was proven when they logged in)."""
-    if not location.phone_confirmation or (customer is not None and customer.phone == phone):
+    if not _code_needed(location, phone, customer):
         return
     try:
         code = verification.parse_code(raw_code)
@@ -339,8 +359,24 @@ async def _confirm_phone(
     )
 
 
+def _code_needed(location: Location, phone: str, customer: Customer | None) -> bool:
+    return location.phone_confirmation and (customer is None or customer.phone != phone)
+
+
+async def _taken_meanwhile(session: AsyncSession, planned: Sequence[Planned]) -> bool:
+    """SQLite, under the writer's turn: whether a planned time got busy since it was read
+    (PostgreSQL's exclusion constraint answers that at the insert)."""
+    if session.get_bind().dialect.name != "sqlite":
+        return False
+    for item in planned:
+        if await repository.busy_within(session, item.staff_id, item.appointment.start, item.end):
+            return True
+    return False
+
+
 async def insert(session: AsyncSession, record: Record, item: Planned) -> None:
     """Insert a planned record (the database refuses an overlap: 433)."""
+    await repository.lock_members(session, [item.staff_id])
     await _insert(session, record, item)
 
 
@@ -469,6 +505,7 @@ async def reschedule(
     record.reminder_at, record.reminded_at = notify.reminder_at(record, location, now), None
     if body.comment is not None:
         record.comment = body.comment
+    await repository.lock_members(session, [record.staff_id])
     try:
         await session.flush()
     except DBAPIError as exc:

@@ -26,7 +26,7 @@ from openbooking.kit.crypto import load_or_create_key
 from openbooking.kit.db import create_engine, create_sessionmaker
 from openbooking.kit.envelope import JSONResponse
 from openbooking.kit.errors import install_error_handlers
-from openbooking.kit.middleware import AccessLog, BodySizeLimit, RequestId, StripTrailingSlash
+from openbooking.kit.middleware import Edge
 from openbooking.kit.openapi import install as install_openapi
 from openbooking.kit.pool import BoundedPool, default_slots
 from openbooking.kit.ratelimit import RateLimiter
@@ -110,13 +110,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             swagger_favicon_url="/docs/static/favicon.png",
         )
 
-    app.add_middleware(
-        BodySizeLimit, max_bytes=settings.max_body_bytes, timeout=settings.body_timeout_seconds
-    )
     app.add_middleware(AdminSession)  # the admin page's cookie, for /api/v1 only
-    app.add_middleware(AccessLog)
-    app.add_middleware(StripTrailingSlash)
-    app.add_middleware(RequestId)  # outermost: the id is set for every line of the request
+    # Outermost: request id, trailing slash, access log and metrics, body limits.
+    app.add_middleware(
+        Edge, max_bytes=settings.max_body_bytes, timeout=settings.body_timeout_seconds
+    )
     return app
 
 

@@ -212,7 +212,7 @@ def serve(
         workers=workers or settings.workers,
         log_level=settings.log_level.lower(),
         proxy_headers=False,
-        access_log=False,  # ours (kit/middleware.AccessLog) logs route templates, not paths
+        access_log=False,  # ours (kit/middleware.Edge) logs route templates, not paths
         log_config=_log_config(settings.log_level, settings.log_format),
         http=BoundedHttpToolsProtocol,  # 431 for oversized heads, 408 for slow ones
         timeout_graceful_shutdown=settings.shutdown_timeout_seconds,

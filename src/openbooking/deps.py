@@ -51,7 +51,10 @@ SessionDep = Annotated[AsyncSession, Depends(get_session)]
 WriteSessionDep = Annotated[AsyncSession, Depends(get_write_session)]
 
 
-async def get_context(request: Request, settings: SettingsDep) -> Context:
+async def get_context(request: Request) -> Context:
+    # The settings from the app, not from `SettingsDep`: a dependency of a dependency costs
+    # every request another round of FastAPI's dependency solving.
+    settings: Settings = request.app.state.settings
     peer = request.client.host if request.client else None
     return Context(
         settings=settings,

@@ -5,7 +5,7 @@ A request line and headers larger than `MAX_HEAD_BYTES`, or with more than `MAX_
 lines, are answered 431 and the connection is closed, before they are held in memory; a head
 that has not arrived within `OPENBOOKING_BODY_TIMEOUT_SECONDS` is answered 408 (a client
 trickling bytes holds nothing for long). Bodies are bounded in the app
-(`kit/middleware.BodySizeLimit`).
+(`kit/middleware.Edge`).
 """
 
 from __future__ import annotations

@@ -3,11 +3,13 @@ revocation takes effect within that time, and never remembers an unknown token."
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import pytest
 import time_machine
+from sqlalchemy import event
 
 from openbooking.auth.cache import PartnerCache
 from openbooking.partners import service as partners
@@ -59,3 +61,25 @@ class TestPartnerCache:
         assert await status(api, "not-yet-a-token") == 401
         token = await run_in_session(lambda session: partners.create(session, "later"))
         assert await status(api, token) == 200
+
+    async def test_requests_waiting_on_one_token_share_one_lookup(
+        self, app: FastAPI, api: Api, clock: time_machine.Traveller
+    ) -> None:
+        lookups: list[str] = []
+
+        def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+            if "partner_tokens" in statement:
+                lookups.append(statement)
+
+        engine = app.state.engine.sync_engine
+        event.listen(engine, "before_cursor_execute", note)
+        try:
+            answers = await asyncio.gather(*(status(api, api.token) for _ in range(32)))
+            assert answers == [200] * 32
+            assert len(lookups) == 1
+            clock.shift(timedelta(seconds=2.5))  # forgotten: looked up again, once
+            answers = await asyncio.gather(*(status(api, api.token) for _ in range(32)))
+            assert answers == [200] * 32
+            assert len(lookups) == 2
+        finally:
+            event.remove(engine, "before_cursor_execute", note)

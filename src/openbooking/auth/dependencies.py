@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Request
-from fastapi.security import HTTPBearer
+from fastapi.openapi.models import HTTPBearer as HTTPBearerModel
+from fastapi.security.base import SecurityBase
 
 from openbooking.auth.cache import Partner, PartnerCache
 from openbooking.backoffice import accounts
@@ -35,41 +36,56 @@ API_PREFIX = "/api/v1"
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-# Documents the header in the OpenAPI document (Swagger UI's Authorize: enter the partner
-# token, or `<partner token>, User <user token>`); the header itself is parsed below.
-BEARER = HTTPBearer(
-    scheme_name="partner",
-    description="The partner token; for a customer's calls `<partner token>, User <user token>`.",
-    auto_error=False,
-)
+
+class PartnerBearer(SecurityBase):
+    """The partner check, as one FastAPI dependency with no dependencies of its own: each node
+    of a dependency tree costs every request a round of FastAPI's dependency solving, solved
+    again wherever the tree repeats it (its value is cached, the solving is not), and this one
+    guards every API route. It is documented in the OpenAPI document as the HTTP bearer scheme
+    `partner` (Swagger UI's Authorize: enter the partner token, or `<partner token>, User
+    <user token>`); the header itself is parsed by `kit.auth.parse_authorization`."""
+
+    def __init__(self) -> None:
+        self.model = HTTPBearerModel(
+            description="The partner token; for a customer's calls "
+            "`<partner token>, User <user token>`."
+        )
+        self.scheme_name = "partner"
+
+    async def __call__(self, request: Request) -> Partner:
+        credentials = credentials_of(request)
+        if widget.is_public_key(credentials.partner_token):
+            return await _widget_partner(request, credentials.partner_token)
+
+        async def load() -> Partner | None:
+            async with request.app.state.sessionmaker() as session:
+                row = await partners.find_active(session, credentials.partner_token)
+            return None if row is None else Partner(row.id, row.name)
+
+        cache: PartnerCache = request.app.state.partners
+        partner = await cache.get(token_digest(credentials.partner_token), load)
+        if partner is None:
+            raise Unauthorized
+        return partner
 
 
-async def get_credentials(
-    request: Request, _documented: Annotated[object, Depends(BEARER)]
-) -> Credentials:
+def credentials_of(request: Request) -> Credentials:
+    """The request's `Authorization` header, parsed; 401 when it is missing or malformed."""
     credentials = parse_authorization(request.headers.get("authorization"))
     if credentials is None:
         raise Unauthorized
     return credentials
 
 
+async def get_credentials(request: Request) -> Credentials:
+    return credentials_of(request)
+
+
 CredentialsDep = Annotated[Credentials, Depends(get_credentials)]
 
-
-async def require_partner(request: Request, credentials: CredentialsDep) -> Partner:
-    if widget.is_public_key(credentials.partner_token):
-        return await _widget_partner(request, credentials.partner_token)
-
-    async def load() -> Partner | None:
-        async with request.app.state.sessionmaker() as session:
-            row = await partners.find_active(session, credentials.partner_token)
-        return None if row is None else Partner(row.id, row.name)
-
-    cache: PartnerCache = request.app.state.partners
-    partner = await cache.get(token_digest(credentials.partner_token), load)
-    if partner is None:
-        raise Unauthorized
-    return partner
+# Every API router depends on it (`APIRouter(dependencies=[Depends(require_partner)])`), and an
+# endpoint that needs the partner asks for it again (`PartnerDep`, the same call: cached).
+require_partner = PartnerBearer()
 
 
 async def _widget_partner(request: Request, key: str) -> Partner:

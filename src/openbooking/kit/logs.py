@@ -1,6 +1,6 @@
 """Log lines: the request id of the request being served, and the JSON format.
 
-`RequestId` (kit/middleware.py) puts each request's id in `current_request_id`; the
+`Edge` (kit/middleware.py) puts each request's id in `current_request_id`; the
 `RequestIdFilter` on every handler of `openbooking serve` copies it onto each record logged
 while that request runs (ours, uvicorn's, any library's). `JsonFormatter` then writes one JSON
 object per line with a fixed set of keys: the time, level, logger, the message, the request id,

@@ -69,10 +69,22 @@ AVAILABILITY_CACHE = Counter(
 )
 
 
+# Each request's two series, found once per (method, route, status) rather than through
+# `labels()` (a lock and the labels' validation) on every request. Bounded like the labels.
+_SERIES: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+_MAX_SERIES = 10_000
+
+
 def observe_request(method: str, route: str, status: int, seconds: float) -> None:
-    method = method if method in _METHODS else "other"
-    REQUESTS.labels(method, route, str(status)).inc()
-    LATENCY.labels(method, route).observe(seconds)
+    key = (method, route, status)
+    series = _SERIES.get(key)
+    if series is None:
+        label = method if method in _METHODS else "other"
+        series = (REQUESTS.labels(label, route, str(status)), LATENCY.labels(label, route))
+        if len(_SERIES) < _MAX_SERIES:
+            _SERIES[key] = series
+    series[0].inc()
+    series[1].observe(seconds)
 
 
 def watch_pool(engine: AsyncEngine) -> None:

@@ -3,6 +3,7 @@ an HttpOnly cookie and the page's CSRF header, refuses cross-site use, expires a
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from importlib import resources
 from typing import TYPE_CHECKING, Any
@@ -13,6 +14,7 @@ from tests.conftest import SECRETS
 
 if TYPE_CHECKING:
     import httpx
+    import pytest
     import time_machine
     from fastapi import FastAPI
 
@@ -74,6 +76,18 @@ async def test_a_cookie_session_reaches_the_business_api(business: Business) -> 
     assert records.status_code == 200, records.text
     staff = await http.get(f"/api/v1/staff/{NEW_YORK}", headers=PAGE)
     assert staff.status_code == 200
+
+
+async def test_a_cookie_request_is_logged_with_its_route(
+    business: Business, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert (await log_in(business.http)).status_code == 201
+    caplog.set_level(logging.INFO, logger="openbooking.access")
+    caplog.clear()
+    answer = await business.http.get(f"/api/v1/staff/{NEW_YORK}", headers=PAGE)
+    assert answer.status_code == 200
+    (line,) = [r.getMessage() for r in caplog.records if r.name == "openbooking.access"]
+    assert line.startswith("GET /staff/{location_id} 200 "), line
 
 
 async def test_the_cookie_alone_is_no_credential(business: Business) -> None:

@@ -35,22 +35,24 @@ class AdminSession:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"].startswith(API_PREFIX):
-            scope = await self._with_authorization(scope)
+            await self._add_authorization(scope)
         await self.app(scope, receive, send)
 
-    async def _with_authorization(self, scope: Scope) -> Scope:
+    async def _add_authorization(self, scope: Scope) -> None:
+        """Add the header to this scope, not to a copy: the edge outside reads the matched
+        route from it for the access log and the metrics."""
         raw = scope["headers"]
         headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in raw}
         if "authorization" in headers or "cookie" not in headers:
-            return scope
+            return
         https = scope.get("scheme") == "https"
         token = cookie_token(headers["cookie"], https)
         state = scope["app"].state
         scheme = scope.get("scheme", "http")
         if token is None or not service.same_origin(headers, scheme, state.settings.public_url):
-            return scope
+            return
         if service.BACKGROUND_HEADER not in headers:  # a person's use keeps the session alive
             await service.touch(state.sessionmaker, token, state.settings.admin_idle_minutes)
         partner = service.partner_token(state.secret_key)
         value = f"Bearer {partner}, User {token}".encode("latin-1")
-        return {**scope, "headers": [*raw, (b"authorization", value)]}
+        scope["headers"] = [*raw, (b"authorization", value)]

@@ -68,8 +68,16 @@ async def insert(session: AsyncSession) -> None:
     )
 
 
+async def decoded(session: AsyncSession, params: dict[str, Any]) -> list[Any]:
+    """Every value of every row, decoded."""
+    rows, decoders = await fastread.rows(session, BETWEEN, params)
+    return [
+        tuple(decode(value) for decode, value in zip(decoders, row, strict=True)) for row in rows
+    ]
+
+
 async def both(session: AsyncSession, params: dict[str, Any]) -> tuple[list[Any], list[Any]]:
-    fast = await fastread.rows(session, BETWEEN, params)
+    fast = await decoded(session, params)
     orm = [tuple(row) for row in await session.execute(BETWEEN.statement, params)]
     return fast, orm
 
@@ -83,7 +91,7 @@ async def test_rows_are_what_sqlalchemy_gives(session: AsyncSession) -> None:
     await insert(session)
     start = datetime(2026, 3, 29, 0, 59, 59, 999_999, tzinfo=UTC)
     for ids in ([1], [1, 2, 3], [1, 2, 3, 4, 5], [5, 4, 99]):
-        for _ in range(2):  # the second time from the memo
+        for _ in range(2):  # the second time from the memo of decoded datetimes
             fast, orm = await both(session, {"ids": ids, "start": start})
             assert shown(fast) == shown(orm)
     fast, _ = await both(session, {"ids": [1, 2, 3, 4, 5], "start": start})
@@ -99,14 +107,10 @@ async def test_rows_are_what_sqlalchemy_gives(session: AsyncSession) -> None:
 
 async def test_rows_see_the_transactions_own_writes(session: AsyncSession) -> None:
     await insert(session)  # not committed
-    rows = await fastread.rows(
-        session, BETWEEN, {"ids": [1, 2], "start": datetime(2000, 1, 1, tzinfo=UTC)}
-    )
+    rows = await decoded(session, {"ids": [1, 2], "start": datetime(2000, 1, 1, tzinfo=UTC)})
     assert [row[0] for row in rows] == [1, 2]
     await session.rollback()
-    rows = await fastread.rows(
-        session, BETWEEN, {"ids": [1, 2], "start": datetime(2000, 1, 1, tzinfo=UTC)}
-    )
+    rows = await decoded(session, {"ids": [1, 2], "start": datetime(2000, 1, 1, tzinfo=UTC)})
     assert rows == []
 
 
@@ -136,3 +140,14 @@ async def test_sqlite_values_written_by_hand_decode_as_sqlalchemy_decodes_them(
 async def test_a_failing_statement_is_a_database_error(session: AsyncSession) -> None:
     with pytest.raises(DBAPIError):
         await fastread.rows(session, MISSING, {})
+
+
+def test_the_memo_of_datetimes_starts_over_when_full(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fastread, "MEMO_SIZE", 3)
+    decoder = fastread.Decoder(
+        lambda raw: None if raw is None else datetime.fromisoformat(raw), remember=True
+    )
+    raws = [f"2026-12-0{day} 10:00:00.000000" for day in range(1, 8)]
+    assert [decoder(raw) for raw in raws * 2] == [datetime.fromisoformat(raw) for raw in raws * 2]
+    assert len(decoder.memo) <= 3
+    assert decoder(None) is None

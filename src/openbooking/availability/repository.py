@@ -42,7 +42,7 @@ from openbooking.models import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Sequence
 
     from sqlalchemy import ColumnElement
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -251,13 +251,17 @@ def _busy_parameters(wanted: Wanted) -> dict[str, Any]:
     }
 
 
-def _collect(rows: Iterable[Sequence[Any]]) -> tuple[int | None, Busy]:
-    """Rows of `staff_id, starts_at, ends_at, kind`."""
+def _collect(read: tuple[list[Any], list[fastread.Decoder]]) -> tuple[int | None, Busy]:
+    """Raw rows of `staff_id, starts_at, ends_at, kind` with their column decoders."""
+    rows, (_, start, end, _) = read
+    known_start, known_end = start.memo.get, end.memo.get
     version: int | None = None
     found: Busy = defaultdict(list)
     for staff_id, starts_at, ends_at, kind in rows:
         if kind == BUSY:
-            found[staff_id].append((starts_at, ends_at))
+            found[staff_id].append(
+                (known_start(starts_at) or start(starts_at), known_end(ends_at) or end(ends_at))
+            )
         else:
             version = staff_id
     return version, found

@@ -6,11 +6,11 @@ however small the query, and every row's datetimes go through `kit.db.UTCDateTim
 (about 4 µs a row). `rows` runs a statement compiled once per dialect on the session's own
 connection, inside its transaction (begun as SQLAlchemy begins it), with SQLAlchemy's own bind
 processing, and on SQLite in one call of aiosqlite's thread (`execute_fetchall`). Each column
-is decoded by the processor SQLAlchemy would apply to it; those of datetime columns are
-memoised (their raw values, ISO strings, recur: the same instants come back request after
-request), so a row costs a couple of dictionary look-ups. Other databases keep SQLAlchemy's
-path (asyncpg decodes in C already, and its transaction starts lazily at the first statement
-SQLAlchemy runs).
+has the decoder of the processor SQLAlchemy would apply to it, applied by the caller to what
+it uses; datetimes are remembered by raw value (ISO strings on SQLite, which recur: the same
+instants come back request after request), so a row costs a couple of dictionary look-ups.
+Other databases keep SQLAlchemy's path (asyncpg decodes in C already, and its transaction
+starts lazily at the first statement SQLAlchemy runs).
 
 Only for SELECTs whose every value is decoded by its column's type (no ORM entities).
 """
@@ -18,7 +18,6 @@ Only for SELECTs whose every value is decoded by its column's type (no ORM entit
 from __future__ import annotations
 
 import sqlite3
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import DateTime
@@ -29,11 +28,40 @@ if TYPE_CHECKING:
 
     from sqlalchemy import Select
     from sqlalchemy.engine import Dialect
-    from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+    from sqlalchemy.ext.asyncio import AsyncSession
     from sqlalchemy.sql.expression import CompoundSelect
 
-# Distinct raw datetimes remembered per dialect and column type (about 200 bytes each).
+# Raw datetimes remembered per statement, dialect and column (about 200 bytes each); the memo
+# starts over when full.
 MEMO_SIZE = 65_536
+
+
+class Decoder:
+    """Turns a column's raw values into what SQLAlchemy gives for them (its own result
+    processor). Datetimes are remembered by raw value: a hot loop may try `memo.get(raw)`
+    first (a datetime is never false) and call the decoder only when that gives nothing."""
+
+    __slots__ = ("memo", "process", "remember")
+
+    def __init__(self, process: Callable[[Any], Any] | None, *, remember: bool) -> None:
+        self.memo: dict[Any, Any] = {}
+        self.process = process
+        self.remember = remember and process is not None
+
+    def __call__(self, raw: Any) -> Any:
+        if self.process is None or raw is None:
+            return raw if self.process is None else self.process(raw)
+        value = self.memo.get(raw) if self.remember else None
+        if value is None:
+            value = self.process(raw)
+            if self.remember:
+                if len(self.memo) >= MEMO_SIZE:
+                    self.memo.clear()
+                self.memo[raw] = value
+        return value
+
+
+AS_READ = Decoder(None, remember=False)  # values the driver decoded already
 
 
 class Statement:
@@ -61,20 +89,14 @@ class _Compiled:
             encoder = bind.type.dialect_impl(dialect).bind_processor(dialect)
             if encoder is not None:
                 self.encoders[name] = encoder
-        self.decoders: list[tuple[int, Callable[[Any], Any]]] = []
-        for index, column in enumerate(statement.selected_columns):
-            decoder = _decoder(column.type, dialect)
-            if decoder is not None:
-                self.decoders.append((index, decoder))
+        self.decoders = [_decoder(column.type, dialect) for column in statement.selected_columns]
 
     def arguments(self, params: Mapping[str, Any]) -> tuple[str, list[Any]]:
         """The SQL with its expanding lists rendered for `params`, and the positional values
         as SQLAlchemy would send them."""
         state = self.compiled.construct_expanded_state(params)
         assert state.positiontup is not None  # a positional paramstyle (qmark)
-        encoders = state.processors or self.encoders
-        if state.processors:
-            encoders = {**self.encoders, **state.processors}
+        encoders = {**self.encoders, **state.processors} if state.processors else self.encoders
         values = state.parameters
         return state.statement, [
             encoders[name](values[name]) if name in encoders else values[name]
@@ -82,51 +104,26 @@ class _Compiled:
         ]
 
 
-def _decoder(type_: Any, dialect: Dialect) -> Callable[[Any], Any] | None:
+def _decoder(type_: Any, dialect: Dialect) -> Decoder:
     """What SQLAlchemy applies to a raw value of a column of `type_` read from `dialect`."""
-    processor = type_.dialect_impl(dialect).result_processor(dialect, None)
-    if processor is None:
-        return None
-    if isinstance(type_, DateTime) or isinstance(getattr(type_, "impl", None), DateTime):
-        return _memoised(processor)
-    return processor  # type: ignore[no-any-return]
-
-
-def _memoised(processor: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    cached = lru_cache(maxsize=MEMO_SIZE)(processor)
-
-    def decode(value: Any) -> Any:
-        if value is None:
-            return processor(value)
-        try:
-            return cached(value)
-        except TypeError:  # an unhashable raw value: decoded as it is
-            return processor(value)
-
-    return decode
+    process = type_.dialect_impl(dialect).result_processor(dialect, None)
+    datetimes = isinstance(type_, DateTime) or isinstance(getattr(type_, "impl", None), DateTime)
+    return Decoder(process, remember=datetimes)
 
 
 async def rows(
     session: AsyncSession, statement: Statement, params: Mapping[str, Any]
-) -> list[tuple[Any, ...]]:
-    """The rows of `statement` with `params`, each a tuple of decoded values, read in the
-    session's transaction (begun here if none is open, as any statement of the session
-    would)."""
+) -> tuple[list[Any], list[Decoder]]:
+    """The raw rows of `statement` with `params`, read in the session's transaction (begun
+    here if none is open, as any statement of the session would), and per column the
+    decoder that turns a raw value into what SQLAlchemy gives (a row is a sequence of raw
+    values; decode only what you use)."""
     connection = await session.connection()
-    if not _fast(connection.dialect):
-        return [tuple(row) for row in await connection.execute(statement.statement, params)]
-    return await _sqlite_rows(connection, statement, params)
-
-
-def _fast(dialect: Dialect) -> bool:
-    return dialect.name == "sqlite" and dialect.driver == "aiosqlite"
-
-
-async def _sqlite_rows(
-    connection: AsyncConnection, statement: Statement, params: Mapping[str, Any]
-) -> list[tuple[Any, ...]]:
-    """`statement` on aiosqlite in one hand-off to its thread (`execute_fetchall`)."""
     dialect = connection.dialect
+    if dialect.name != "sqlite" or dialect.driver != "aiosqlite":
+        result = await connection.execute(statement.statement, params)
+        found = list(result)
+        return found, [AS_READ] * len(statement.statement.selected_columns)
     compiled = statement.compiled(dialect)
     sql, arguments = compiled.arguments(params)
     raw = await connection.get_raw_connection()
@@ -134,13 +131,4 @@ async def _sqlite_rows(
         found = await raw.driver_connection.execute_fetchall(sql, arguments)  # type: ignore[union-attr]
     except sqlite3.Error as error:
         raise DBAPIError.instance(sql, arguments, error, sqlite3.Error, dialect=dialect) from error
-    decoders = compiled.decoders
-    if not decoders:
-        return [tuple(row) for row in found]
-    result = []
-    for row in found:
-        values = list(row)
-        for index, decode in decoders:
-            values[index] = decode(values[index])
-        result.append(tuple(values))
-    return result
+    return list(found), compiled.decoders

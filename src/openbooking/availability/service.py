@@ -85,7 +85,8 @@ class Member:
 @dataclass(frozen=True, slots=True)
 class Team:
     """A location's rules, its bookable members in display order and all their schedules, as
-    read at catalog `version`. Cached and shared by the requests of a process: never changed."""
+    read at catalog `version`. Cached and shared by the requests of a process: never changed,
+    but for `selections`, filled as requests ask."""
 
     version: int | None
     rules: Rules

@@ -85,12 +85,30 @@ class Member:
 @dataclass(frozen=True, slots=True)
 class Team:
     """A location's rules, its bookable members in display order and all their schedules, as
-    read at catalog `version`. Cached and shared by the requests of a process: never changed."""
+    read at catalog `version`. Cached and shared by the requests of a process: never changed,
+    but for `selections`, filled as requests ask."""
 
     version: int | None
     rules: Rules
     members: tuple[Member, ...]
     schedules: repository.Schedules
+    # Which members a request may pick, by (staff_id, service ids): the same few questions come
+    # again and again (`_availability`). The only part that changes, and only by being filled.
+    selections: dict[tuple[int, tuple[int, ...]], Selection] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """The members able to do some services (one member, or all), with their lengths."""
+
+    members: tuple[Member, ...]
+    lengths: dict[int, int]  # member id -> seconds for the services
+    member_missing: bool
+
+
+SELECTIONS = 256  # remembered per team (any combination of services may be asked for)
 
 
 @dataclass(slots=True)
@@ -108,6 +126,8 @@ class Availability:
     # Each member's busy intervals sorted once, for `free` and `has_free`; redone when the list
     # in `busy` is replaced or grows (bookings add the appointments planned before).
     _sorted: dict[int, _SortedBusy] = field(default_factory=dict)
+    # Each member's length for `service_ids`, as `Member.length` gives it.
+    _lengths: Mapping[int, int] = field(default_factory=dict)
 
     def require_member(self) -> None:
         if self.member_missing:
@@ -133,7 +153,9 @@ class Availability:
         )
 
     def length(self, member: Member) -> int:
-        length = member.length(self.service_ids)
+        length = self._lengths.get(member.staff.id)
+        if length is None:
+            length = member.length(self.service_ids)
         assert length is not None  # members are filtered on load
         return length
 
@@ -218,15 +240,32 @@ async def _read_team(session: AsyncSession, location_id: int, version: int | Non
     return Team(version, rules, members, schedules)
 
 
+def _selection(team: Team, staff_id: int, service_ids: list[int]) -> Selection:
+    key = (staff_id, tuple(service_ids))
+    found = team.selections.get(key)
+    if found is None:
+        named = [member for member in team.members if member.staff.id == staff_id or not staff_id]
+        able = [(member, member.length(service_ids)) for member in named]
+        found = Selection(
+            members=tuple(member for member, length in able if length is not None),
+            lengths={member.staff.id: length for member, length in able if length is not None},
+            member_missing=bool(staff_id) and not named,
+        )
+        if len(team.selections) < SELECTIONS:
+            team.selections[key] = found
+    return found
+
+
 def _availability(team: Team, staff_id: int, service_ids: list[int], now: datetime) -> Availability:
-    members = [member for member in team.members if member.staff.id == staff_id or not staff_id]
+    selection = _selection(team, staff_id, service_ids)
     return Availability(
         rules=team.rules,
         now=now,
-        members=[member for member in members if member.length(service_ids) is not None],
+        members=list(selection.members),
         service_ids=service_ids,
-        member_missing=bool(staff_id) and not members,
+        member_missing=selection.member_missing,
         schedules=team.schedules,
+        _lengths=selection.lengths,
     )
 
 

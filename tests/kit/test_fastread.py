@@ -114,11 +114,10 @@ async def test_rows_see_the_transactions_own_writes(session: AsyncSession) -> No
     assert rows == []
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # PostgreSQL: timestamps
 async def test_sqlite_values_written_by_hand_decode_as_sqlalchemy_decodes_them(
     session: AsyncSession,
 ) -> None:
-    if session.get_bind().dialect.name != "sqlite":
-        pytest.skip("PostgreSQL stores timestamps, not text")
     written = [
         "2026-12-01 10:00:00",
         "2026-12-01T10:00:00",

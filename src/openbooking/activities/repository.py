@@ -40,6 +40,17 @@ class Found:
     position: Position | None
 
 
+# A session with what the search shows about it: its event, service, category, leader, position.
+WITH_DETAILS = (
+    select(EventSession, Event, Service, ServiceCategory, Staff, Position)
+    .join(Event, Event.id == EventSession.event_id)
+    .join(Service, Service.id == Event.service_id)
+    .join(ServiceCategory, ServiceCategory.id == Service.category_id)
+    .join(Staff, Staff.id == EventSession.staff_id)
+    .outerjoin(Position, Position.id == Staff.position_id)
+)
+
+
 async def sessions(
     session: AsyncSession,
     location_id: int,
@@ -50,20 +61,11 @@ async def sessions(
     staff_ids: Sequence[int] = (),
 ) -> list[Found]:
     """The location's active sessions starting in [start, end) (end None: open), in order."""
-    query = (
-        select(EventSession, Event, Service, ServiceCategory, Staff, Position)
-        .join(Event, Event.id == EventSession.event_id)
-        .join(Service, Service.id == Event.service_id)
-        .join(ServiceCategory, ServiceCategory.id == Service.category_id)
-        .join(Staff, Staff.id == EventSession.staff_id)
-        .outerjoin(Position, Position.id == Staff.position_id)
-        .where(
-            EventSession.location_id == location_id,
-            EventSession.status == SESSION_ACTIVE,
-            EventSession.starts_at >= start,
-        )
-        .order_by(EventSession.starts_at, EventSession.id)
-    )
+    query = WITH_DETAILS.where(
+        EventSession.location_id == location_id,
+        EventSession.status == SESSION_ACTIVE,
+        EventSession.starts_at >= start,
+    ).order_by(EventSession.starts_at, EventSession.id)
     if end is not None:
         query = query.where(EventSession.starts_at < end)
     if service_ids:
@@ -78,14 +80,8 @@ async def one(
 ) -> Found | None:
     """One session of the location (any status) with what the search shows about it; locked
     until the transaction ends with `for_update` (so bookers of it wait)."""
-    query = (
-        select(EventSession, Event, Service, ServiceCategory, Staff, Position)
-        .join(Event, Event.id == EventSession.event_id)
-        .join(Service, Service.id == Event.service_id)
-        .join(ServiceCategory, ServiceCategory.id == Service.category_id)
-        .join(Staff, Staff.id == EventSession.staff_id)
-        .outerjoin(Position, Position.id == Staff.position_id)
-        .where(EventSession.id == session_id, EventSession.location_id == location_id)
+    query = WITH_DETAILS.where(
+        EventSession.id == session_id, EventSession.location_id == location_id
     )
     if for_update:
         query = query.with_for_update(of=EventSession)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 
 from tests.server import Server, running_server
 
@@ -37,6 +38,23 @@ LAUNCH_ARGS = [
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 375, "height": 812}
+AXE = Axe()
+
+
+def accessible_and_photographed(page: Page, screenshots: Path, name: str) -> None:
+    """axe-core finds nothing serious on the page as it is, and it is photographed at both
+    widths (`<name>-1280.png`, `<name>-375.png`) for people to look at."""
+    results = AXE.run(page)
+    bad = [
+        (violation["id"], [node["target"] for node in violation["nodes"]])
+        for violation in results.response["violations"]
+        if violation["impact"] in {"serious", "critical"}
+    ]
+    assert not bad, f"{name}: {bad}"
+    for label, size in (("1280", DESKTOP), ("375", PHONE)):
+        page.set_viewport_size(size)  # type: ignore[arg-type]
+        page.screenshot(path=screenshots / f"{name}-{label}.png", full_page=True)
+    page.set_viewport_size(DESKTOP)  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="session")

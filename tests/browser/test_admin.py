@@ -12,10 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
-from tests.browser.conftest import DESKTOP, PHONE
+from tests.browser.conftest import accessible_and_photographed
 from tests.conftest import SECRETS
 from tests.server import running_server
 
@@ -27,7 +26,6 @@ if TYPE_CHECKING:
 
     from tests.server import Server
 
-AXE = Axe()
 NEW_YORK, CAMILLE, PRIYA = 1002, 204, 205
 PASSWORD = "front desk passphrase for the admin page"
 SECRETS.add(PASSWORD)
@@ -81,17 +79,7 @@ def free_day(server: Server, staff: int = CAMILLE) -> tuple[str, int, list[str]]
 
 
 def check(page: Page, screenshots: Path, name: str) -> None:
-    results = AXE.run(page)
-    bad = [
-        (violation["id"], [node["target"] for node in violation["nodes"]])
-        for violation in results.response["violations"]
-        if violation["impact"] in {"serious", "critical"}
-    ]
-    assert not bad, f"{name}: {bad}"
-    for label, size in (("1280", DESKTOP), ("375", PHONE)):
-        page.set_viewport_size(size)  # type: ignore[arg-type]
-        page.screenshot(path=screenshots / f"admin-{name}-{label}.png", full_page=True)
-    page.set_viewport_size(DESKTOP)  # type: ignore[arg-type]
+    accessible_and_photographed(page, screenshots, f"admin-{name}")
 
 
 def log_in(page: Page, server: Server, email: str = "owner@example.org") -> None:

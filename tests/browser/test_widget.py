@@ -15,11 +15,10 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 import yaml
-from axe_playwright_python.sync_playwright import Axe
 
 from openbooking.business.service import demo_path
 from openbooking.sms.outbox import read_outbox
-from tests.browser.conftest import CHROMIUM, DESKTOP, LAUNCH_ARGS, PHONE
+from tests.browser.conftest import CHROMIUM, DESKTOP, LAUNCH_ARGS, accessible_and_photographed
 from tests.server import Server, running_server
 
 if TYPE_CHECKING:
@@ -30,7 +29,6 @@ if TYPE_CHECKING:
 
 SHOP = "https://shop.lindenlark.example"
 BERLIN, SOHO = 1001, 1002
-AXE = Axe()
 PHONES = count(1)
 
 
@@ -80,19 +78,8 @@ def latest_code(server: Server, phone: str) -> str:
 
 
 def check(page: Page, screenshots: Path, name: str) -> None:
-    """axe finds nothing serious on the page as it is, and it is photographed at both sizes."""
     page.wait_for_selector("#step-title")
-    results = AXE.run(page)
-    bad = [
-        (violation["id"], [node["target"] for node in violation["nodes"]])
-        for violation in results.response["violations"]
-        if violation["impact"] in {"serious", "critical"}
-    ]
-    assert not bad, f"{name}: {bad}"
-    for label, size in (("1280", DESKTOP), ("375", PHONE)):
-        page.set_viewport_size(size)  # type: ignore[arg-type]
-        page.screenshot(path=screenshots / f"widget-{name}-{label}.png", full_page=True)
-    page.set_viewport_size(DESKTOP)  # type: ignore[arg-type]
+    accessible_and_photographed(page, screenshots, f"widget-{name}")
 
 
 def title(page: Page) -> str:

@@ -245,7 +245,11 @@ async def create(
     if something did (so the answer is the one a booking made wholly under the turn gives); on
     PostgreSQL the exclusion constraint refuses an overlap (433). Where the location confirms
     phones, the code is checked and the plan made under the turn, as a wrong code's attempt
-    is a write that stays."""
+    is a write that stays.
+
+    On a SQLite file without a code to check, the whole write transaction (the re-check
+    included) is one hand-off to the process's writer thread (`_write_at_once`); the ORM path
+    below serves PostgreSQL, the code's case and a planned time taken meanwhile."""
     session = work.session
     location = await catalog.location(session, location_id)
     phone, name, email, comment = _contact(location, body)

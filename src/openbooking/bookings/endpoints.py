@@ -152,7 +152,7 @@ async def post_book_record(
     answer, notices = await idempotency.run(
         work,
         claim,
-        lambda work: service.create(work, context, location_id, data, customer),
+        lambda work, keep: service.create(work, context, location_id, data, customer, keep=keep),
     )
     background.add_task(notify.send, context.sender, notices)
     return answer

@@ -18,6 +18,8 @@ import hashlib
 import hmac
 import json
 import secrets
+import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -35,7 +37,7 @@ from openbooking.kit.errors import ApiError
 from openbooking.kit.errors import render as render_error
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
+    from collections.abc import Awaitable
 
     from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -121,17 +123,22 @@ def claim(secret: bytes, partner_id: int, raw_key: str | None, request: list[Any
 
 
 async def run(
-    work: UnitOfWork, found: Claim | None, create: Callable[[UnitOfWork], Awaitable[Created]]
+    work: UnitOfWork,
+    found: Claim | None,
+    create: Callable[[UnitOfWork, Keeper | None], Awaitable[Created]],
 ) -> tuple[Response, list[SmsMessage]]:
     """Book with `create`, once per key: the answer and the SMS to send. `create` reads what it
     needs and ends in the write transaction (`work.write()`) that holds the booking.
+
+    `create` gets a `Keeper` with a claim: a booking written on SQLite's writer thread keeps
+    its answer in its own transaction with it (and says so in `Created.answer_stored`).
 
     Without a claim this is simply the booking. With one, a stored answer is replayed; a new
     call's answer, success or refusal, is stored (a throttle or a crash frees the key instead,
     so that a retry runs again).
     """
     if found is None:
-        created = await create(work)
+        created = await create(work, None)
         return envelope(created.answer, status_code=201), created.notices
     stored = await begin(work, found)
     if stored is not None:
@@ -141,9 +148,10 @@ async def run(
         )
         return replay, []
     try:
-        created = await create(work)
+        created = await create(work, keeper(found))
         answer: Response = envelope(created.answer, status_code=201)
-        await store(work.session, found, answer)
+        if not created.answer_stored:
+            await store(work.session, found, answer)
     except ApiError as exc:
         await (work.checkpoint() if keeps_writes(exc) else work.discard())
         if exc.status_code == 429:  # a retry later should run again
@@ -192,6 +200,21 @@ async def store(session: AsyncSession, found: Claim, answer: Response) -> None:
     """Keep the answer under the key, in the caller's transaction."""
     sealed = found.seal(answer.status_code, bytes(answer.body))
     await repository.store_answer(session, found.digest, answer.status_code, sealed)
+
+
+Keeper = Callable[[sqlite3.Connection, list[dict[str, Any]]], None]
+
+
+def keeper(found: Claim) -> Keeper:
+    """Keeps a booking's answer (201 with `answer`) under the key, on SQLite's writer
+    connection inside the booking's transaction (`kit.sqlite_writer`)."""
+
+    def keep(connection: sqlite3.Connection, answer: list[dict[str, Any]]) -> None:
+        response = envelope(answer, status_code=201)
+        sealed = found.seal(response.status_code, bytes(response.body))
+        repository.store_answer_now(connection, found.digest, response.status_code, sealed)
+
+    return keep
 
 
 async def release(work: UnitOfWork, found: Claim) -> None:

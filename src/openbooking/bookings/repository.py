@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, case, delete, func, or_, select, union_all, update
@@ -10,7 +11,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from openbooking.availability import busy
+from openbooking.kit import sqlite_writer
 from openbooking.kit.db import utcnow
+from openbooking.kit.fastread import Statement
 from openbooking.models import (
     Client,
     IdempotentRequest,
@@ -25,6 +28,7 @@ from openbooking.models import (
 from openbooking.models.records import RECORD_ACTIVE
 
 if TYPE_CHECKING:
+    import sqlite3
     from collections.abc import Sequence
 
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -209,14 +213,20 @@ def note_change(
     details: dict[str, Any] | None = None,
 ) -> None:
     """Add one entry to the record's history (who changed it, and what)."""
-    session.add(
-        RecordChange(
-            record_id=record_id,
-            actor=actor,
-            actor_id=actor_id,
-            action=action,
-            details=details or {},
-        )
+    session.add(change(record_id, actor, actor_id=actor_id, action=action, details=details))
+
+
+def change(
+    record_id: int,
+    actor: str,
+    *,
+    actor_id: int | None,
+    action: str,
+    details: dict[str, Any] | None = None,
+) -> RecordChange:
+    """One entry of a record's history, not yet added."""
+    return RecordChange(
+        record_id=record_id, actor=actor, actor_id=actor_id, action=action, details=details or {}
     )
 
 
@@ -336,3 +346,141 @@ async def add_seat_record(
             )
         )
         await session.flush()
+
+
+# The booking's write transaction on SQLite's writer thread (`kit.sqlite_writer`): plain SQL on
+# its `sqlite3` connection, each value encoded as the ORM encodes it.
+
+RECORD_COLUMNS = (
+    "location_id",
+    "staff_id",
+    "client_id",
+    "starts_at",
+    "ends_at",
+    "status",
+    "hash_digest",
+    "client_phone",
+    "client_name",
+    "client_email",
+    "comment",
+    "api_id",
+    "custom_fields",
+    "master_requested",
+    "online",
+    "attendance",
+    "notify_by_sms",
+    "notify_by_email",
+    "reminder_at",
+    "reminded_at",
+    "activity_id",
+    "clients_count",
+    "sequence",
+    "created_at",
+    "updated_at",
+)
+RECORD_INSERT = (
+    "INSERT INTO records (location_id, staff_id, client_id, starts_at, ends_at, status,"
+    " hash_digest, client_phone, client_name, client_email, comment, api_id, custom_fields,"
+    " master_requested, online, attendance, notify_by_sms, notify_by_email, reminder_at,"
+    " reminded_at, activity_id, clients_count, sequence, created_at, updated_at)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " RETURNING id"
+)
+_record_values = sqlite_writer.encoder(Record.__table__, RECORD_COLUMNS)
+
+RECORD_SERVICE_COLUMNS = ("record_id", "service_id", "position", "duration_seconds", "cost")
+RECORD_SERVICE_INSERT = (
+    "INSERT INTO record_services (record_id, service_id, position, duration_seconds, cost)"
+    " VALUES (?, ?, ?, ?, ?)"
+)
+_record_service_values = sqlite_writer.encoder(RecordService.__table__, RECORD_SERVICE_COLUMNS)
+
+CHANGE_COLUMNS = ("record_id", "changed_at", "actor", "actor_id", "action", "details")
+CHANGE_INSERT = (
+    "INSERT INTO record_changes (record_id, changed_at, actor, actor_id, action, details)"
+    " VALUES (?, ?, ?, ?, ?, ?)"
+)
+_change_values = sqlite_writer.encoder(RecordChange.__table__, CHANGE_COLUMNS)
+
+# CLIENT_UPSERT as plain SQL (the same statement SQLAlchemy compiles for SQLite).
+CLIENT_UPSERT_SQL = (
+    "INSERT INTO clients (location_id, phone, name, email, created_at, updated_at)"
+    " VALUES (?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (location_id, phone) DO UPDATE SET name = excluded.name,"
+    " email = CASE WHEN (excluded.email != '') THEN excluded.email ELSE clients.email END,"
+    " updated_at = CASE WHEN (clients.name != excluded.name OR clients.email !="
+    " CASE WHEN (excluded.email != '') THEN excluded.email ELSE clients.email END)"
+    " THEN excluded.updated_at ELSE clients.updated_at END"
+    " RETURNING id"
+)
+_client_values = sqlite_writer.encoder(
+    Client.__table__, ("location_id", "phone", "name", "email", "created_at", "updated_at")
+)
+_BUSY_WITHIN = Statement(BUSY_WITHIN)
+
+STORE_ANSWER_SQL = (
+    "UPDATE idempotent_requests SET status_code = ?, response = ? WHERE key_digest = ?"
+)
+
+
+@cache
+def _busy_within_one() -> tuple[str, tuple[str, ...], dict[str, Any], dict[str, Any]]:
+    """BUSY_WITHIN compiled for SQLite with its member list expanded for one member, once
+    (SQLAlchemy's expansion per call cost about 0.4 ms): the SQL, the names of its positional
+    values, the constant values and the encoders of the others."""
+    compiled = _BUSY_WITHIN.compiled(sqlite_writer.DIALECT)
+    probe = datetime(2000, 1, 1, tzinfo=UTC)
+    state = compiled.compiled.construct_expanded_state(
+        {"staff_ids": [0], "earliest": probe, "start": probe, "end": probe}
+    )
+    assert state.positiontup is not None
+    assert "staff_ids_1" in state.positiontup
+    return state.statement, tuple(state.positiontup), dict(state.parameters), compiled.encoders
+
+
+def busy_within_now(
+    connection: sqlite3.Connection, staff_id: int, start: datetime, end: datetime
+) -> bool:
+    """`busy_within` on the writer's connection (the same SQL and encoding)."""
+    sql, names, constants, encoders = _busy_within_one()
+    values = {
+        **constants,
+        "staff_ids_1": staff_id,
+        "earliest": start - timedelta(seconds=busy.MAX_BUSY_SECONDS),
+        "start": start,
+        "end": end,
+    }
+    arguments = [
+        encoders[name](values[name]) if name in encoders else values[name] for name in names
+    ]
+    return connection.execute(sql, arguments).fetchone() is not None
+
+
+def upsert_client(connection: sqlite3.Connection, client: Client) -> int:
+    """CLIENT_UPSERT on the writer's connection: the client's id."""
+    (client_id,) = connection.execute(CLIENT_UPSERT_SQL, _client_values(client)).fetchone()
+    return int(client_id)
+
+
+def insert_record(
+    connection: sqlite3.Connection, record: Record, links: Sequence[RecordService]
+) -> int:
+    """`add_record` on the writer's connection (no overlap check: SQLite's writers are serial
+    and the caller re-checked the times); the record's id, also set on `record` and `links`."""
+    (record_id,) = connection.execute(RECORD_INSERT, _record_values(record)).fetchone()
+    record.id = record_id
+    for link in links:
+        link.record_id = record_id
+    connection.executemany(RECORD_SERVICE_INSERT, [_record_service_values(x) for x in links])
+    return int(record_id)
+
+
+def insert_changes(connection: sqlite3.Connection, changes: Sequence[RecordChange]) -> None:
+    connection.executemany(CHANGE_INSERT, [_change_values(change) for change in changes])
+
+
+def store_answer_now(
+    connection: sqlite3.Connection, digest: str, status_code: int, sealed: bytes
+) -> None:
+    """`store_answer` on the writer's connection."""
+    connection.execute(STORE_ANSWER_SQL, (status_code, sealed, digest))

@@ -34,14 +34,14 @@ from openbooking.bookings.rules import (
     NotAllowed,
 )
 from openbooking.catalog import service as catalog
-from openbooking.kit import metrics, phones
+from openbooking.kit import metrics, phones, sqlite_writer
 from openbooking.kit.clock import instant, zone
 from openbooking.kit.clock import now as clock_now
 from openbooking.kit.crypto import keyed_digest, same
-from openbooking.kit.db import lost_race
+from openbooking.kit.db import lost_race, utcnow
 from openbooking.kit.errors import InvalidParameter, NotFound
 from openbooking.kit.wire import visible
-from openbooking.models import Customer, Record, Service
+from openbooking.models import Client, Customer, Record, RecordService, Service
 from openbooking.models.business_users import ACTOR_CUSTOMER
 from openbooking.models.customers import PURPOSE_VERIFY
 from openbooking.models.records import MAX_RECORD_SECONDS, RECORD_ACTIVE, RECORD_CANCELLED
@@ -50,10 +50,12 @@ from openbooking.reviews import service as reviews
 from openbooking.verification import service as verification
 
 if TYPE_CHECKING:
+    import sqlite3
     from collections.abc import Sequence
 
     from sqlalchemy.ext.asyncio import AsyncSession
 
+    from openbooking.bookings.idempotency import Keeper
     from openbooking.bookings.schemas import BookRecordBody, CheckBody, RescheduleBody
     from openbooking.kit.db import UnitOfWork
     from openbooking.kit.envelope import Dialect
@@ -77,6 +79,7 @@ class Appointment:
 class Created:
     answer: list[dict[str, Any]]  # [{id, record_id, record_hash}], as book_record answers
     notices: list[SmsMessage]  # to send once the booking is committed
+    answer_stored: bool = False  # under the Idempotency-Key, in the booking's transaction
 
 
 @dataclass(slots=True)
@@ -229,6 +232,8 @@ async def create(
     location_id: int,
     body: BookRecordBody,
     customer: Customer | None,
+    *,
+    keep: Keeper | None = None,
 ) -> Created:
     """POST /book_record: all appointments or none, in one write transaction. A customer
     logged in with the same phone needs no SMS code (their phone was proven when they logged
@@ -240,7 +245,11 @@ async def create(
     if something did (so the answer is the one a booking made wholly under the turn gives); on
     PostgreSQL the exclusion constraint refuses an overlap (433). Where the location confirms
     phones, the code is checked and the plan made under the turn, as a wrong code's attempt
-    is a write that stays."""
+    is a write that stays.
+
+    On a SQLite file without a code to check, the whole write transaction (the re-check
+    included) is one hand-off to the process's writer thread (`_write_at_once`); the ORM path
+    below serves PostgreSQL, the code's case and a planned time taken meanwhile."""
     session = work.session
     location = await catalog.location(session, location_id)
     phone, name, email, comment = _contact(location, body)
@@ -251,34 +260,45 @@ async def create(
         planned = await plan(session, location, wanted)
     else:
         planned = await plan(session, location, wanted)
-        session = await work.write()
-        if await _taken_meanwhile(session, planned):
+        writer = sqlite_writer.of(session.get_bind())
+        if writer is not None:
+            contact = (phone, name, email, comment)
+            written = await _write_at_once(
+                work,
+                writer,
+                ctx=ctx,
+                location=location,
+                body=body,
+                customer=customer,
+                planned=planned,
+                contact=contact,
+                keep=keep,
+            )
+            if written is not None:
+                return written
+            # A planned time was taken meanwhile: plan again under the turn, as today.
+            session = await work.write()
             planned = await plan(session, location, wanted)
+        else:
+            session = await work.write()
+            if await _taken_meanwhile(session, planned):
+                planned = await plan(session, location, wanted)
     client = await repository.client(session, location.id, phone, name, email)
     await repository.lock_members(session, [item.staff_id for item in planned])
     now = clock_now()
     answer, records = [], []
     for item in planned:
         record_hash = secrets.token_hex(16)
-        record = Record(
-            location_id=location.id,
-            staff_id=item.staff_id,
-            client_id=client.id,
-            starts_at=item.appointment.start,
-            ends_at=item.end,
-            status=RECORD_ACTIVE,
-            hash_digest=record_digest(ctx.key, record_hash),
-            client_phone=phone,
-            client_name=name,
-            client_email=email or "",
-            comment=comment or "",
-            api_id=body.api_id or "",
-            custom_fields={**(body.custom_fields or {}), **item.appointment.custom_fields},
-            master_requested=item.appointment.staff_id != 0,
-            notify_by_sms=body.notify_by_sms,
-            notify_by_email=body.notify_by_email,
+        record = _new_record(
+            ctx,
+            location,
+            body,
+            item,
+            contact=(phone, name, email, comment),
+            record_hash=record_hash,
+            now=now,
         )
-        record.reminder_at = notify.reminder_at(record, location, now)
+        record.client_id = client.id
         await _insert(session, record, item)
         repository.note_change(
             session,
@@ -297,11 +317,155 @@ async def create(
         )
     metrics.BOOKINGS_CREATED.inc(len(records))
     await notifications.record_created(session, location, records)  # e-mails, webhooks (outbox)
+    return _created(ctx, location, records, answer)
+
+
+def _created(
+    ctx: Context, location: Location, records: list[Record], answer: list[dict[str, Any]]
+) -> Created:
     links = {
         record.id: notify.manage_link(ctx.settings.public_url, record, str(item["record_hash"]))
         for record, item in zip(records, answer, strict=True)
     }
     return Created(answer, notify.messages(notify.CONFIRMED, location, records, links))
+
+
+def _new_record(
+    ctx: Context,
+    location: Location,
+    body: BookRecordBody,
+    item: Planned,
+    *,
+    contact: tuple[str, str, str | None, str | None],
+    record_hash: str,
+    now: datetime,
+) -> Record:
+    """A planned appointment's record, not yet added (its client is set by the caller)."""
+    phone, name, email, comment = contact
+    record = Record(
+        location_id=location.id,
+        staff_id=item.staff_id,
+        starts_at=item.appointment.start,
+        ends_at=item.end,
+        status=RECORD_ACTIVE,
+        hash_digest=record_digest(ctx.key, record_hash),
+        client_phone=phone,
+        client_name=name,
+        client_email=email or "",
+        comment=comment or "",
+        api_id=body.api_id or "",
+        custom_fields={**(body.custom_fields or {}), **item.appointment.custom_fields},
+        master_requested=item.appointment.staff_id != 0,
+        notify_by_sms=body.notify_by_sms,
+        notify_by_email=body.notify_by_email,
+    )
+    record.reminder_at = notify.reminder_at(record, location, now)
+    return record
+
+
+async def _write_at_once(
+    work: UnitOfWork,
+    writer: sqlite_writer.Writer,
+    *,
+    ctx: Context,
+    location: Location,
+    body: BookRecordBody,
+    customer: Customer | None,
+    planned: list[Planned],
+    contact: tuple[str, str, str | None, str | None],
+    keep: Keeper | None,
+) -> Created | None:
+    """SQLite: the booking's whole write transaction in one hand-off to the process's writer
+    thread (`kit.sqlite_writer`), its rows built first; None (nothing written) when a planned
+    time was taken since the plan's read.
+
+    Writes what the ORM path below writes, field for field: the re-check of the planned times,
+    the client, the records with their services, their history, the outbox rows of
+    `notifications.record_created` and, with an Idempotency-Key, the answer."""
+    notices = await notifications.before_created(
+        work.session, location, [item.staff_id for item in planned]
+    )
+    await work.checkpoint()  # the read ends (it wrote nothing); the writer's thread takes over
+    now = clock_now()
+    phone, name, email, _ = contact
+    hashes = [secrets.token_hex(16) for _ in planned]
+    records = [
+        _new_record(ctx, location, body, item, contact=contact, record_hash=record_hash, now=now)
+        for item, record_hash in zip(planned, hashes, strict=True)
+    ]
+    links = [
+        [
+            RecordService(
+                service_id=service.id,
+                position=index,
+                duration_seconds=length,
+                cost=service.price_min,
+            )
+            for index, (service, length) in enumerate(item.services)
+        ]
+        for item in planned
+    ]
+    actor_id = customer.id if customer else None
+
+    def write(connection: sqlite3.Connection) -> list[dict[str, Any]] | None:
+        for item in planned:
+            if repository.busy_within_now(
+                connection, item.staff_id, item.appointment.start, item.end
+            ):
+                return None
+        stamp = utcnow()
+        client = Client(
+            location_id=location.id,
+            phone=phone,
+            name=name,
+            email=email or "",
+            created_at=stamp,
+            updated_at=stamp,
+        )
+        client_id = repository.upsert_client(connection, client)
+        for record, services in zip(records, links, strict=True):
+            record.client_id = client_id
+            repository.insert_record(connection, record, services)
+        repository.insert_changes(
+            connection,
+            [
+                repository.change(record.id, ACTOR_CUSTOMER, actor_id=actor_id, action="created")
+                for record in records
+            ],
+        )
+        notifications.write_created(
+            connection,
+            notices,
+            [
+                (
+                    record,
+                    [
+                        (link, service)
+                        for link, (service, _) in zip(services, item.services, strict=True)
+                    ],
+                )
+                for record, services, item in zip(records, links, planned, strict=True)
+            ],
+        )
+        answer = [
+            {"id": item.appointment.id, "record_id": record.id, "record_hash": record_hash}
+            for item, record, record_hash in zip(planned, records, hashes, strict=True)
+        ]
+        if keep is not None:
+            keep(connection, answer)
+        return answer
+
+    answer = await writer.run(write)
+    if answer is None:
+        return None
+    for record in records:
+        logger.info(
+            "booked record %s at location %s (member %s)", record.id, location.id, record.staff_id
+        )
+    metrics.BOOKINGS_CREATED.inc(len(records))
+    created = _created(ctx, location, records, answer)
+    created.answer_stored = keep is not None
+    return created
 
 
 class Contact(Protocol):

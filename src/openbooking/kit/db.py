@@ -166,6 +166,11 @@ _WRITER_QUEUES: WeakKeyDictionary[Engine, WriterQueue] = WeakKeyDictionary()
 _HELD = "openbooking_writer_turn"
 
 
+def writer_queue(engine: Engine) -> WriterQueue:
+    """The process's writer turn on a SQLite engine (shared with `kit.sqlite_writer`)."""
+    return _WRITER_QUEUES.setdefault(engine, WriterQueue())
+
+
 async def begin_write(session: AsyncSession) -> None:
     """Start the session's transaction as a writer (BEGIN IMMEDIATE on SQLite; no-op otherwise).
 
@@ -178,7 +183,7 @@ async def begin_write(session: AsyncSession) -> None:
     if not isinstance(engine, Engine) or engine.dialect.name != "sqlite":
         await session.connection(execution_options={IMMEDIATE_OPTION: True})
         return
-    queue = _WRITER_QUEUES.setdefault(engine, WriterQueue())
+    queue = writer_queue(engine)
     await queue.acquire(SQLITE_BUSY_TIMEOUT_MS / 1000)
     session.info[_HELD] = queue
     try:

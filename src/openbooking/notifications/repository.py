@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import or_, select, update
 
+from openbooking.kit import sqlite_writer
 from openbooking.models import (
     CalendarToken,
     Location,
@@ -18,6 +19,7 @@ from openbooking.models import (
 )
 
 if TYPE_CHECKING:
+    import sqlite3
     from collections.abc import Sequence
     from datetime import datetime
 
@@ -54,6 +56,35 @@ async def services_of(
 async def add(session: AsyncSession, messages: Sequence[OutboxMessage]) -> None:
     session.add_all(messages)
     await session.flush()
+
+
+OUTBOX_COLUMNS = (
+    "channel",
+    "event",
+    "location_id",
+    "record_id",
+    "target",
+    "payload",
+    "created_at",
+    "due_at",
+    "attempts",
+    "lease_until",
+    "lease_owner",
+    "sent_at",
+    "dead_at",
+    "last_error",
+)
+OUTBOX_INSERT = (
+    "INSERT INTO outbox (channel, event, location_id, record_id, target, payload, created_at,"
+    " due_at, attempts, lease_until, lease_owner, sent_at, dead_at, last_error)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_outbox_values = sqlite_writer.encoder(OutboxMessage.__table__, OUTBOX_COLUMNS)
+
+
+def insert_outbox(connection: sqlite3.Connection, messages: Sequence[OutboxMessage]) -> None:
+    """`add` on SQLite's writer connection (`kit.sqlite_writer`)."""
+    connection.executemany(OUTBOX_INSERT, [_outbox_values(message) for message in messages])
 
 
 async def drop_pending(

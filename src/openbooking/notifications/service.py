@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +25,7 @@ from openbooking.models.notifications import CHANNEL_EMAIL, CHANNEL_WEBHOOK
 from openbooking.notifications import mail, render, repository
 
 if TYPE_CHECKING:
+    import sqlite3
     from collections.abc import Sequence
     from datetime import datetime
 
@@ -81,29 +83,106 @@ async def _record_notices(
     rows: list[OutboxMessage] = []
     for record in records:
         staff = await repository.staff(session, record.staff_id)
-        notify_staff = (
-            kind == mail.CONFIRMED
-            and location.email_staff_notices
-            and staff is not None
-            and bool(staff.email)
-        )
-        customer = _wants_mail(location, record, kind)
-        reminder = kind != mail.CANCELLED and _wants_mail(location, record, mail.REMINDER)
-        if not (hooks or customer or reminder or notify_staff):
+        if not _anyone_hears(location, record, staff, kind, hooks=hooks):
             continue
         services = (await repository.services_of(session, [record.id]))[record.id]
-        rows += _customer_mails(kind, location, record, staff, services, now=now)
-        if reminder:
-            rows += _reminder(location, record, staff, services, now)
-        if notify_staff and staff is not None:
-            rows.append(
-                _mail(mail.STAFF_NEW, location, record, staff, services, to=staff.email, now=now)
-            )
-        if hooks:
-            body = {"record": render.record_payload(record, location, staff, services)}
-            rows += _webhooks(location, event, body, now, record.id)
+        rows += _notices(
+            location, record, staff, services, kind=kind, event=event, now=now, hooks=hooks
+        )
     if rows:
         await repository.add(session, rows)
+
+
+def _anyone_hears(
+    location: Location, record: Record, staff: Staff | None, kind: str, *, hooks: bool
+) -> bool:
+    return (
+        hooks
+        or _wants_mail(location, record, kind)
+        or (kind != mail.CANCELLED and _wants_mail(location, record, mail.REMINDER))
+        or _notify_staff(location, staff, kind)
+    )
+
+
+def _notify_staff(location: Location, staff: Staff | None, kind: str) -> bool:
+    return (
+        kind == mail.CONFIRMED
+        and location.email_staff_notices
+        and staff is not None
+        and bool(staff.email)
+    )
+
+
+def _notices(
+    location: Location,
+    record: Record,
+    staff: Staff | None,
+    services: list[tuple[RecordService, Service]],
+    *,
+    kind: str,
+    event: str,
+    now: datetime,
+    hooks: bool,
+) -> list[OutboxMessage]:
+    """The outbox rows about one record (its id known)."""
+    rows = _customer_mails(kind, location, record, staff, services, now=now)
+    if kind != mail.CANCELLED:
+        rows += _reminder(location, record, staff, services, now)
+    if staff is not None and _notify_staff(location, staff, kind):
+        rows.append(
+            _mail(mail.STAFF_NEW, location, record, staff, services, to=staff.email, now=now)
+        )
+    if hooks:
+        body = {"record": render.record_payload(record, location, staff, services)}
+        rows += _webhooks(location, event, body, now, record.id)
+    return rows
+
+
+# The same for SQLite's writer thread (`kit.sqlite_writer`): what the notices need is read on
+# the event loop first; the rows are built and written in the booking's own transaction, once
+# the new records have their ids.
+
+
+@dataclass(slots=True)
+class CreatedNotices:
+    """What `record_created` reads, read before the write transaction."""
+
+    location: Location
+    staff: dict[int, Staff | None]
+    hooks: bool
+
+
+async def before_created(
+    session: AsyncSession, location: Location, staff_ids: Sequence[int]
+) -> CreatedNotices:
+    staff = {staff_id: await repository.staff(session, staff_id) for staff_id in staff_ids}
+    return CreatedNotices(location, staff, bool(endpoints(location, RECORD_CREATED)))
+
+
+def write_created(
+    connection: sqlite3.Connection,
+    read: CreatedNotices,
+    records: Sequence[tuple[Record, list[tuple[RecordService, Service]]]],
+) -> None:
+    """`record_created` on the writer's connection: the same outbox rows, for records with
+    their ids and services."""
+    now = clock_now()
+    rows: list[OutboxMessage] = []
+    for record, services in records:
+        staff = read.staff.get(record.staff_id)
+        if _anyone_hears(read.location, record, staff, mail.CONFIRMED, hooks=read.hooks):
+            rows += _notices(
+                read.location,
+                record,
+                staff,
+                services,
+                kind=mail.CONFIRMED,
+                event=RECORD_CREATED,
+                now=now,
+                hooks=read.hooks,
+            )
+    if rows:
+        repository.insert_outbox(connection, rows)
 
 
 async def seat_booked(session: AsyncSession, location: Location, record: Record) -> None:

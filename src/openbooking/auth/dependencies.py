@@ -74,10 +74,11 @@ def credentials_of(request: Request) -> Credentials:
     """The request's `Authorization` header, parsed; 401 when it is missing or malformed.
     Read from the ASGI headers directly (the first one, as `request.headers.get` would):
     every API request passes here, and building the `Headers` object costs more than this."""
-    header = next(
-        (value.decode("latin-1") for name, value in request.scope["headers"] if name == AUTH),
-        None,
-    )
+    header = None
+    for name, value in request.scope["headers"]:
+        if name == AUTH:
+            header = value.decode("latin-1")
+            break
     credentials = parse_authorization(header)
     if credentials is None:
         raise Unauthorized

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import DateTime
+from sqlalchemy import DateTime, event
 from sqlalchemy.exc import DBAPIError
 
 if TYPE_CHECKING:
@@ -194,6 +194,14 @@ class _Readers:
     def __init__(self, database: str) -> None:
         self.database = database
         self.local = threading.local()
+        self.opened: list[sqlite3.Connection] = []  # every thread's, closed with the pool
+
+    def close(self) -> None:
+        """Close every thread's connection (the engine is disposed: its files may go)."""
+        opened, self.opened = self.opened, []
+        self.local = threading.local()
+        for connection in opened:
+            connection.close()
 
     def get(self) -> sqlite3.Connection | None:
         """This thread's connection; None when the file is not in WAL mode (a reader could
@@ -221,6 +229,7 @@ class _Readers:
         if mode is None or str(mode[0]).lower() != "wal":
             connection.close()
             return None
+        self.opened.append(connection)
         return connection
 
 
@@ -242,6 +251,8 @@ def _reader(session: AsyncSession, dialect: Dialect) -> sqlite3.Connection | Non
         database = engine.url.database
         private = not database or database == ":memory:" or database.startswith("file:")
         readers = _readers[pool] = None if private or engine.url.query else _Readers(database)
+        if readers is not None:
+            event.listen(engine, "engine_disposed", lambda _engine: readers.close(), once=True)
     return readers.get() if readers is not None else None
 
 

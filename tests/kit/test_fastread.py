@@ -136,6 +136,36 @@ async def test_sqlite_values_written_by_hand_decode_as_sqlalchemy_decodes_them(
     assert len(fast) == 5
 
 
+async def test_a_read_that_would_begin_the_transaction_sees_every_commit(
+    app: FastAPI, session: AsyncSession
+) -> None:
+    """The first read of a request sees what others committed just before, as a transaction
+    begun by it would; on a SQLite file it begins none (nothing to roll back at the end)."""
+    everything = {"ids": [1, 2, 3, 4, 5, 6], "start": datetime(2000, 1, 1, tzinfo=UTC)}
+    sessions = create_sessionmaker(app.state.engine)
+    async with sessions() as other:
+        await insert(other)
+        await other.commit()
+    fast = await decoded(session, everything)
+    sqlite = app.state.engine.dialect.name == "sqlite"
+    assert session.in_transaction() is not sqlite
+    await session.commit()
+    orm = [tuple(row) for row in await session.execute(BETWEEN.statement, everything)]
+    await session.commit()
+    assert shown(fast) == shown(orm)
+    async with sessions() as other:
+        await other.execute(moments.insert(), [{"id": 6, "at": None, "label": "late"}])
+        await other.execute(moments.delete().where(moments.c.id == 1))
+        await other.commit()
+    assert [row[0] for row in await decoded(session, everything)] == [2, 3, 4, 5, 6]
+    await session.commit()
+    # inside a transaction, the transaction's own view: its writes, not yet committed
+    await session.execute(moments.delete().where(moments.c.id == 2))
+    assert [row[0] for row in await decoded(session, everything)] == [3, 4, 5, 6]
+    await session.rollback()
+    assert [row[0] for row in await decoded(session, everything)] == [2, 3, 4, 5, 6]
+
+
 async def test_a_failing_statement_is_a_database_error(session: AsyncSession) -> None:
     with pytest.raises(DBAPIError):
         await fastread.rows(session, MISSING, {})

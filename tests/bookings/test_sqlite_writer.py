@@ -13,8 +13,10 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from sqlalchemy import make_url, update
 
+from openbooking.bookings import repository
 from openbooking.kit import db, sqlite_writer
-from openbooking.models import Location, Staff
+from openbooking.models import Location, OutboxMessage, Record, RecordChange, RecordService, Staff
+from openbooking.notifications import repository as notifications_repository
 from tests.bookings.helpers import CAMILLE, NY_PHONE, ny_booking, ny_service, record_count, slots
 from tests.verification.conftest import NEW_YORK, Customer
 
@@ -138,6 +140,20 @@ def forget(database: Database, record_ids: list[int]) -> None:
 
 
 class TestTheWriterStoresWhatTheOrmStores:
+    @pytest.mark.parametrize(
+        ("table", "columns"),
+        [
+            (Record.__table__, repository.RECORD_COLUMNS),
+            (RecordService.__table__, repository.RECORD_SERVICE_COLUMNS),
+            (RecordChange.__table__, repository.CHANGE_COLUMNS),
+            (OutboxMessage.__table__, notifications_repository.OUTBOX_COLUMNS),
+        ],
+        ids=["records", "record_services", "record_changes", "outbox"],
+    )
+    def test_every_column_is_written(self, table: Any, columns: tuple[str, ...]) -> None:
+        """A column added to the model later is written by the writer too, not left NULL."""
+        assert set(columns) == {column.name for column in table.columns} - {"id"}
+
     async def test_every_column_of_every_row(
         self, customer: Customer, database: Database, run_in_session: Any, app: FastAPI
     ) -> None:

@@ -378,28 +378,15 @@ RECORD_COLUMNS = (
     "created_at",
     "updated_at",
 )
-RECORD_INSERT = (
-    "INSERT INTO records (location_id, staff_id, client_id, starts_at, ends_at, status,"
-    " hash_digest, client_phone, client_name, client_email, comment, api_id, custom_fields,"
-    " master_requested, online, attendance, notify_by_sms, notify_by_email, reminder_at,"
-    " reminded_at, activity_id, clients_count, sequence, created_at, updated_at)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-    " RETURNING id"
-)
+RECORD_INSERT = sqlite_writer.insert_sql(Record.__table__, RECORD_COLUMNS, returning="id")
 _record_values = sqlite_writer.encoder(Record.__table__, RECORD_COLUMNS)
 
 RECORD_SERVICE_COLUMNS = ("record_id", "service_id", "position", "duration_seconds", "cost")
-RECORD_SERVICE_INSERT = (
-    "INSERT INTO record_services (record_id, service_id, position, duration_seconds, cost)"
-    " VALUES (?, ?, ?, ?, ?)"
-)
+RECORD_SERVICE_INSERT = sqlite_writer.insert_sql(RecordService.__table__, RECORD_SERVICE_COLUMNS)
 _record_service_values = sqlite_writer.encoder(RecordService.__table__, RECORD_SERVICE_COLUMNS)
 
 CHANGE_COLUMNS = ("record_id", "changed_at", "actor", "actor_id", "action", "details")
-CHANGE_INSERT = (
-    "INSERT INTO record_changes (record_id, changed_at, actor, actor_id, action, details)"
-    " VALUES (?, ?, ?, ?, ?, ?)"
-)
+CHANGE_INSERT = sqlite_writer.insert_sql(RecordChange.__table__, CHANGE_COLUMNS)
 _change_values = sqlite_writer.encoder(RecordChange.__table__, CHANGE_COLUMNS)
 
 # CLIENT_UPSERT as plain SQL (the same statement SQLAlchemy compiles for SQLite).

@@ -25,7 +25,7 @@ import threading
 from typing import TYPE_CHECKING, Any, TypeVar
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, bindparam, event
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import DBAPIError
 
@@ -158,6 +158,19 @@ def _close(engine: Engine) -> None:
 
 
 DIALECT = sqlite.dialect()
+
+
+def insert_sql(table: Any, columns: Sequence[str], *, returning: str | None = None) -> str:
+    """SQLite's `INSERT INTO table (columns) VALUES (?, …)` for `table` (a SQLAlchemy Table),
+    optionally `RETURNING` one column, compiled once by SQLAlchemy; `columns` in the table's
+    order, the order SQLAlchemy places them in."""
+    statement = table.insert().values({name: bindparam(name) for name in columns})
+    if returning is not None:
+        statement = statement.returning(table.c[returning])
+    compiled = statement.compile(dialect=DIALECT)
+    if tuple(compiled.positiontup or ()) != tuple(columns):  # the values are sent in this order
+        raise ValueError(f"columns of {table.name} not in the table's order: {columns}")
+    return str(compiled)
 
 
 def encoder(table: Any, columns: Sequence[str]) -> Callable[[Any], tuple[Any, ...]]:

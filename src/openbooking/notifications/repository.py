@@ -74,11 +74,7 @@ OUTBOX_COLUMNS = (
     "dead_at",
     "last_error",
 )
-OUTBOX_INSERT = (
-    "INSERT INTO outbox (channel, event, location_id, record_id, target, payload, created_at,"
-    " due_at, attempts, lease_until, lease_owner, sent_at, dead_at, last_error)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
+OUTBOX_INSERT = sqlite_writer.insert_sql(OutboxMessage.__table__, OUTBOX_COLUMNS)
 _outbox_values = sqlite_writer.encoder(OutboxMessage.__table__, OUTBOX_COLUMNS)
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from openbooking.availability import busy
 from openbooking.kit import sqlite_writer
-from openbooking.kit.db import utcnow
+from openbooking.kit.db import plain_insert_sql, utcnow
 from openbooking.kit.fastread import Statement
 from openbooking.models import (
     Client,
@@ -378,15 +378,15 @@ RECORD_COLUMNS = (
     "created_at",
     "updated_at",
 )
-RECORD_INSERT = sqlite_writer.insert_sql(Record.__table__, RECORD_COLUMNS, returning="id")
+RECORD_INSERT = plain_insert_sql(Record.__table__, RECORD_COLUMNS, returning="id")
 _record_values = sqlite_writer.encoder(Record.__table__, RECORD_COLUMNS)
 
 RECORD_SERVICE_COLUMNS = ("record_id", "service_id", "position", "duration_seconds", "cost")
-RECORD_SERVICE_INSERT = sqlite_writer.insert_sql(RecordService.__table__, RECORD_SERVICE_COLUMNS)
+RECORD_SERVICE_INSERT = plain_insert_sql(RecordService.__table__, RECORD_SERVICE_COLUMNS)
 _record_service_values = sqlite_writer.encoder(RecordService.__table__, RECORD_SERVICE_COLUMNS)
 
 CHANGE_COLUMNS = ("record_id", "changed_at", "actor", "actor_id", "action", "details")
-CHANGE_INSERT = sqlite_writer.insert_sql(RecordChange.__table__, CHANGE_COLUMNS)
+CHANGE_INSERT = plain_insert_sql(RecordChange.__table__, CHANGE_COLUMNS)
 _change_values = sqlite_writer.encoder(RecordChange.__table__, CHANGE_COLUMNS)
 
 # CLIENT_UPSERT as plain SQL (the same statement SQLAlchemy compiles for SQLite).

@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import DateTime, Engine, event, make_url
+from sqlalchemy import DateTime, Engine, bindparam, event, make_url
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -24,7 +25,7 @@ from sqlalchemy.types import TypeDecorator
 from sqlalchemy.util import await_
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Sequence
 
     from sqlalchemy.engine import Connection, Dialect
     from sqlalchemy.engine.interfaces import DBAPIConnection
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
 IMMEDIATE_OPTION = "openbooking_immediate"
+SQLITE_DIALECT = sqlite.dialect()
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -103,6 +105,19 @@ def _private_sqlite_file(url: str) -> None:
         return
     with suppress(FileExistsError):  # another process created it first
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
+def plain_insert_sql(table: Any, columns: Sequence[str], *, returning: str | None = None) -> str:
+    """`INSERT INTO table (columns) VALUES (?, …)` for SQLite's plain connection
+    (`kit.sqlite_writer`), optionally `RETURNING` one column, compiled once by SQLAlchemy from
+    `table` (a Table); `columns` in the table's order, the order SQLAlchemy places them in."""
+    statement = table.insert().values({name: bindparam(name) for name in columns})
+    if returning is not None:
+        statement = statement.returning(table.c[returning])
+    compiled = statement.compile(dialect=SQLITE_DIALECT)
+    if tuple(compiled.positiontup or ()) != tuple(columns):  # the values are sent in this order
+        raise ValueError(f"columns of {table.name} not in the table's order: {columns}")
+    return str(compiled)
 
 
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:

@@ -25,8 +25,7 @@ import threading
 from typing import TYPE_CHECKING, Any, TypeVar
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import Engine, bindparam, event
-from sqlalchemy.dialects import sqlite
+from sqlalchemy import Engine, event
 from sqlalchemy.exc import DBAPIError
 
 from openbooking.kit import db
@@ -157,20 +156,7 @@ def _close(engine: Engine) -> None:
         found.close()
 
 
-DIALECT = sqlite.dialect()
-
-
-def insert_sql(table: Any, columns: Sequence[str], *, returning: str | None = None) -> str:
-    """SQLite's `INSERT INTO table (columns) VALUES (?, …)` for `table` (a SQLAlchemy Table),
-    optionally `RETURNING` one column, compiled once by SQLAlchemy; `columns` in the table's
-    order, the order SQLAlchemy places them in."""
-    statement = table.insert().values({name: bindparam(name) for name in columns})
-    if returning is not None:
-        statement = statement.returning(table.c[returning])
-    compiled = statement.compile(dialect=DIALECT)
-    if tuple(compiled.positiontup or ()) != tuple(columns):  # the values are sent in this order
-        raise ValueError(f"columns of {table.name} not in the table's order: {columns}")
-    return str(compiled)
+DIALECT = db.SQLITE_DIALECT
 
 
 def encoder(table: Any, columns: Sequence[str]) -> Callable[[Any], tuple[Any, ...]]:

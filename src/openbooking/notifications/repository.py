@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import or_, select, update
 
 from openbooking.kit import sqlite_writer
+from openbooking.kit.db import plain_insert_sql
 from openbooking.models import (
     CalendarToken,
     Location,
@@ -74,7 +75,7 @@ OUTBOX_COLUMNS = (
     "dead_at",
     "last_error",
 )
-OUTBOX_INSERT = sqlite_writer.insert_sql(OutboxMessage.__table__, OUTBOX_COLUMNS)
+OUTBOX_INSERT = plain_insert_sql(OutboxMessage.__table__, OUTBOX_COLUMNS)
 _outbox_values = sqlite_writer.encoder(OutboxMessage.__table__, OUTBOX_COLUMNS)
 
 

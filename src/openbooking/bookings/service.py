@@ -57,6 +57,7 @@ if TYPE_CHECKING:
 
     from openbooking.bookings.idempotency import Keeper
     from openbooking.bookings.schemas import BookRecordBody, CheckBody, RescheduleBody
+    from openbooking.catalog.cache import Rows as CatalogRows
     from openbooking.kit.db import UnitOfWork
     from openbooking.kit.envelope import Dialect
     from openbooking.models import Location
@@ -119,9 +120,11 @@ async def plan(
     *,
     ignore: Record | None = None,
     override: bool = False,
+    known: CatalogRows | None = None,
 ) -> list[Planned]:
     """Validate every appointment with the availability engine, in order, each one also
-    against the earlier ones of the same request; pick a member where `staff_id` is 0.
+    against the earlier ones of the same request; pick a member where `staff_id` is 0. The
+    services come from `known` when given (`catalog.booking_rows`), else they are read.
 
     With `override` (a manager squeezing someone in) the working hours, the slot grid, the
     notice and the horizon are ignored, but never another booking of the member."""
@@ -129,7 +132,7 @@ async def plan(
     for appointment in appointments:
         if not appointment.service_ids:
             raise BookingError(NO_SERVICES, appointment.id)
-        services = await _services(session, location.id, appointment)
+        services = await _services(session, location.id, appointment, known)
         day = appointment.start.astimezone(zone(location.timezone)).date()
         try:
             state = await availability.load(
@@ -193,9 +196,13 @@ def _refusal(appointment: Appointment, state: Any, planned: list[Planned]) -> in
 
 
 async def _services(
-    session: AsyncSession, location_id: int, appointment: Appointment
+    session: AsyncSession, location_id: int, appointment: Appointment, known: CatalogRows | None
 ) -> list[Service]:
-    rows = await repository.active_services(session, location_id, appointment.service_ids)
+    rows = (
+        known.services(appointment.service_ids)
+        if known is not None
+        else await repository.active_services(session, location_id, appointment.service_ids)
+    )
     if len(rows) != len(set(appointment.service_ids)):
         raise BookingError(NOT_BOOKABLE, appointment.id)
     return [rows[service_id] for service_id in dict.fromkeys(appointment.service_ids)]
@@ -203,8 +210,9 @@ async def _services(
 
 async def check(session: AsyncSession, location_id: int, body: CheckBody) -> None:
     """POST /book_check: everything book_record would check about the appointments."""
-    location = await catalog.location(session, location_id)
-    await plan(session, location, appointments_of(body, location))
+    known = await catalog.booking_rows(session, location_id)
+    location = known.location()
+    await plan(session, location, appointments_of(body, location), known=known)
 
 
 def _phone(location: Location, raw: Any) -> str:
@@ -251,15 +259,16 @@ async def create(
     included) is one hand-off to the process's writer thread (`_write_at_once`); the ORM path
     below serves PostgreSQL, the code's case and a planned time taken meanwhile."""
     session = work.session
-    location = await catalog.location(session, location_id)
+    known = await catalog.booking_rows(session, location_id)
+    location = known.location()
     phone, name, email, comment = _contact(location, body)
     wanted = appointments_of(body, location)
     if _code_needed(location, phone, customer):
         session = await work.write()
         await _confirm_phone(session, ctx, location, body.code, phone=phone, customer=customer)
-        planned = await plan(session, location, wanted)
+        planned = await plan(session, location, wanted, known=known)
     else:
-        planned = await plan(session, location, wanted)
+        planned = await plan(session, location, wanted, known=known)
         writer = sqlite_writer.of(session.get_bind())
         if writer is not None:
             contact = (phone, name, email, comment)
@@ -267,6 +276,7 @@ async def create(
                 work,
                 writer,
                 ctx=ctx,
+                known=known,
                 location=location,
                 body=body,
                 customer=customer,
@@ -278,11 +288,11 @@ async def create(
                 return written
             # A planned time was taken meanwhile: plan again under the turn, as today.
             session = await work.write()
-            planned = await plan(session, location, wanted)
+            planned = await plan(session, location, wanted, known=known)
         else:
             session = await work.write()
             if await _taken_meanwhile(session, planned):
-                planned = await plan(session, location, wanted)
+                planned = await plan(session, location, wanted, known=known)
     client = await repository.client(session, location.id, phone, name, email)
     await repository.lock_members(session, [item.staff_id for item in planned])
     now = clock_now()
@@ -368,6 +378,7 @@ async def _write_at_once(
     writer: sqlite_writer.Writer,
     *,
     ctx: Context,
+    known: CatalogRows,
     location: Location,
     body: BookRecordBody,
     customer: Customer | None,
@@ -382,8 +393,8 @@ async def _write_at_once(
     Writes what the ORM path below writes, field for field: the re-check of the planned times,
     the client, the records with their services, their history, the outbox rows of
     `notifications.record_created` and, with an Idempotency-Key, the answer."""
-    notices = await notifications.before_created(
-        work.session, location, [item.staff_id for item in planned]
+    notices = notifications.before_created(
+        location, {item.staff_id: known.staff(item.staff_id) for item in planned}
     )
     await work.checkpoint()  # the read ends (it wrote nothing); the writer's thread takes over
     now = clock_now()

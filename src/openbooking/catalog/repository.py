@@ -8,10 +8,12 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, delete, func, select, update
 
+from openbooking.kit import fastread
 from openbooking.kit.errors import NotFound
 from openbooking.models import (
     Base,
     Bookform,
+    CatalogVersion,
     Chain,
     DayOff,
     Location,
@@ -50,6 +52,16 @@ async def location_or_404(session: AsyncSession, location_id: int) -> Location:
     if location is None:
         raise NotFound("Location not found.")
     return location
+
+
+_VERSION = fastread.Statement(select(CatalogVersion.version).where(CatalogVersion.id == 1))
+
+
+async def catalog_version(session: AsyncSession) -> int | None:
+    """The catalog version (None when its row is missing); on a SQLite file, read without
+    beginning the session's transaction (`kit.fastread`)."""
+    found, decoders = await fastread.rows(session, _VERSION, {})
+    return int(decoders[0](found[0][0])) if found else None
 
 
 async def get_chain(session: AsyncSession, chain_id: int) -> Chain | None:
@@ -164,6 +176,11 @@ async def get_staff(session: AsyncSession, location_id: int, staff_id: int) -> S
             Staff.id == staff_id, Staff.location_id == location_id, Staff.deleted.is_(False)
         )
     )
+
+
+async def all_staff(session: AsyncSession, location_id: int) -> Sequence[Staff]:
+    """Every member of the location, deleted ones too."""
+    return (await session.scalars(select(Staff).where(Staff.location_id == location_id))).all()
 
 
 async def positions(session: AsyncSession, location_id: int) -> dict[int, Position]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from openbooking.catalog import render, repository
+from openbooking.catalog import cache, render, repository
 from openbooking.kit.errors import NotFound
 
 if TYPE_CHECKING:
@@ -18,6 +18,27 @@ if TYPE_CHECKING:
 location = repository.location_or_404
 first_location_of_chain = repository.first_location_of_chain
 country_codes = repository.country_codes
+
+
+async def booking_rows(session: AsyncSession, location_id: int) -> cache.Rows:
+    """The location (404 when there is none) with its active services and its members, as a
+    booking reads them: from the process's cache while the catalog version is the one they
+    were read at (one small read, on SQLite outside a transaction), else read anew (and kept)."""
+    version = await repository.catalog_version(session)
+    kept = cache.of(session) if version is not None else None
+    found = kept.get(location_id, version) if kept is not None and version is not None else None
+    if found is None:
+        location = await repository.location_or_404(session, location_id)
+        found = cache.Rows(
+            version,
+            location,
+            await repository.services(session, location_id),
+            await repository.all_staff(session, location_id),
+        )
+        if kept is not None:
+            kept.put(location_id, found)
+    return found
+
 
 # The catalog's writes, as the business file loader (business/loader.py) makes them: rows by
 # the file's ids, refusing ids owned elsewhere, soft-deleting what vanished.

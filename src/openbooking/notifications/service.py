@@ -152,10 +152,8 @@ class CreatedNotices:
     hooks: bool
 
 
-async def before_created(
-    session: AsyncSession, location: Location, staff_ids: Sequence[int]
-) -> CreatedNotices:
-    staff = {staff_id: await repository.staff(session, staff_id) for staff_id in staff_ids}
+def before_created(location: Location, staff: dict[int, Staff | None]) -> CreatedNotices:
+    """What `write_created` needs of the location and of the records' members (by id)."""
     return CreatedNotices(location, staff, bool(endpoints(location, RECORD_CREATED)))
 
 

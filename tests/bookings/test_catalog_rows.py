@@ -1,0 +1,66 @@
+"""A booking reads its location, services and members from the process's cache while the
+catalog version is unchanged: a change to them, made by whoever, counts from the very next
+booking."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from sqlalchemy import select
+
+from openbooking.models import OutboxMessage
+from tests.availability.test_catalog_cache import admin
+from tests.bookings.helpers import CAMILLE, error, ny_booking, ny_service, slots
+from tests.verification.conftest import NEW_YORK, Customer
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+__all__ = ["admin"]
+
+pytestmark = pytest.mark.usefixtures("clock")
+
+BOOK = f"/book_record/{NEW_YORK}"
+
+
+async def test_a_service_taken_off_the_menu(customer: Customer, admin: Any) -> None:
+    service = await ny_service(customer)
+    first, *_, second = await slots(customer, NEW_YORK, CAMILLE, service)
+    booked = await customer.post(BOOK, ny_booking(service, first))
+    assert booked.status_code == 201, booked.text
+    await admin(f"UPDATE services SET active = false WHERE id = {service}")
+    error(await customer.post(BOOK, ny_booking(service, second)), 422, 438)
+
+
+async def test_a_phone_put_on_the_blacklist(customer: Customer, admin: Any) -> None:
+    service = await ny_service(customer)
+    first, *_, second = await slots(customer, NEW_YORK, CAMILLE, service)
+    body = ny_booking(service, first)
+    assert (await customer.post(BOOK, body)).status_code == 201
+    await admin(
+        f"UPDATE locations SET phone_blacklist = '[\"{body['phone']}\"]' WHERE id = {NEW_YORK}"
+    )
+    error(await customer.post(BOOK, ny_booking(service, second)), 403, 434)
+
+
+async def test_a_members_new_address_gets_the_notice(
+    customer: Customer, admin: Any, run_in_session: Any
+) -> None:
+    """The member's copy of a booking's e-mail goes to the address they have now."""
+    service = await ny_service(customer)
+    first, *_, second = await slots(customer, NEW_YORK, CAMILLE, service)
+    await admin(f"UPDATE staff SET email = 'camille@old.example' WHERE id = {CAMILLE}")
+    assert (await customer.post(BOOK, ny_booking(service, first))).status_code == 201
+    await admin(f"UPDATE staff SET email = 'camille@new.example' WHERE id = {CAMILLE}")
+    assert (await customer.post(BOOK, ny_booking(service, second))).status_code == 201
+
+    async def targets(session: AsyncSession) -> list[str]:
+        found = await session.scalars(
+            select(OutboxMessage.target)
+            .where(OutboxMessage.target.like("camille@%"))
+            .order_by(OutboxMessage.id)
+        )
+        return list(found)
+
+    assert await run_in_session(targets) == ["camille@old.example", "camille@new.example"]

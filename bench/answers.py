@@ -61,8 +61,7 @@ def questions(now: datetime) -> list[tuple[str, list[tuple[str, Any]]]]:
                 at = f"{(today + timedelta(days=4)).isoformat()}T{hour}:00"
                 found.append((f"/api/v1/book_staff/{location}", [*ids, ("datetime", at)]))
             for member in members:
-                for day in days:
-                    found.append((f"/api/v1/book_times/{location}/{member}/{day}", ids))
+                found.extend((f"/api/v1/book_times/{location}/{member}/{day}", ids) for day in days)
                 found.append((f"/api/v1/book_staff_seances/{location}/{member}", ids))
                 found.append((f"/api/v1/book_dates/{location}", [("staff_id", member), *ids]))
                 found.append(

@@ -51,7 +51,7 @@ async def database(records: int, keep: str | None, postgres: str | None) -> data
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"reads-{records}.sqlite"
         for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
+            Path(f"{path}{suffix}").unlink(missing_ok=True)  # noqa: ASYNC240 - before the run
         url = dataset.sqlite_url(path)
     built = await dataset.build(url, dataset.business(today), today, records)
     if saved is not None:
@@ -111,7 +111,10 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         "records": found.records,
         "requests_per_block": args.requests,
         "cpu_ms_per_request": {
-            name: {"blocks": [round(value, 3) for value in values], "median": round(statistics.median(values), 3)}
+            name: {
+                "blocks": [round(value, 3) for value in values],
+                "median": round(statistics.median(values), 3),
+            }
             for name, values in cpu.items()
         },
         "pythonpath": os.environ.get("PYTHONPATH", ""),

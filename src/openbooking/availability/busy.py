@@ -14,7 +14,7 @@ with the records of each request, never cached, so a reloaded business file coun
 
 from __future__ import annotations
 
-from sqlalchemy import Select, bindparam, literal_column, select
+from sqlalchemy import ColumnClause, Select, String, bindparam, literal_column, select
 
 from openbooking.models import EventSession, Record
 from openbooking.models.activities import MAX_SESSION_SECONDS, SESSION_ACTIVE
@@ -26,8 +26,8 @@ MAX_BUSY_SECONDS = max(MAX_RECORD_SECONDS, MAX_SESSION_SECONDS)
 # The status is written into the SQL, not bound: the range indexes are partial (`WHERE status =
 # 'active'`), and SQLite prepares a statement again on every run when a bound value decides
 # whether such an index may be used (about 0.1 ms each time for these statements).
-_ACTIVE_RECORD = literal_column(f"'{RECORD_ACTIVE}'")
-_ACTIVE_SESSION = literal_column(f"'{SESSION_ACTIVE}'")
+_ACTIVE_RECORD: ColumnClause[str] = literal_column(f"'{RECORD_ACTIVE}'", String)
+_ACTIVE_SESSION: ColumnClause[str] = literal_column(f"'{SESSION_ACTIVE}'", String)
 
 _records = Record.__table__.c
 

@@ -8,8 +8,9 @@ or reuses the one kept in `--keep DIR` from an earlier run (so that two versions
 be measured one after the other on the same data), then calls each endpoint `--requests` times
 per block through `httpx.ASGITransport` (no server, no sockets; one request at a time, after 30
 untimed ones), `--blocks` times in turn, and prints the process CPU (`time.process_time`: the app
-and the client) per request of each block as JSON. With `--profile`, the timed part runs under
-cProfile and the stats go to FILE.
+and the client) per request of each block as JSON. With `--raw`, the app is called with a
+hand-made ASGI scope instead (no httpx: the figure is the app's own CPU). With `--profile`, the
+timed part runs under cProfile and the stats go to FILE.
 """
 
 from __future__ import annotations
@@ -23,15 +24,17 @@ import statistics
 import sys
 import tempfile
 import time
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 from bench import dataset, run
+from openbooking.app import create_app
+from openbooking.config import Settings
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
-
-    import httpx
+    from collections.abc import AsyncIterator, Sequence
 
 WARMUP = 30
 
@@ -69,7 +72,7 @@ async def database(records: int, keep: str | None, postgres: str | None) -> data
     return built
 
 
-async def _block(client: httpx.AsyncClient, path: str, params: dict[str, Any], count: int) -> float:
+async def _block(client: Any, path: str, params: dict[str, Any], count: int) -> float:
     """CPU milliseconds per request over `count` requests."""
     before = time.process_time()
     for _ in range(count):
@@ -77,6 +80,62 @@ async def _block(client: httpx.AsyncClient, path: str, params: dict[str, Any], c
         if response.status_code != 200:
             raise RuntimeError(f"{path} answered {response.status_code}: {response.text}")
     return (time.process_time() - before) / count * 1e3
+
+
+class _Answer:
+    def __init__(self) -> None:
+        self.status_code = 0
+        self.text = ""
+
+
+class RawClient:
+    """`get` as the ASGI app sees a request from uvicorn, without an HTTP client."""
+
+    def __init__(self, database: dataset.Database) -> None:
+        self.app = create_app(Settings(database_url=database.url))
+        self.headers = [
+            (name.lower().encode(), value.encode())
+            for name, value in run.headers(database.token).items()
+        ] + [(b"host", b"bench")]
+
+    async def get(self, path: str, params: dict[str, Any]) -> _Answer:
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": urlencode(params).encode(),
+            "root_path": "",
+            "headers": self.headers,
+            "client": ("127.0.0.1", 40000),
+            "server": ("bench", 80),
+            "state": {},
+        }
+        answer = _Answer()
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                answer.status_code = message["status"]
+            else:
+                answer.text += message.get("body", b"").decode()
+
+        await self.app(scope, receive, send)
+        return answer
+
+
+@asynccontextmanager
+async def _raw(database: dataset.Database) -> AsyncIterator[RawClient]:
+    client = RawClient(database)
+    try:
+        yield client
+    finally:
+        await client.app.state.engine.dispose()
 
 
 async def main_async(args: argparse.Namespace) -> dict[str, Any]:
@@ -91,11 +150,11 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     names = args.only or list(paths)
     cpu: dict[str, list[float]] = {name: [] for name in names}
     profiler = cProfile.Profile() if args.profile else None
-    async with run.in_process(found) as client:
+    async with _raw(found) if args.raw else run.in_process(found) as client:
         for name in names:
             path, params = paths[name]
             for _ in range(WARMUP):
-                run.checked(await client.get(path, params=params))
+                await _block(client, path, params, 1)
         for block in range(args.blocks):
             order = names if block % 2 == 0 else list(reversed(names))
             for name in order:
@@ -117,6 +176,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             }
             for name, values in cpu.items()
         },
+        "mode": "raw ASGI" if args.raw else "httpx.ASGITransport",
         "pythonpath": os.environ.get("PYTHONPATH", ""),
     }
 
@@ -129,6 +189,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--keep", help="a folder to keep the database in, and reuse it from")
     parser.add_argument("--postgres", help="an empty PostgreSQL database (its tables are dropped)")
     parser.add_argument("--profile", help="write cProfile stats of the timed part here")
+    parser.add_argument("--raw", action="store_true", help="call the ASGI app without httpx")
     parser.add_argument("--only", nargs="*", choices=["i18n", "book_times", "book_dates"])
     args = parser.parse_args(argv)
     started = time.perf_counter()

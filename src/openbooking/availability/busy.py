@@ -14,7 +14,7 @@ with the records of each request, never cached, so a reloaded business file coun
 
 from __future__ import annotations
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import ColumnClause, Select, String, bindparam, literal_column, select
 
 from openbooking.models import EventSession, Record
 from openbooking.models.activities import MAX_SESSION_SECONDS, SESSION_ACTIVE
@@ -22,6 +22,12 @@ from openbooking.models.records import MAX_RECORD_SECONDS, RECORD_ACTIVE
 
 # No interval of any source is longer than this.
 MAX_BUSY_SECONDS = max(MAX_RECORD_SECONDS, MAX_SESSION_SECONDS)
+
+# The status is written into the SQL, not bound: the range indexes are partial (`WHERE status =
+# 'active'`), and SQLite prepares a statement again on every run when a bound value decides
+# whether such an index may be used (about 0.1 ms each time for these statements).
+_ACTIVE_RECORD: ColumnClause[str] = literal_column(f"'{RECORD_ACTIVE}'", String)
+_ACTIVE_SESSION: ColumnClause[str] = literal_column(f"'{SESSION_ACTIVE}'", String)
 
 _records = Record.__table__.c
 
@@ -31,7 +37,7 @@ RECORDS: Select[tuple[int, object, object]] = select(
     _records.ends_at.label("ends_at"),
 ).where(
     _records.staff_id.in_(bindparam("staff_ids", expanding=True)),
-    _records.status == RECORD_ACTIVE,
+    _records.status == _ACTIVE_RECORD,
     _records.starts_at >= bindparam("earliest"),
     _records.starts_at < bindparam("end"),
     _records.ends_at > bindparam("start"),
@@ -45,7 +51,7 @@ EVENT_SESSIONS: Select[tuple[int, object, object]] = select(
     _sessions.ends_at.label("ends_at"),
 ).where(
     _sessions.staff_id.in_(bindparam("staff_ids", expanding=True)),
-    _sessions.status == SESSION_ACTIVE,
+    _sessions.status == _ACTIVE_SESSION,
     _sessions.starts_at >= bindparam("earliest"),
     _sessions.starts_at < bindparam("end"),
     _sessions.ends_at > bindparam("start"),

@@ -99,6 +99,9 @@ class Team:
     selections: dict[tuple[int, tuple[int, ...]], Selection] = field(
         default_factory=dict, compare=False, repr=False
     )
+    # Each member-day's schedule, working intervals and grid (`Availability.plan`): the same
+    # days are asked about request after request. Filled as asked, up to `PLANS` entries.
+    plans: dict[tuple[int, date], DayPlan] = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +114,17 @@ class Selection:
 
 
 SELECTIONS = 256  # remembered per team (any combination of services may be asked for)
+PLANS = 32_768  # member-days remembered per team (50 members over 400 days would be 20,000)
+
+
+@dataclass(frozen=True, slots=True)
+class DayPlan:
+    """What a member's schedule makes of a day, whatever is booked: the schedule in force, its
+    working instants (`slots.working_intervals`) and its grid of starts (`slots.grid`)."""
+
+    schedule: DaySchedule | None
+    working: tuple[Interval, ...]
+    grid: tuple[datetime, ...]
 
 
 @dataclass(slots=True)
@@ -130,6 +144,8 @@ class Availability:
     _sorted: dict[int, _SortedBusy] = field(default_factory=dict)
     # Each member's length for `service_ids`, as `Member.length` gives it.
     _lengths: Mapping[int, int] = field(default_factory=dict)
+    # Member-days' plans: the team's, shared by its requests (`Team.plans`).
+    _plans: dict[tuple[int, date], DayPlan] = field(default_factory=dict)
 
     def require_member(self) -> None:
         if self.member_missing:
@@ -141,17 +157,36 @@ class Availability:
         return [member.staff.id for member in chosen], first, last
 
     def schedule(self, member: Member, day: date) -> DaySchedule | None:
-        staff_id = member.staff.id
-        return slots.resolve_day(
-            day,
-            self.schedules.weekly.get(staff_id, NO_DAYS),
-            self.schedules.exceptions.get(staff_id, NO_DATES),
-            self.schedules.days_off.get(staff_id, frozenset()),
-        )
+        return self.plan(member, day).schedule
+
+    def plan(self, member: Member, day: date) -> DayPlan:
+        """The member's schedule on `day` and what it makes of the day (remembered per team:
+        the team's schedules never change, a new catalog version is a new team)."""
+        key = (member.staff.id, day)
+        found = self._plans.get(key)
+        if found is None:
+            staff_id = member.staff.id
+            schedule = slots.resolve_day(
+                day,
+                self.schedules.weekly.get(staff_id, NO_DAYS),
+                self.schedules.exceptions.get(staff_id, NO_DATES),
+                self.schedules.days_off.get(staff_id, frozenset()),
+            )
+            if schedule is None:
+                found = DayPlan(None, (), ())
+            else:
+                found = DayPlan(
+                    schedule,
+                    slots.working_intervals(day, schedule, self.rules.zone),
+                    slots.grid(day, schedule, self.rules),
+                )
+            if len(self._plans) < PLANS:
+                self._plans[key] = found
+        return found
 
     def member_day(self, member: Member, day: date) -> MemberDay:
-        return slots.member_day(
-            day, self.schedule(member, day), self.busy.get(member.staff.id, ()), self.rules.zone
+        return MemberDay(
+            day, self.plan(member, day).working, tuple(self.busy.get(member.staff.id, ()))
         )
 
     def length(self, member: Member) -> int:
@@ -170,11 +205,9 @@ class Availability:
         return bool(self._free(member, day, first_only=True))
 
     def _free(self, member: Member, day: date, *, first_only: bool) -> list[datetime]:
-        schedule = self.schedule(member, day)
-        if schedule is None:
-            return []
-        working = slots.working_intervals(day, schedule, self.rules.zone)
-        if not working:
+        plan = self.plan(member, day)
+        schedule, working = plan.schedule, plan.working
+        if schedule is None or not working:
             return []
         length = self.length(member)
         if length <= 0:
@@ -186,7 +219,7 @@ class Availability:
             return found[:1] if first_only else found
         gaps = slots.free_gaps(working, busy.around(working[0][0], working[-1][1]))
         return slots.gap_starts(
-            slots.grid(day, schedule, self.rules),
+            plan.grid,
             gaps,
             length,
             self.now + timedelta(seconds=self.rules.min_notice),
@@ -268,6 +301,7 @@ def _availability(team: Team, staff_id: int, service_ids: list[int], now: dateti
         member_missing=selection.member_missing,
         schedules=team.schedules,
         _lengths=selection.lengths,
+        _plans=team.plans,
     )
 
 

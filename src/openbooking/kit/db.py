@@ -245,9 +245,17 @@ class UnitOfWork:
 
     async def finish(self, error: BaseException | None) -> None:
         if error is None or keeps_writes(error):
+            if not _has_work(self.session):
+                return  # a commit would begin and end an empty transaction: 0.1 ms of nothing
             await self.session.commit()
         else:
             await self.session.rollback()
+
+
+def _has_work(session: AsyncSession) -> bool:
+    """Whether the session has a transaction open or changes not yet flushed. Neither holds
+    after a read made outside a transaction (`kit.fastread` on SQLite): every `book_times`."""
+    return bool(session.in_transaction() or session.new or session.deleted or session.dirty)
 
 
 @asynccontextmanager

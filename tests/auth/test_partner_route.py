@@ -50,7 +50,7 @@ async def both(api: Api, headers: dict[str, str]) -> tuple[Any, Any]:
 @pytest.mark.usefixtures("plain")
 class TestPartnerRoute:
     async def test_refuses_what_the_dependency_refuses_with_the_same_answer(self, api: Api) -> None:
-        refused = (
+        refused: tuple[dict[str, str], ...] = (
             {},
             {"Authorization": "Basic abc"},
             {"Authorization": "Bearer"},
@@ -115,7 +115,7 @@ class TestOpenApi:
             context.original_route
             for context in routing.iter_route_contexts(app.routes)
             if isinstance(context.original_route, routing.APIRoute)
-            and context.path_format.startswith("/api/v1/")
+            and (context.path_format or "").startswith("/api/v1/")
         ]
         assert len(api_routes) > 40
         for route in api_routes:

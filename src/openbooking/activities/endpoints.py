@@ -20,6 +20,7 @@ from openbooking.activities.schemas import (
     SearchQuery,
 )
 from openbooking.auth.dependencies import MaybeCustomerDep, require_partner
+from openbooking.auth.routes import PartnerRoute
 from openbooking.bookings import notify
 from openbooking.bookings.rules import (
     ALREADY_BOOKED,
@@ -36,7 +37,10 @@ from openbooking.kit.openapi import answers
 from openbooking.kit.wire import IdPath, body, query
 
 router = APIRouter(
-    dependencies=[Depends(require_partner)], tags=["group events"], responses=ERROR_RESPONSES
+    dependencies=[Depends(require_partner)],
+    tags=["group events"],
+    responses=ERROR_RESPONSES,
+    route_class=PartnerRoute,
 )
 UNKNOWN = (404, "Unknown location")
 BAD_QUERY = (422, "A malformed or missing parameter (`meta.errors[].field`)")

@@ -33,6 +33,8 @@ from openbooking.widget import service as widget
 
 API_PREFIX = "/api/v1"
 AUTH = b"authorization"
+# Where `auth.routes.PartnerRoute` leaves the partner it checked before dependency solving.
+PARTNER_KEY = "openbooking.partner"
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -54,6 +56,9 @@ class PartnerBearer(SecurityBase):
         self.scheme_name = "partner"
 
     async def __call__(self, request: Request) -> Partner:
+        checked: Partner | None = request.scope.get(PARTNER_KEY)
+        if checked is not None:  # by the route class, for this request
+            return checked
         credentials = credentials_of(request)
         if widget.is_public_key(credentials.partner_token):
             return await _widget_partner(request, credentials.partner_token)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends
 from starlette.responses import Response
 
 from openbooking.auth.dependencies import require_partner
+from openbooking.auth.routes import PartnerRoute
 from openbooking.availability import render, service
 from openbooking.availability.schemas import (
     BookDates,
@@ -28,7 +29,10 @@ from openbooking.kit.openapi import answers
 from openbooking.kit.wire import DayPath, IdPath, query
 
 router = APIRouter(
-    dependencies=[Depends(require_partner)], tags=["availability"], responses=ERROR_RESPONSES
+    dependencies=[Depends(require_partner)],
+    tags=["availability"],
+    responses=ERROR_RESPONSES,
+    route_class=PartnerRoute,
 )
 NOT_FOUND = errors((404, "Unknown location or team member"), 422)
 

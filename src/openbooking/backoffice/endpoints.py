@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
 from openbooking.auth.dependencies import BusinessUserDep, require_partner
+from openbooking.auth.routes import PartnerRoute
 from openbooking.backoffice import accounts, render, service
 from openbooking.backoffice.schemas import (
     ActivityBody,
@@ -36,7 +37,10 @@ from openbooking.kit.openapi import answers
 from openbooking.kit.wire import DayPath, IdPath, body, query
 
 router = APIRouter(
-    dependencies=[Depends(require_partner)], tags=["business"], responses=ERROR_RESPONSES
+    dependencies=[Depends(require_partner)],
+    tags=["business"],
+    responses=ERROR_RESPONSES,
+    route_class=PartnerRoute,
 )
 USER = (
     401,

@@ -13,6 +13,7 @@ from openbooking.auth.dependencies import (
     PartnerDep,
     require_partner,
 )
+from openbooking.auth.routes import PartnerRoute
 from openbooking.bookings import idempotency, notify, service
 from openbooking.bookings.rules import (
     BAD_CODE,
@@ -51,7 +52,10 @@ from openbooking.kit.wire import IdPath, body
 from openbooking.models import Customer
 
 router = APIRouter(
-    dependencies=[Depends(require_partner)], tags=["bookings"], responses=ERROR_RESPONSES
+    dependencies=[Depends(require_partner)],
+    tags=["bookings"],
+    responses=ERROR_RESPONSES,
+    route_class=PartnerRoute,
 )
 
 

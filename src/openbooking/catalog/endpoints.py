@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends
 from starlette.responses import Response
 
 from openbooking.auth.dependencies import CredentialsDep, business_user_of, require_partner
+from openbooking.auth.routes import PartnerRoute
 from openbooking.availability import service as availability
 from openbooking.catalog import service
 from openbooking.catalog.languages import translation_bytes
@@ -32,7 +33,10 @@ from openbooking.kit.openapi import answers
 from openbooking.kit.wire import IdPath, query
 
 router = APIRouter(
-    dependencies=[Depends(require_partner)], tags=["catalog"], responses=ERROR_RESPONSES
+    dependencies=[Depends(require_partner)],
+    tags=["catalog"],
+    responses=ERROR_RESPONSES,
+    route_class=PartnerRoute,
 )
 
 

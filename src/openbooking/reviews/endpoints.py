@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Path, Request
 from starlette.responses import Response
 
 from openbooking.auth.dependencies import require_partner
+from openbooking.auth.routes import PartnerRoute
 from openbooking.deps import DialectDep, SessionDep, WriteSessionDep
 from openbooking.kit.envelope import BODY_ERRORS, ERROR_RESPONSES, Envelope, envelope, errors
 from openbooking.kit.openapi import answers
@@ -16,7 +17,10 @@ from openbooking.reviews import service
 from openbooking.reviews.schemas import ReviewBody, ReviewForm, ReviewFormY, ReviewSubmitted
 
 router = APIRouter(
-    dependencies=[Depends(require_partner)], tags=["reviews"], responses=ERROR_RESPONSES
+    dependencies=[Depends(require_partner)],
+    tags=["reviews"],
+    responses=ERROR_RESPONSES,
+    route_class=PartnerRoute,
 )
 TokenPath = Annotated[
     str,

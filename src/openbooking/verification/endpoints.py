@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Path
 from starlette.responses import Response
 
 from openbooking.auth.dependencies import CustomerDep, UserTokenDep, require_partner
+from openbooking.auth.routes import PartnerRoute
 from openbooking.deps import (
     ContextDep,
     DialectDep,
@@ -41,7 +42,10 @@ from openbooking.verification.schemas import (
 )
 
 router = APIRouter(
-    dependencies=[Depends(require_partner)], tags=["verification"], responses=ERROR_RESPONSES
+    dependencies=[Depends(require_partner)],
+    tags=["verification"],
+    responses=ERROR_RESPONSES,
+    route_class=PartnerRoute,
 )
 CUSTOMER = (401, "Missing or unknown partner token, or no valid user token")
 CODE_REJECTED = "432: the code is wrong, expired, used or exhausted (`meta.errors[].code`)"

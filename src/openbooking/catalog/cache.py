@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from copy import deepcopy
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import inspect
@@ -49,7 +49,7 @@ def copy_of(model: type[Model], values: Values) -> Model:
     """A new transient instance with `values` as if loaded (no change history: it is only
     read), JSON lists and dicts copied too. About a tenth of the cost of `model(**values)`,
     which sends every value through its attribute's events."""
-    instance: Model = inspect(model).class_manager.new_instance()
+    instance = cast("Model", inspect(model).class_manager.new_instance())
     instance.__dict__.update(
         (key, deepcopy(value) if value and isinstance(value, list | dict) else value)
         for key, value in values.items()

@@ -279,7 +279,7 @@ async def create(
             # A planned time was taken meanwhile: plan again under the turn, as today.
             session = await work.write()
             planned = await plan(session, location, wanted)
-        elif session.get_bind().dialect.name == "postgresql":
+        elif _on_postgresql(session):
             contact = (phone, name, email, comment)
             return await _write_at_once_pg(
                 work,
@@ -516,6 +516,10 @@ async def _write_at_once(
     if answer is None:
         return None
     return _written(ctx, location, rows, answer, kept=keep is not None)
+
+
+def _on_postgresql(session: AsyncSession) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
 
 
 async def _write_at_once_pg(

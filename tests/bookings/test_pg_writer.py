@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import text
 
 from openbooking.bookings import repository, service
+from openbooking.kit.db import reads_committed
 from tests.bookings.helpers import (
     CAMILLE,
     NY_PHONE,
@@ -106,6 +107,11 @@ def stored(record_ids: list[int]) -> Any:
     return read
 
 
+async def reads_committed_now(session: AsyncSession) -> bool:
+    await session.execute(text("SELECT 1"))
+    return reads_committed(session)
+
+
 def forget(record_ids: list[int]) -> Any:
     async def run(session: AsyncSession) -> None:
         ids = {"ids": record_ids}
@@ -175,6 +181,7 @@ class TestTheDriverPathStoresWhatTheOrmStores:
             )
 
         assert answers[0] == answers[1]
+        assert await run_in_session(reads_committed_now)  # the write went on in the plan's
         assert {table: len(found) for table, found in rows[0].items()} == {
             "records": 2,
             "record_services": 2,

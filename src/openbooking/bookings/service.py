@@ -248,8 +248,10 @@ async def create(
     is a write that stays.
 
     On a SQLite file without a code to check, the whole write transaction (the re-check
-    included) is one hand-off to the process's writer thread (`_write_at_once`); the ORM path
-    below serves PostgreSQL, the code's case and a planned time taken meanwhile."""
+    included) is one hand-off to the process's writer thread (`_write_at_once`); on
+    PostgreSQL it is a few statements on the session's asyncpg connection
+    (`_write_at_once_pg`); the ORM path below serves the code's case, a planned time taken
+    meanwhile on SQLite, and an in-memory SQLite database."""
     session = work.session
     location = await catalog.location(session, location_id)
     phone, name, email, comment = _contact(location, body)
@@ -389,7 +391,7 @@ class _Rows:
     actor_id: int | None
 
     @classmethod
-    def of(  # noqa: PLR0917 - the booking's parts, each named at the two calls
+    def of(  # noqa: PLR0917 - the parts of one booking, as create has them
         cls,
         ctx: Context,
         location: Location,

@@ -18,8 +18,6 @@ import hashlib
 import hmac
 import json
 import secrets
-import sqlite3
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -37,12 +35,13 @@ from openbooking.kit.errors import ApiError
 from openbooking.kit.errors import render as render_error
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable
+    import sqlite3
+    from collections.abc import Awaitable, Callable
 
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from openbooking.bookings.service import Created
-    from openbooking.kit.db import UnitOfWork
+    from openbooking.kit.db import DriverConnection, UnitOfWork
     from openbooking.sms.base import SmsMessage
 
 HEADER = "Idempotency-Key"
@@ -202,19 +201,30 @@ async def store(session: AsyncSession, found: Claim, answer: Response) -> None:
     await repository.store_answer(session, found.digest, answer.status_code, sealed)
 
 
-Keeper = Callable[[sqlite3.Connection, list[dict[str, Any]]], None]
+class Keeper:
+    """Keeps a booking's answer (201 with the answer) under the key, inside the booking's own
+    transaction: on SQLite's writer connection (`kit.sqlite_writer`), or on PostgreSQL's
+    session connection (`kit.db.DriverConnection`)."""
+
+    __slots__ = ("found",)
+
+    def __init__(self, found: Claim) -> None:
+        self.found = found
+
+    def _sealed(self, answer: list[dict[str, Any]]) -> tuple[str, int, bytes]:
+        response = envelope(answer, status_code=201)
+        sealed = self.found.seal(response.status_code, bytes(response.body))
+        return self.found.digest, response.status_code, sealed
+
+    def __call__(self, connection: sqlite3.Connection, answer: list[dict[str, Any]]) -> None:
+        repository.store_answer_now(connection, *self._sealed(answer))
+
+    async def on(self, connection: DriverConnection, answer: list[dict[str, Any]]) -> None:
+        await repository.store_answer_on(connection, *self._sealed(answer))
 
 
 def keeper(found: Claim) -> Keeper:
-    """Keeps a booking's answer (201 with `answer`) under the key, on SQLite's writer
-    connection inside the booking's transaction (`kit.sqlite_writer`)."""
-
-    def keep(connection: sqlite3.Connection, answer: list[dict[str, Any]]) -> None:
-        response = envelope(answer, status_code=201)
-        sealed = found.seal(response.status_code, bytes(response.body))
-        repository.store_answer_now(connection, found.digest, response.status_code, sealed)
-
-    return keep
+    return Keeper(found)
 
 
 async def release(work: UnitOfWork, found: Claim) -> None:

@@ -12,7 +12,14 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from openbooking.availability import busy
 from openbooking.kit import sqlite_writer
-from openbooking.kit.db import plain_insert_sql, utcnow
+from openbooking.kit.db import (
+    PG_DIALECT,
+    DriverConnection,
+    DriverStatement,
+    encoder,
+    plain_insert_sql,
+    utcnow,
+)
 from openbooking.kit.fastread import Statement
 from openbooking.models import (
     Client,
@@ -90,7 +97,7 @@ async def active_services(
     return {row.id: row for row in rows}
 
 
-def _client_upsert(insert: Any) -> Any:
+def _client_upsert(insert: Any, returning: Any = Client) -> Any:
     """Add the location's client with the phone, or give the existing one the name (and the
     e-mail, when one is given) used now: one statement, whoever adds the phone first."""
     stmt = insert(Client).values(
@@ -113,7 +120,7 @@ def _client_upsert(insert: Any) -> Any:
                 "updated_at": case((changed, new.updated_at), else_=old.updated_at),
             },
         )
-        .returning(Client)
+        .returning(returning)
         .execution_options(populate_existing=True)
     )
 
@@ -471,3 +478,74 @@ def store_answer_now(
 ) -> None:
     """`store_answer` on the writer's connection."""
     connection.execute(STORE_ANSWER_SQL, (status_code, sealed, digest))
+
+
+# The same booking's write transaction on PostgreSQL: the same rows, sent on the session's own
+# asyncpg connection (`kit.db.DriverConnection`), in the session's transaction.
+
+_MEMBER_LOCK_PG = DriverStatement(MEMBER_LOCK)
+_CLIENT_UPSERT_PG = DriverStatement(_client_upsert(pg_insert, Client.__table__.c.id))
+_RECORD_INSERT_PG = plain_insert_sql(
+    Record.__table__, RECORD_COLUMNS, returning="id", dialect=PG_DIALECT
+)
+_record_values_pg = encoder(Record.__table__, RECORD_COLUMNS, PG_DIALECT)
+_RECORD_SERVICE_INSERT_PG = plain_insert_sql(
+    RecordService.__table__, RECORD_SERVICE_COLUMNS, dialect=PG_DIALECT
+)
+_record_service_values_pg = encoder(RecordService.__table__, RECORD_SERVICE_COLUMNS, PG_DIALECT)
+_CHANGE_INSERT_PG = plain_insert_sql(RecordChange.__table__, CHANGE_COLUMNS, dialect=PG_DIALECT)
+_change_values_pg = encoder(RecordChange.__table__, CHANGE_COLUMNS, PG_DIALECT)
+_STORE_ANSWER_PG = DriverStatement(
+    update(IdempotentRequest)
+    .where(IdempotentRequest.key_digest == bindparam("digest"))
+    .values(status_code=bindparam("status_code"), response=bindparam("response"))
+)
+
+
+async def lock_members_on(connection: DriverConnection, staff_ids: Sequence[int]) -> None:
+    """`lock_members` on the session's asyncpg connection."""
+    for staff_id in sorted(set(staff_ids)):
+        arguments = _MEMBER_LOCK_PG.arguments({"key": staff_id % 2147483647})
+        await connection.fetchval(_MEMBER_LOCK_PG.sql, arguments)
+
+
+async def upsert_client_on(connection: DriverConnection, client: Client) -> int:
+    """CLIENT_UPSERT on the session's asyncpg connection: the client's id."""
+    values = {
+        "location_id": client.location_id,
+        "phone": client.phone,
+        "name": client.name,
+        "email": client.email,
+        "now": client.created_at,
+    }
+    return int(
+        await connection.fetchval(_CLIENT_UPSERT_PG.sql, _CLIENT_UPSERT_PG.arguments(values))
+    )
+
+
+async def insert_record_on(
+    connection: DriverConnection, record: Record, links: Sequence[RecordService]
+) -> int:
+    """`add_record` on the session's asyncpg connection; the exclusion constraint refuses an
+    overlap (IntegrityError, as through the ORM). The record's id, also set on `record` and
+    `links`."""
+    record_id = int(await connection.fetchval(_RECORD_INSERT_PG, _record_values_pg(record)))
+    record.id = record_id
+    for link in links:
+        link.record_id = record_id
+    await connection.executemany(
+        _RECORD_SERVICE_INSERT_PG, [_record_service_values_pg(link) for link in links]
+    )
+    return record_id
+
+
+async def insert_changes_on(connection: DriverConnection, changes: Sequence[RecordChange]) -> None:
+    await connection.executemany(_CHANGE_INSERT_PG, [_change_values_pg(x) for x in changes])
+
+
+async def store_answer_on(
+    connection: DriverConnection, digest: str, status_code: int, sealed: bytes
+) -> None:
+    """`store_answer` on the session's asyncpg connection."""
+    values = {"digest": digest, "status_code": status_code, "response": sealed}
+    await connection.fetchval(_STORE_ANSWER_PG.sql, _STORE_ANSWER_PG.arguments(values))

@@ -38,7 +38,7 @@ from openbooking.kit import metrics, phones, sqlite_writer
 from openbooking.kit.clock import instant, zone
 from openbooking.kit.clock import now as clock_now
 from openbooking.kit.crypto import keyed_digest, same
-from openbooking.kit.db import lost_race, utcnow
+from openbooking.kit.db import driver_connection, lost_race, reads_committed, utcnow
 from openbooking.kit.errors import InvalidParameter, NotFound
 from openbooking.kit.wire import visible
 from openbooking.models import Client, Customer, Record, RecordService, Service
@@ -256,12 +256,14 @@ async def create(
     is a write that stays.
 
     On a SQLite file without a code to check, the whole write transaction (the re-check
-    included) is one hand-off to the process's writer thread (`_write_at_once`); the ORM path
-    below serves PostgreSQL, the code's case and a planned time taken meanwhile."""
+    included) is one hand-off to the process's writer thread (`_write_at_once`); on
+    PostgreSQL it is a few statements on the session's asyncpg connection
+    (`_write_at_once_pg`); the ORM path below serves the code's case, a planned time taken
+    meanwhile on SQLite, and an in-memory SQLite database."""
     session = work.session
     known = await catalog.booking_rows(session, location_id)
     location = known.location()
-    phone, name, email, comment = _contact(location, body)
+    contact = phone, name, email, _ = _contact(location, body)
     wanted = appointments_of(body, location)
     if _code_needed(location, phone, customer):
         session = await work.write()
@@ -271,7 +273,6 @@ async def create(
         planned = await plan(session, location, wanted, known=known)
         writer = sqlite_writer.of(session.get_bind())
         if writer is not None:
-            contact = (phone, name, email, comment)
             written = await _write_at_once(
                 work,
                 writer,
@@ -289,6 +290,18 @@ async def create(
             # A planned time was taken meanwhile: plan again under the turn, as today.
             session = await work.write()
             planned = await plan(session, location, wanted, known=known)
+        elif _on_postgresql(session):
+            return await _write_at_once_pg(
+                work,
+                ctx=ctx,
+                known=known,
+                location=location,
+                body=body,
+                customer=customer,
+                planned=planned,
+                contact=contact,
+                keep=keep,
+            )
         else:
             session = await work.write()
             if await _taken_meanwhile(session, planned):
@@ -304,7 +317,7 @@ async def create(
             location,
             body,
             item,
-            contact=(phone, name, email, comment),
+            contact=contact,
             record_hash=record_hash,
             now=now,
         )
@@ -373,6 +386,101 @@ def _new_record(
     return record
 
 
+@dataclass(slots=True)
+class _Rows:
+    """A booking's rows built before its write transaction (the same objects the ORM path
+    adds, left transient), for the writers that bypass the ORM: SQLite's writer thread
+    (`_write_at_once`) and PostgreSQL's session connection (`_write_at_once_pg`)."""
+
+    planned: list[Planned]
+    client: Client
+    records: list[Record]
+    links: list[list[RecordService]]
+    hashes: list[str]
+    actor_id: int | None
+
+    @classmethod
+    def of(  # noqa: PLR0917 - the parts of one booking, as create has them
+        cls,
+        ctx: Context,
+        location: Location,
+        body: BookRecordBody,
+        customer: Customer | None,
+        planned: list[Planned],
+        contact: tuple[str, str, str | None, str | None],
+    ) -> _Rows:
+        now = clock_now()
+        hashes = [secrets.token_hex(16) for _ in planned]
+        phone, name, email, _ = contact
+        return cls(
+            planned=planned,
+            client=Client(location_id=location.id, phone=phone, name=name, email=email or ""),
+            records=[
+                _new_record(
+                    ctx, location, body, item, contact=contact, record_hash=record_hash, now=now
+                )
+                for item, record_hash in zip(planned, hashes, strict=True)
+            ],
+            links=[
+                [
+                    RecordService(
+                        service_id=service.id,
+                        position=index,
+                        duration_seconds=length,
+                        cost=service.price_min,
+                    )
+                    for index, (service, length) in enumerate(item.services)
+                ]
+                for item in planned
+            ],
+            hashes=hashes,
+            actor_id=customer.id if customer else None,
+        )
+
+    def stamped_client(self) -> Client:
+        """The client row to upsert, stamped now (as `repository.client` stamps it)."""
+        self.client.created_at = self.client.updated_at = utcnow()
+        return self.client
+
+    def changes(self) -> list[Any]:
+        """The records' history entries (their ids known)."""
+        return [
+            repository.change(record.id, ACTOR_CUSTOMER, actor_id=self.actor_id, action="created")
+            for record in self.records
+        ]
+
+    def with_services(self) -> list[tuple[Record, list[tuple[RecordService, Service]]]]:
+        """Each record with its services, as the notices read them (ids known)."""
+        return [
+            (
+                record,
+                [(link, service) for link, (service, _) in zip(links, item.services, strict=True)],
+            )
+            for record, links, item in zip(self.records, self.links, self.planned, strict=True)
+        ]
+
+    def answer(self) -> list[dict[str, Any]]:
+        return [
+            {"id": item.appointment.id, "record_id": record.id, "record_hash": record_hash}
+            for item, record, record_hash in zip(
+                self.planned, self.records, self.hashes, strict=True
+            )
+        ]
+
+
+def _written(
+    ctx: Context, location: Location, rows: _Rows, answer: list[dict[str, Any]], *, kept: bool
+) -> Created:
+    for record in rows.records:
+        logger.info(
+            "booked record %s at location %s (member %s)", record.id, location.id, record.staff_id
+        )
+    metrics.BOOKINGS_CREATED.inc(len(rows.records))
+    created = _created(ctx, location, rows.records, answer)
+    created.answer_stored = kept
+    return created
+
+
 async def _write_at_once(
     work: UnitOfWork,
     writer: sqlite_writer.Writer,
@@ -397,26 +505,7 @@ async def _write_at_once(
         location, {item.staff_id: known.staff(item.staff_id) for item in planned}
     )
     await work.checkpoint()  # the read ends (it wrote nothing); the writer's thread takes over
-    now = clock_now()
-    phone, name, email, _ = contact
-    hashes = [secrets.token_hex(16) for _ in planned]
-    records = [
-        _new_record(ctx, location, body, item, contact=contact, record_hash=record_hash, now=now)
-        for item, record_hash in zip(planned, hashes, strict=True)
-    ]
-    links = [
-        [
-            RecordService(
-                service_id=service.id,
-                position=index,
-                duration_seconds=length,
-                cost=service.price_min,
-            )
-            for index, (service, length) in enumerate(item.services)
-        ]
-        for item in planned
-    ]
-    actor_id = customer.id if customer else None
+    rows = _Rows.of(ctx, location, body, customer, planned, contact)
 
     def write(connection: sqlite3.Connection) -> list[dict[str, Any]] | None:
         for item in planned:
@@ -424,44 +513,13 @@ async def _write_at_once(
                 connection, item.staff_id, item.appointment.start, item.end
             ):
                 return None
-        stamp = utcnow()
-        client = Client(
-            location_id=location.id,
-            phone=phone,
-            name=name,
-            email=email or "",
-            created_at=stamp,
-            updated_at=stamp,
-        )
-        client_id = repository.upsert_client(connection, client)
-        for record, services in zip(records, links, strict=True):
+        client_id = repository.upsert_client(connection, rows.stamped_client())
+        for record, services in zip(rows.records, rows.links, strict=True):
             record.client_id = client_id
             repository.insert_record(connection, record, services)
-        repository.insert_changes(
-            connection,
-            [
-                repository.change(record.id, ACTOR_CUSTOMER, actor_id=actor_id, action="created")
-                for record in records
-            ],
-        )
-        notifications.write_created(
-            connection,
-            notices,
-            [
-                (
-                    record,
-                    [
-                        (link, service)
-                        for link, (service, _) in zip(services, item.services, strict=True)
-                    ],
-                )
-                for record, services, item in zip(records, links, planned, strict=True)
-            ],
-        )
-        answer = [
-            {"id": item.appointment.id, "record_id": record.id, "record_hash": record_hash}
-            for item, record, record_hash in zip(planned, records, hashes, strict=True)
-        ]
+        repository.insert_changes(connection, rows.changes())
+        notifications.write_created(connection, notices, rows.with_services())
+        answer = rows.answer()
         if keep is not None:
             keep(connection, answer)
         return answer
@@ -469,14 +527,58 @@ async def _write_at_once(
     answer = await writer.run(write)
     if answer is None:
         return None
-    for record in records:
-        logger.info(
-            "booked record %s at location %s (member %s)", record.id, location.id, record.staff_id
-        )
-    metrics.BOOKINGS_CREATED.inc(len(records))
-    created = _created(ctx, location, records, answer)
-    created.answer_stored = keep is not None
-    return created
+    return _written(ctx, location, rows, answer, kept=keep is not None)
+
+
+def _on_postgresql(session: AsyncSession) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+async def _write_at_once_pg(
+    work: UnitOfWork,
+    *,
+    ctx: Context,
+    known: CatalogRows,
+    location: Location,
+    body: BookRecordBody,
+    customer: Customer | None,
+    planned: list[Planned],
+    contact: tuple[str, str, str | None, str | None],
+    keep: Keeper | None,
+) -> Created:
+    """PostgreSQL: the booking's write transaction as a few statements on the session's own
+    asyncpg connection (`kit.db.DriverConnection`), in the session's transaction (committed
+    by the request edge as ever): the members' locks, the client, each record and its
+    services (the exclusion constraint refusing an overlap: 433), the history, the outbox
+    rows and, with an Idempotency-Key, the answer. The same rows as the ORM path, built by
+    the same functions as SQLite's writer (`_Rows`).
+
+    At READ COMMITTED (PostgreSQL's default) the write goes on in the plan's transaction:
+    each statement sees what was committed before it, as in a new transaction, and the plan
+    wrote nothing; the ORM path's COMMIT and BEGIN between the two are saved."""
+    notices = notifications.before_created(
+        location, {item.staff_id: known.staff(item.staff_id) for item in planned}
+    )
+    if not reads_committed(work.session):
+        await work.write()
+    connection = await driver_connection(work.session)
+    rows = _Rows.of(ctx, location, body, customer, planned, contact)
+    await repository.lock_members_on(connection, [item.staff_id for item in planned])
+    client_id = await repository.upsert_client_on(connection, rows.stamped_client())
+    for record, services, item in zip(rows.records, rows.links, planned, strict=True):
+        record.client_id = client_id
+        try:
+            await repository.insert_record_on(connection, record, services)
+        except DBAPIError as exc:  # another booking took the slot since the plan read it
+            if not lost_race(exc):
+                raise
+            raise BookingError(TAKEN, item.appointment.id) from None
+    await repository.insert_changes_on(connection, rows.changes())
+    await notifications.write_created_on(connection, notices, rows.with_services())
+    answer = rows.answer()
+    if keep is not None:
+        await keep.on(connection, answer)
+    return _written(ctx, location, rows, answer, kept=keep is not None)
 
 
 class Contact(Protocol):

@@ -160,28 +160,5 @@ DIALECT = db.SQLITE_DIALECT
 
 
 def encoder(table: Any, columns: Sequence[str]) -> Callable[[Any], tuple[Any, ...]]:
-    """The values of `columns` of a transient ORM object of `table`, as the ORM sends them to
-    SQLite: None where the column has a Python default becomes that default (the ORM leaves
-    such a column out of its INSERT, the default fills it in, and the object gets it), then
-    each value goes through its column type's own bind processor (datetimes as SQLAlchemy's
-    text, JSON, booleans)."""
-    steps: list[tuple[str, bool, Any, Any, Any]] = []
-    for name in columns:
-        column = table.c[name]
-        default = column.default
-        scalar = default is not None and default.is_scalar
-        make = default.arg if default is not None and default.is_callable else None
-        process = column.type.dialect_impl(DIALECT).bind_processor(DIALECT)
-        steps.append((name, scalar, default.arg if scalar else None, make, process))
-
-    def encode(item: Any) -> tuple[Any, ...]:
-        values = []
-        for name, scalar, fixed, make, process in steps:
-            value = getattr(item, name)
-            if value is None and (scalar or make is not None):
-                value = fixed if scalar else make(None)  # SQLAlchemy's wrapper takes a context
-                setattr(item, name, value)  # as the ORM's flush leaves it on the object
-            values.append(value if process is None or value is None else process(value))
-        return tuple(values)
-
-    return encode
+    """`kit.db.encoder` for SQLite: the values of a transient ORM object as the ORM sends them."""
+    return db.encoder(table, columns, DIALECT)

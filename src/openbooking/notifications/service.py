@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
     from sqlalchemy.ext.asyncio import AsyncSession
 
+    from openbooking.kit.db import DriverConnection
     from openbooking.models import Location, Record, RecordService, Service, Staff
 
 RECORD_CREATED = "record.created"
@@ -162,8 +163,28 @@ def write_created(
     read: CreatedNotices,
     records: Sequence[tuple[Record, list[tuple[RecordService, Service]]]],
 ) -> None:
-    """`record_created` on the writer's connection: the same outbox rows, for records with
+    """`record_created` on SQLite's writer connection: the same outbox rows, for records with
     their ids and services."""
+    rows = created_rows(read, records)
+    if rows:
+        repository.insert_outbox(connection, rows)
+
+
+async def write_created_on(
+    connection: DriverConnection,
+    read: CreatedNotices,
+    records: Sequence[tuple[Record, list[tuple[RecordService, Service]]]],
+) -> None:
+    """`record_created` on PostgreSQL's session connection (`kit.db.DriverConnection`)."""
+    rows = created_rows(read, records)
+    if rows:
+        await repository.insert_outbox_on(connection, rows)
+
+
+def created_rows(
+    read: CreatedNotices, records: Sequence[tuple[Record, list[tuple[RecordService, Service]]]]
+) -> list[OutboxMessage]:
+    """The outbox rows `record_created` writes, for records with their ids and services."""
     now = clock_now()
     rows: list[OutboxMessage] = []
     for record, services in records:
@@ -179,8 +200,7 @@ def write_created(
                 now=now,
                 hooks=read.hooks,
             )
-    if rows:
-        repository.insert_outbox(connection, rows)
+    return rows
 
 
 async def seat_booked(session: AsyncSession, location: Location, record: Record) -> None:

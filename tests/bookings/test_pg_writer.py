@@ -1,0 +1,253 @@
+"""PostgreSQL: a booking without an SMS code writes its transaction on the session's own
+asyncpg connection (`kit.db.DriverConnection`) instead of through the ORM. It must store
+exactly what the ORM path stores, answer an Idempotency-Key's replay the same, and still be
+refused by the exclusion constraint (433, nothing stored) when another booking took the time
+between the plan and the write."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from sqlalchemy import text
+
+from openbooking.bookings import repository, service
+from openbooking.kit.db import reads_committed
+from tests.bookings.helpers import (
+    CAMILLE,
+    NY_PHONE,
+    error,
+    ny_booking,
+    ny_service,
+    overlapping_pairs,
+    record_count,
+    slots,
+)
+from tests.bookings.test_sqlite_writer import everyone_hears
+from tests.verification.conftest import NEW_YORK, Customer
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from openbooking.kit.db import DriverConnection
+
+pytestmark = [
+    pytest.mark.usefixtures("demo", "clock"),
+    pytest.mark.parametrize("database_url", ["postgresql"], indirect=True),
+]
+
+
+async def rows_of(session: AsyncSession, sql: str, **values: Any) -> list[dict[str, Any]]:
+    return [dict(row) for row in (await session.execute(text(sql), values)).mappings()]
+
+
+def stored(record_ids: list[int]) -> Any:
+    """Every row the booking of `record_ids` wrote, with its ids replaced by their order (ids,
+    hashes and the webhook's event id necessarily differ between two bookings)."""
+    order = {record_id: f"#{index}" for index, record_id in enumerate(record_ids)}
+
+    def renamed(value: Any) -> Any:
+        serialized = json.dumps(value)
+        for record_id, mark in order.items():
+            serialized = serialized.replace(f"record-{record_id}@", f"record-{mark}@")
+            serialized = serialized.replace(f'"id": {record_id},', f'"id": "{mark}",')
+        return json.loads(serialized)
+
+    async def read(session: AsyncSession) -> dict[str, Any]:
+        ids = {"ids": record_ids}
+        records = await rows_of(
+            session, "SELECT * FROM records WHERE id = ANY(:ids) ORDER BY id", **ids
+        )
+        for row in records:
+            row["id"] = order[row.pop("id")]
+            assert len(row.pop("hash_digest")) == 64
+            row.pop("client_id")
+        services = await rows_of(
+            session,
+            "SELECT * FROM record_services WHERE record_id = ANY(:ids)"
+            " ORDER BY record_id, position",
+            **ids,
+        )
+        changes = await rows_of(
+            session, "SELECT * FROM record_changes WHERE record_id = ANY(:ids) ORDER BY id", **ids
+        )
+        outbox = await rows_of(
+            session, "SELECT * FROM outbox WHERE record_id = ANY(:ids) ORDER BY id", **ids
+        )
+        for row in [*services, *changes, *outbox]:
+            row["record_id"] = order[row["record_id"]]
+            row.pop("id", None)
+        for row in outbox:
+            payload = renamed(row.pop("payload"))
+            if row["channel"] == "webhook":
+                assert payload.pop("id").startswith("evt_")
+            row["payload"] = payload
+        clients = await rows_of(
+            session, "SELECT * FROM clients WHERE phone = :phone", phone=NY_PHONE
+        )
+        for row in clients:
+            row.pop("id")
+        keys = await rows_of(
+            session, "SELECT * FROM idempotent_requests WHERE status_code IS NOT NULL"
+        )
+        for row in keys:
+            row.pop("id"), row.pop("key_digest"), row.pop("response")
+        return {
+            "records": records,
+            "record_services": services,
+            "record_changes": changes,
+            "outbox": outbox,
+            "clients": clients,
+            "idempotent_requests": keys,
+        }
+
+    return read
+
+
+async def reads_committed_now(session: AsyncSession) -> bool:
+    await session.execute(text("SELECT 1"))
+    return reads_committed(session)
+
+
+def forget(record_ids: list[int]) -> Any:
+    async def run(session: AsyncSession) -> None:
+        ids = {"ids": record_ids}
+        for table in ("outbox", "record_changes", "record_services"):
+            await session.execute(text(f"DELETE FROM {table} WHERE record_id = ANY(:ids)"), ids)
+        await session.execute(text("DELETE FROM records WHERE id = ANY(:ids)"), ids)
+        await session.execute(text("DELETE FROM clients WHERE phone = :phone"), {"phone": NY_PHONE})
+        await session.execute(text("DELETE FROM idempotent_requests"))
+
+    return run
+
+
+class TestTheDriverPathStoresWhatTheOrmStores:
+    async def test_every_column_of_every_row(self, customer: Customer, run_in_session: Any) -> None:
+        await run_in_session(everyone_hears)
+        service_id = await ny_service(customer)
+        free = await slots(customer, NEW_YORK, CAMILLE, service_id)
+        body = ny_booking(
+            service_id,
+            free[0],
+            comment="by the window",
+            api_id="ext-7",
+            custom_fields={"source": "tests", "é": [1, 2.5, None]},
+            notify_by_sms=3,
+            notify_by_email=24,
+        )
+        body["appointments"].append(
+            {
+                "id": 9,
+                "services": [service_id],
+                "staff_id": 0,
+                "datetime": free[-1],
+                "custom_fields": {"room": "B"},
+            }
+        )
+        used: list[bool] = []
+        driver_path = service._write_at_once_pg
+
+        async def spied(*args: Any, **kwargs: Any) -> Any:
+            used.append(True)
+            return await driver_path(*args, **kwargs)
+
+        answers, rows = [], []
+        for key, path in (("orm-1", "orm"), ("driver-1", "driver")):
+            with pytest.MonkeyPatch.context() as patch:
+                patch.setattr(service, "_write_at_once_pg", spied)
+                if path == "orm":
+                    patch.setattr(service, "_on_postgresql", lambda _session: False)
+                answer = await customer.post(
+                    f"/book_record/{NEW_YORK}", body, headers={"Idempotency-Key": key}
+                )
+            assert answer.status_code == 201, answer.text
+            assert used == ([] if path == "orm" else [True])
+            replay = await customer.post(
+                f"/book_record/{NEW_YORK}", body, headers={"Idempotency-Key": key}
+            )
+            assert replay.headers["idempotent-replayed"] == "true"
+            assert replay.content == answer.content  # the answer stored with the booking
+            record_ids = [item["record_id"] for item in answer.json()["data"]]
+            rows.append(await run_in_session(stored(record_ids)))
+            await run_in_session(forget(record_ids))
+            answers.append(
+                [
+                    {**item, "record_id": None, "record_hash": len(item["record_hash"])}
+                    for item in answer.json()["data"]
+                ]
+            )
+
+        assert answers[0] == answers[1]
+        assert await run_in_session(reads_committed_now)  # the write went on in the plan's
+        assert {table: len(found) for table, found in rows[0].items()} == {
+            "records": 2,
+            "record_services": 2,
+            "record_changes": 2,
+            "outbox": 8,  # per record: confirmation, reminder, member's notice, webhook
+            "clients": 1,
+            "idempotent_requests": 1,
+        }
+        assert rows[0] == rows[1]
+
+
+class TestATimeTakenBetweenThePlanAndTheWrite:
+    async def test_the_exclusion_constraint_refuses_it(
+        self, customer: Customer, run_in_session: Any, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Another booking of the same time commits after this one's plan read the time free:
+        the constraint refuses this one's record (433, as through the ORM), and nothing of it
+        stays (no client, no outbox row), its Idempotency-Key answering the same 433."""
+        await run_in_session(everyone_hears)
+        service_id = await ny_service(customer)
+        when = (await slots(customer, NEW_YORK, CAMILLE, service_id))[1]
+        other = {**ny_booking(service_id, when), "phone": "+12125550199", "fullname": "Ada"}
+        lock = repository.lock_members_on
+        raced: list[int] = []
+        taken_id: list[int] = []
+
+        async def first_another_booking(connection: DriverConnection, staff: Sequence[int]) -> None:
+            if not raced:
+                raced.append(1)
+                with monkeypatch.context() as inner:  # the other booking takes the time now
+                    inner.setattr(repository, "lock_members_on", lock)
+                    taken = await customer.post(f"/book_record/{NEW_YORK}", other)
+                assert taken.status_code == 201, taken.text
+                taken_id.append(taken.json()["data"][0]["record_id"])
+            await lock(connection, staff)
+
+        monkeypatch.setattr(repository, "lock_members_on", first_another_booking)
+        before = await run_in_session(record_count)
+        outbox = await run_in_session(lambda s: rows_of(s, "SELECT count(*) AS n FROM outbox"))
+        refused = await customer.post(
+            f"/book_record/{NEW_YORK}",
+            ny_booking(service_id, when),
+            headers={"Idempotency-Key": "r"},
+        )
+
+        assert error(refused, 422, 433)["id"] == 1
+        assert raced == [1]
+        assert await run_in_session(record_count) == before + 1  # the other booking's only
+        assert await run_in_session(overlapping_pairs) == []
+        assert (
+            await run_in_session(
+                lambda s: rows_of(s, "SELECT * FROM clients WHERE phone = :p", p=NY_PHONE)
+            )
+            == []
+        )
+        notices = await run_in_session(
+            lambda s: rows_of(
+                s, "SELECT DISTINCT record_id FROM outbox WHERE record_id IS NOT NULL"
+            )
+        )
+        assert outbox[0]["n"] == 0
+        assert notices == [{"record_id": taken_id[0]}]  # the other booking's notices only
+        replay = await customer.post(
+            f"/book_record/{NEW_YORK}",
+            ny_booking(service_id, when),
+            headers={"Idempotency-Key": "r"},
+        )
+        assert replay.headers["idempotent-replayed"] == "true"
+        assert (replay.status_code, replay.content) == (refused.status_code, refused.content)

@@ -28,61 +28,27 @@ from typing import TYPE_CHECKING, Any
 
 import openbooking
 from bench import bare, dataset
+from bench.inprocess_reads import asgi_get
 from openbooking.app import close_resources, create_app
 from openbooking.config import Settings
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from starlette.types import ASGIApp, Message
+    from starlette.types import ASGIApp
 
 PATHS = ("/api/v1/i18n/en-US",)
 
 
-def scope(path: str, token: str) -> dict[str, Any]:
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "root_path": "",
-        "query_string": b"",
-        "headers": [
-            (b"host", b"bench"),
-            (b"user-agent", b"wrk"),
-            (b"authorization", f"Bearer {token}".encode()),
-        ],
-        "client": ("127.0.0.1", 40000),
-        "server": ("127.0.0.1", 8000),
-        "state": {},
-    }
-
-
-async def call(app: ASGIApp, template: dict[str, Any]) -> int:
-    status = 0
-
-    async def receive() -> Message:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: Message) -> None:
-        nonlocal status
-        if message["type"] == "http.response.start":
-            status = message["status"]
-
-    await app(dict(template, state={}), receive, send)
-    return status
-
-
-async def block(app: ASGIApp, template: dict[str, Any], requests: int) -> float:
+async def block(
+    app: ASGIApp, path: str, headers: list[tuple[bytes, bytes]], requests: int
+) -> float:
     """CPU µs per request over `requests` requests, one at a time."""
     started = time.process_time()
     for _ in range(requests):
-        status = await call(app, template)
+        status, _ = await asgi_get(app, path, headers)
         if status != 200:
-            raise RuntimeError(f"{template['path']} answered {status}")
+            raise RuntimeError(f"{path} answered {status}")
     return (time.process_time() - started) / requests * 1e6
 
 
@@ -91,16 +57,15 @@ async def run(blocks: int, requests: int, paths: Sequence[str], var_dir: Path) -
     url = dataset.sqlite_url(var_dir / "edge.db")
     database = await dataset.build(url, dataset.business(today), today, 0)
     app = create_app(Settings(database_url=url, secret_key="bench-" * 8, var_dir=var_dir))
-    targets: dict[str, tuple[ASGIApp, dict[str, Any]]] = {
-        "bare": (bare.app, scope(bare.PATH, database.token))
-    }
+    headers = [(b"host", b"bench"), (b"authorization", f"Bearer {database.token}".encode())]
+    targets: dict[str, tuple[ASGIApp, str]] = {"bare": (bare.app, bare.PATH)}
     for path in paths:
-        targets[path] = (app, scope(path, database.token))
+        targets[path] = (app, path)
     samples: dict[str, list[float]] = {name: [] for name in targets}
     load = os.getloadavg()[0]
     for index in range(blocks + 1):
-        for name, (target, template) in targets.items():
-            cost = await block(target, template, requests)
+        for name, (target, path) in targets.items():
+            cost = await block(target, path, headers, requests)
             if index:
                 samples[name].append(cost)
     await close_resources(app)

@@ -88,6 +88,41 @@ class _Answer:
         self.text = ""
 
 
+async def asgi_get(
+    app: Any, path: str, headers: list[tuple[bytes, bytes]], query: str = ""
+) -> tuple[int, bytes]:
+    """A GET as the ASGI app sees one from uvicorn, without an HTTP client: status and body."""
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query.encode(),
+        "root_path": "",
+        "headers": headers,
+        "client": ("127.0.0.1", 40000),
+        "server": ("bench", 80),
+        "state": {},
+    }
+    status, body = 0, []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+        else:
+            body.append(message.get("body", b""))
+
+    await app(scope, receive, send)
+    return status, b"".join(body)
+
+
 class RawClient:
     """`get` as the ASGI app sees a request from uvicorn, without an HTTP client."""
 
@@ -99,33 +134,9 @@ class RawClient:
         ] + [(b"host", b"bench")]
 
     async def get(self, path: str, params: dict[str, Any]) -> _Answer:
-        scope = {
-            "type": "http",
-            "asgi": {"version": "3.0"},
-            "http_version": "1.1",
-            "method": "GET",
-            "scheme": "http",
-            "path": path,
-            "raw_path": path.encode(),
-            "query_string": urlencode(params).encode(),
-            "root_path": "",
-            "headers": self.headers,
-            "client": ("127.0.0.1", 40000),
-            "server": ("bench", 80),
-            "state": {},
-        }
         answer = _Answer()
-
-        async def receive() -> dict[str, Any]:
-            return {"type": "http.request", "body": b"", "more_body": False}
-
-        async def send(message: dict[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                answer.status_code = message["status"]
-            else:
-                answer.text += message.get("body", b"").decode()
-
-        await self.app(scope, receive, send)
+        answer.status_code, body = await asgi_get(self.app, path, self.headers, urlencode(params))
+        answer.text = body.decode()
         return answer
 
 

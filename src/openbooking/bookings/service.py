@@ -272,36 +272,21 @@ async def create(
     else:
         planned = await plan(session, location, wanted, known=known)
         writer = sqlite_writer.of(session.get_bind())
-        if writer is not None:
-            written = await _write_at_once(
-                work,
-                writer,
-                ctx=ctx,
-                known=known,
-                location=location,
-                body=body,
-                customer=customer,
-                planned=planned,
-                contact=contact,
-                keep=keep,
+        if writer is not None or _on_postgresql(session):
+            rows = _Rows.of(ctx, location, body, customer, planned, contact)
+            notices = notifications.before_created(
+                location, {item.staff_id: known.staff(item.staff_id) for item in planned}
+            )
+            written = await (
+                _write_at_once_pg(work, rows, notices, keep)
+                if writer is None
+                else _write_at_once(work, writer, rows, notices, keep)
             )
             if written is not None:
-                return written
-            # A planned time was taken meanwhile: plan again under the turn, as today.
+                return _written(ctx, location, rows, written, kept=keep is not None)
+            # SQLite: a planned time was taken meanwhile: plan again under the turn, as today.
             session = await work.write()
             planned = await plan(session, location, wanted, known=known)
-        elif _on_postgresql(session):
-            return await _write_at_once_pg(
-                work,
-                ctx=ctx,
-                known=known,
-                location=location,
-                body=body,
-                customer=customer,
-                planned=planned,
-                contact=contact,
-                keep=keep,
-            )
         else:
             session = await work.write()
             if await _taken_meanwhile(session, planned):
@@ -484,16 +469,10 @@ def _written(
 async def _write_at_once(
     work: UnitOfWork,
     writer: sqlite_writer.Writer,
-    *,
-    ctx: Context,
-    known: CatalogRows,
-    location: Location,
-    body: BookRecordBody,
-    customer: Customer | None,
-    planned: list[Planned],
-    contact: tuple[str, str, str | None, str | None],
+    rows: _Rows,
+    notices: notifications.CreatedNotices,
     keep: Keeper | None,
-) -> Created | None:
+) -> list[dict[str, Any]] | None:
     """SQLite: the booking's whole write transaction in one hand-off to the process's writer
     thread (`kit.sqlite_writer`), its rows built first; None (nothing written) when a planned
     time was taken since the plan's read.
@@ -501,14 +480,10 @@ async def _write_at_once(
     Writes what the ORM path below writes, field for field: the re-check of the planned times,
     the client, the records with their services, their history, the outbox rows of
     `notifications.record_created` and, with an Idempotency-Key, the answer."""
-    notices = notifications.before_created(
-        location, {item.staff_id: known.staff(item.staff_id) for item in planned}
-    )
     await work.checkpoint()  # the read ends (it wrote nothing); the writer's thread takes over
-    rows = _Rows.of(ctx, location, body, customer, planned, contact)
 
     def write(connection: sqlite3.Connection) -> list[dict[str, Any]] | None:
-        for item in planned:
+        for item in rows.planned:
             if repository.busy_within_now(
                 connection, item.staff_id, item.appointment.start, item.end
             ):
@@ -524,10 +499,7 @@ async def _write_at_once(
             keep(connection, answer)
         return answer
 
-    answer = await writer.run(write)
-    if answer is None:
-        return None
-    return _written(ctx, location, rows, answer, kept=keep is not None)
+    return await writer.run(write)
 
 
 def _on_postgresql(session: AsyncSession) -> bool:
@@ -535,17 +507,8 @@ def _on_postgresql(session: AsyncSession) -> bool:
 
 
 async def _write_at_once_pg(
-    work: UnitOfWork,
-    *,
-    ctx: Context,
-    known: CatalogRows,
-    location: Location,
-    body: BookRecordBody,
-    customer: Customer | None,
-    planned: list[Planned],
-    contact: tuple[str, str, str | None, str | None],
-    keep: Keeper | None,
-) -> Created:
+    work: UnitOfWork, rows: _Rows, notices: notifications.CreatedNotices, keep: Keeper | None
+) -> list[dict[str, Any]]:
     """PostgreSQL: the booking's write transaction as a few statements on the session's own
     asyncpg connection (`kit.db.DriverConnection`), in the session's transaction (committed
     by the request edge as ever): the members' locks, the client, each record and its
@@ -556,16 +519,12 @@ async def _write_at_once_pg(
     At READ COMMITTED (PostgreSQL's default) the write goes on in the plan's transaction:
     each statement sees what was committed before it, as in a new transaction, and the plan
     wrote nothing; the ORM path's COMMIT and BEGIN between the two are saved."""
-    notices = notifications.before_created(
-        location, {item.staff_id: known.staff(item.staff_id) for item in planned}
-    )
     if not reads_committed(work.session):
         await work.write()
     connection = await driver_connection(work.session)
-    rows = _Rows.of(ctx, location, body, customer, planned, contact)
-    await repository.lock_members_on(connection, [item.staff_id for item in planned])
+    await repository.lock_members_on(connection, [item.staff_id for item in rows.planned])
     client_id = await repository.upsert_client_on(connection, rows.stamped_client())
-    for record, services, item in zip(rows.records, rows.links, planned, strict=True):
+    for record, services, item in zip(rows.records, rows.links, rows.planned, strict=True):
         record.client_id = client_id
         try:
             await repository.insert_record_on(connection, record, services)
@@ -578,7 +537,7 @@ async def _write_at_once_pg(
     answer = rows.answer()
     if keep is not None:
         await keep.on(connection, answer)
-    return _written(ctx, location, rows, answer, kept=keep is not None)
+    return answer
 
 
 class Contact(Protocol):

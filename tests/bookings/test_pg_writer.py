@@ -24,7 +24,7 @@ from tests.bookings.helpers import (
     record_count,
     slots,
 )
-from tests.bookings.test_sqlite_writer import everyone_hears
+from tests.bookings.test_sqlite_writer import everyone_hears, two_appointments
 from tests.verification.conftest import NEW_YORK, Customer
 
 if TYPE_CHECKING:
@@ -127,26 +127,7 @@ def forget(record_ids: list[int]) -> Any:
 class TestTheDriverPathStoresWhatTheOrmStores:
     async def test_every_column_of_every_row(self, customer: Customer, run_in_session: Any) -> None:
         await run_in_session(everyone_hears)
-        service_id = await ny_service(customer)
-        free = await slots(customer, NEW_YORK, CAMILLE, service_id)
-        body = ny_booking(
-            service_id,
-            free[0],
-            comment="by the window",
-            api_id="ext-7",
-            custom_fields={"source": "tests", "é": [1, 2.5, None]},
-            notify_by_sms=3,
-            notify_by_email=24,
-        )
-        body["appointments"].append(
-            {
-                "id": 9,
-                "services": [service_id],
-                "staff_id": 0,
-                "datetime": free[-1],
-                "custom_fields": {"room": "B"},
-            }
-        )
+        body = await two_appointments(customer)
         used: list[bool] = []
         driver_path = service._write_at_once_pg
 

@@ -48,6 +48,32 @@ async def everyone_hears(session: AsyncSession) -> None:
     await session.execute(update(Staff).where(Staff.id == CAMILLE).values(email="c@example.org"))
 
 
+async def two_appointments(customer: Customer) -> dict[str, Any]:
+    """A booking body using every field a booking stores: two appointments (the second for
+    any member), custom fields in the body and in an appointment, notice settings."""
+    service = await ny_service(customer)
+    free = await slots(customer, NEW_YORK, CAMILLE, service)
+    body = ny_booking(
+        service,
+        free[0],
+        comment="by the window",
+        api_id="ext-7",
+        custom_fields={"source": "tests", "é": [1, 2.5, None]},
+        notify_by_sms=3,
+        notify_by_email=24,
+    )
+    body["appointments"].append(
+        {
+            "id": 9,
+            "services": [service],
+            "staff_id": 0,
+            "datetime": free[-1],
+            "custom_fields": {"room": "B"},
+        }
+    )
+    return body
+
+
 class Database:
     """The app's SQLite file read with plain sqlite3: rows as dicts."""
 
@@ -158,27 +184,7 @@ class TestTheWriterStoresWhatTheOrmStores:
         self, customer: Customer, database: Database, run_in_session: Any, app: FastAPI
     ) -> None:
         await run_in_session(everyone_hears)
-        service = await ny_service(customer)
-        free = await slots(customer, NEW_YORK, CAMILLE, service)
-        body = ny_booking(
-            service,
-            free[0],
-            comment="by the window",
-            api_id="ext-7",
-            custom_fields={"source": "tests", "é": [1, 2.5, None]},
-            notify_by_sms=3,
-            notify_by_email=24,
-        )
-        body["appointments"].append(
-            {
-                "id": 9,
-                "services": [service],
-                "staff_id": 0,
-                "datetime": free[-1],
-                "custom_fields": {"room": "B"},
-            }
-        )
-
+        body = await two_appointments(customer)
         answers, rows = [], []
         for key, path in (("orm-1", "orm"), ("writer-1", "writer")):
             if path == "orm":

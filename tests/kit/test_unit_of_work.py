@@ -42,3 +42,25 @@ class TestFinish:
             pass
         assert not work.session.in_transaction()
         assert await _names(app) == []
+
+
+class TestClose:
+    async def test_a_session_that_holds_nothing_is_left_as_it_is(self, app: FastAPI) -> None:
+        async with unit_of_work(app.state.sessionmaker) as work:
+            pass
+        assert not work.session.in_transaction()
+        assert app.state.engine.pool.checkedout() == 0
+
+    async def test_a_session_that_read_is_closed(self, app: FastAPI) -> None:
+        async with unit_of_work(app.state.sessionmaker) as work:
+            await work.session.scalar(select(func.count()).select_from(PartnerToken))
+            assert app.state.engine.pool.checkedout() == 1
+        assert app.state.engine.pool.checkedout() == 0
+
+    async def test_loaded_objects_are_detached(self, app: FastAPI) -> None:
+        async with unit_of_work(app.state.sessionmaker) as work:
+            token = PartnerToken(name="kept", token_sha256="d" * 64)
+            work.session.add(token)
+            await work.checkpoint()  # committed: no transaction, the object still in the session
+        assert token not in work.session
+        assert app.state.engine.pool.checkedout() == 0

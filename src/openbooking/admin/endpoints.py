@@ -13,12 +13,12 @@ from openbooking.admin import service
 from openbooking.admin.session import cookie_token
 from openbooking.backoffice import accounts
 from openbooking.backoffice.schemas import AuthBody
-from openbooking.deps import ContextDep, SessionDep, WorkDep
+from openbooking.deps import ContextDep, SessionDep, WorkDep, WorkRoute
 from openbooking.kit.envelope import envelope
 from openbooking.kit.errors import NotFound, Unauthorized
 from openbooking.kit.wire import body
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=WorkRoute)
 STATIC = resources.files("openbooking.admin") / "static"
 FILES = {
     "admin.css": "text/css; charset=utf-8",

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi import routing
 
 from openbooking.auth.dependencies import PARTNER_KEY, require_partner
+from openbooking.deps import WorkRoute
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Coroutine
@@ -34,9 +35,11 @@ if TYPE_CHECKING:
     Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 
 
-class PartnerRoute(routing.APIRoute):
+class PartnerRoute(WorkRoute):
     """An `APIRoute` whose router-level `Depends(require_partner)` runs before dependency
-    solving instead of inside it; the partner is left in the scope for `PartnerDep`."""
+    solving instead of inside it; the partner is left in the scope for `PartnerDep`. The
+    request's unit of work, if the endpoint needs one, is opened after the check
+    (`WorkRoute`)."""
 
     def get_route_handler(self) -> Handler:
         handler = super().get_route_handler()

@@ -386,8 +386,24 @@ class UnitOfWork:
             if not _has_work(self.session):
                 return  # a commit would begin and end an empty transaction: 0.1 ms of nothing
             await self.session.commit()
-        else:
+        elif self.session.in_transaction():  # without one, a rollback has nothing to undo
             await self.session.rollback()
+
+    async def close(self) -> None:
+        """Close the session, as `async with session` does (its connection back to the pool,
+        its objects detached), unless it holds nothing: no transaction (hence no connection,
+        nothing pending) and no objects. Closing such a session changes nothing, yet
+        `AsyncSession.close` would still cost a task (the shielded close) and a greenlet."""
+        session = self.session
+        if session.in_transaction() or session.identity_map:
+            await session.__aexit__(None, None, None)  # the shielded close of `async with`
+
+    async def end(self, error: BaseException | None) -> None:
+        """`finish`, then `close`, even when finishing fails (the close then rolls back)."""
+        try:
+            await self.finish(error)
+        finally:
+            await self.close()
 
 
 def _has_work(session: AsyncSession) -> bool:
@@ -400,14 +416,13 @@ def _has_work(session: AsyncSession) -> bool:
 async def unit_of_work(
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> AsyncIterator[UnitOfWork]:
-    async with sessionmaker() as session:
-        work = UnitOfWork(session)
-        try:
-            yield work
-        except BaseException as exc:
-            await work.finish(exc)
-            raise
-        await work.finish(None)
+    work = UnitOfWork(sessionmaker())
+    try:
+        yield work
+    except BaseException as exc:
+        await work.end(exc)
+        raise
+    await work.end(None)
 
 
 @event.listens_for(Session, "after_transaction_end")

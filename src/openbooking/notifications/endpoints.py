@@ -9,12 +9,12 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from openbooking.bookings import service as bookings
-from openbooking.deps import SessionDep
+from openbooking.deps import SessionDep, WorkRoute
 from openbooking.kit.errors import NotFound
 from openbooking.kit.wire import IdPath
 from openbooking.notifications import service
 
-router = APIRouter(tags=["calendar"], include_in_schema=False)
+router = APIRouter(tags=["calendar"], include_in_schema=False, route_class=WorkRoute)
 
 MAX_TOKEN = 128
 CALENDAR = "text/calendar; charset=utf-8"

@@ -9,12 +9,12 @@ from importlib import resources
 from fastapi import APIRouter, Request
 from starlette.responses import HTMLResponse, Response
 
-from openbooking.deps import SessionDep
+from openbooking.deps import SessionDep, WorkRoute
 from openbooking.kit.errors import NotFound
 from openbooking.kit.wire import IdPath
 from openbooking.widget import service
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=WorkRoute)
 STATIC = resources.files("openbooking.widget") / "static"
 TEMPLATE = (STATIC / "page.html").read_text(encoding="utf-8")
 EMBED_SCRIPT = (STATIC / "widget.js").read_bytes()

@@ -66,6 +66,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         lifespan=lifespan,
+        # FastAPI's own OpenTelemetry bridge looks up the global providers on every request
+        # (about 10 µs of a cheap one) only to find none: the server's metrics and access log
+        # are its own (kit/metrics.py, kit/middleware.Edge).
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     app.state.engine = engine

@@ -108,9 +108,6 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
 
     def data_received(self, data: bytes) -> None:
         if self._in_head:
-            if self._head_timer is None:
-                loop = asyncio.get_running_loop()
-                self._head_timer = loop.call_later(head_timeout(), self._refuse, TOO_SLOW)
             window = self._tail + data
             end = window.find(_END_OF_HEAD)
             head = data if end < 0 else data[: max(0, end + len(_END_OF_HEAD) - len(self._tail))]
@@ -121,6 +118,11 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
                 self._refuse(TOO_LARGE)
                 return
         super().data_received(data)
+        # A head begun but not complete once this data is parsed has `head_timeout()` left to
+        # arrive; a head that came whole (the usual case) needs no timer at all.
+        if self._in_head and self._head_bytes and self._head_timer is None:
+            loop = asyncio.get_running_loop()
+            self._head_timer = loop.call_later(head_timeout(), self._refuse, TOO_SLOW)
 
     def on_headers_complete(self) -> None:
         self._in_head = False

@@ -4,6 +4,7 @@ lines, with request ids and no secrets, through a code login and a booking."""
 from __future__ import annotations
 
 import json
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +37,20 @@ def healthz_count_per_process(metrics_dir: Path) -> dict[str, float]:
             and sample.labels.get("route") == "/healthz"
         )
     return counts
+
+
+def access_logged(server: Server, request_ids: set[str]) -> list[str]:
+    """The server's log lines once each of `request_ids` is on an access line (or after 30 s:
+    the caller's assertions then say what is missing)."""
+    deadline = time.monotonic() + 30
+    while True:
+        lines = server.log.read_text().splitlines()
+        access = [line for line in lines if "openbooking.access" in line]
+        if time.monotonic() > deadline or all(
+            any(rid in line for line in access) for rid in request_ids
+        ):
+            return lines
+        time.sleep(0.05)
 
 
 @pytest.fixture(scope="module")
@@ -170,7 +185,9 @@ class TestJsonLogs:
         request_ids.add(read.headers["x-request-id"])
 
         # A line the server logged during the booking, and the access lines of every request.
-        lines = server.log.read_text().splitlines()
+        # A request's access line is written once it has finished, which may be after its
+        # answer was sent (a PostgreSQL connection goes back to its pool first): wait for them.
+        lines = access_logged(server, request_ids | {"login-1"})
         # `serve` prints its banner (the demo token, the address) before the server starts;
         # from the first log line on, every line is one JSON object.
         first = next(i for i, line in enumerate(lines) if line.startswith("{"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from operator import sub
 from typing import TYPE_CHECKING, Any
 
 from openbooking.availability import cache, repository, slots
@@ -56,9 +57,10 @@ class _SortedBusy:
     @classmethod
     def of(cls, source: list[Interval]) -> _SortedBusy:
         intervals = sorted(source)
-        longest = max((end - start for start, end in intervals), default=timedelta())
-        valid = all(end >= start for start, end in intervals)
         starts = [start for start, _ in intervals]
+        lengths = list(map(sub, [end for _, end in intervals], starts))
+        longest = max(lengths, default=timedelta())
+        valid = min(lengths, default=timedelta()) >= timedelta()
         return cls(source, len(source), intervals, starts, longest, valid)
 
     def around(self, first: datetime, last: datetime) -> list[Interval]:
@@ -111,9 +113,15 @@ class Selection:
     members: tuple[Member, ...]
     lengths: dict[int, int]  # member id -> seconds for the services
     member_missing: bool
+    # The days on which one of `members` works, by window (first and last day): the month view
+    # asks this of the same month request after request. Filled as asked, up to `WINDOWS`.
+    working: dict[tuple[date, date], tuple[date, ...]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
 
 SELECTIONS = 256  # remembered per team (any combination of services may be asked for)
+WINDOWS = 64  # working days remembered per selection, by window
 PLANS = 32_768  # member-days remembered per team (50 members over 400 days would be 20,000)
 
 
@@ -146,6 +154,8 @@ class Availability:
     _lengths: Mapping[int, int] = field(default_factory=dict)
     # Member-days' plans: the team's, shared by its requests (`Team.plans`).
     _plans: dict[tuple[int, date], DayPlan] = field(default_factory=dict)
+    # Working days by window: the selection's, shared by its requests (`Selection.working`).
+    _working: dict[tuple[date, date], tuple[date, ...]] = field(default_factory=dict)
 
     def require_member(self) -> None:
         if self.member_missing:
@@ -183,6 +193,23 @@ class Availability:
             if len(self._plans) < PLANS:
                 self._plans[key] = found
         return found
+
+    def working_days(self, first: date, last: date) -> list[date]:
+        """The days from `first` to `last` on which one of the members works (whatever is
+        booked: remembered with the members, which never change for a team)."""
+        key = (first, last)
+        found = self._working.get(key)
+        if found is None:
+            days = []
+            day = first
+            while day <= last:
+                if any(self.schedule(member, day) for member in self.members):
+                    days.append(day)
+                day += timedelta(days=1)
+            found = tuple(days)
+            if len(self._working) < WINDOWS:
+                self._working[key] = found
+        return list(found)
 
     def member_day(self, member: Member, day: date) -> MemberDay:
         return MemberDay(
@@ -328,6 +355,7 @@ def _availability(team: Team, staff_id: int, service_ids: list[int], now: dateti
         schedules=team.schedules,
         _lengths=selection.lengths,
         _plans=team.plans,
+        _working=selection.working,
     )
 
 
@@ -511,13 +539,7 @@ async def book_dates(
     availability = await team(session, location_id, staff_id, service_ids, first_batch)
     first, last = date_window(availability.today(), *window, availability.last_day())
     availability.require_member()
-    members = availability.members
-    working: list[date] = []
-    day = first
-    while day <= last:
-        if any(availability.schedule(member, day) for member in members):
-            working.append(day)
-        day += timedelta(days=1)
+    working = availability.working_days(first, last)
     return working, await bookable_days(session, availability, first, last)
 
 

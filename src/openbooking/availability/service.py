@@ -29,11 +29,11 @@ if TYPE_CHECKING:
     from openbooking.models import Location
 
 MAX_RANGE_DAYS = 400
-# book_dates reads the records of this many members first (in display order), then of twice as
-# many for the days still undecided, and so on: usually the first members settle most days. One:
-# a read costs little next to the rows it brings (on SQLite outside a transaction, tens of
-# microseconds; `kit.fastread`), and the first member alone settles most days of a month.
-FIRST_BATCH = 1
+# book_dates reads, with the catalog version, the records of the first members in display order
+# that between them work every working day of the window (`Availability.covering`; at most
+# this many), then of twice as many for the days still undecided, and so on: usually the first
+# batch settles every day, in one read. Days off alone then never cost a second read.
+MAX_FIRST_BATCH = 8
 
 Nearest = tuple[date, list[datetime]]  # a day and its free starts
 NO_DAYS: dict[int, DaySchedule] = {}
@@ -118,6 +118,8 @@ class Selection:
     working: dict[tuple[date, date], tuple[date, ...]] = field(
         default_factory=dict, compare=False, repr=False
     )
+    # How many members, in display order, work every working day of a window (the same).
+    covering: dict[tuple[date, date], int] = field(default_factory=dict, compare=False, repr=False)
 
 
 SELECTIONS = 256  # remembered per team (any combination of services may be asked for)
@@ -156,6 +158,8 @@ class Availability:
     _plans: dict[tuple[int, date], DayPlan] = field(default_factory=dict)
     # Working days by window: the selection's, shared by its requests (`Selection.working`).
     _working: dict[tuple[date, date], tuple[date, ...]] = field(default_factory=dict)
+    # How many members cover a window: the selection's (`Selection.covering`).
+    _covering: dict[tuple[date, date], int] = field(default_factory=dict)
 
     def require_member(self) -> None:
         if self.member_missing:
@@ -210,6 +214,25 @@ class Availability:
             if len(self._working) < WINDOWS:
                 self._working[key] = found
         return list(found)
+
+    def covering(self, first: date, last: date) -> int:
+        """How many members, in display order, it takes for one of them to work on each day
+        from `first` to `last` that any member works (at most `MAX_FIRST_BATCH`; remembered
+        like `working_days`)."""
+        key = (first, last)
+        found = self._covering.get(key)
+        if found is None:
+            left = set(self.working_days(first, last))
+            found = 0
+            for member in self.members[:MAX_FIRST_BATCH]:
+                if not left:
+                    break
+                found += 1
+                left = {day for day in left if self.schedule(member, day) is None}
+            found = max(found, 1)
+            if len(self._covering) < WINDOWS:
+                self._covering[key] = found
+        return found
 
     def member_day(self, member: Member, day: date) -> MemberDay:
         return MemberDay(
@@ -356,6 +379,7 @@ def _availability(team: Team, staff_id: int, service_ids: list[int], now: dateti
         _lengths=selection.lengths,
         _plans=team.plans,
         _working=selection.working,
+        _covering=selection.covering,
     )
 
 
@@ -534,27 +558,29 @@ async def book_dates(
         days = list(availability.days(first, last))
         if not days:
             return None
-        return availability.records(days[0], days[-1], availability.members[:FIRST_BATCH])
+        batch = availability.members[: availability.covering(first, last)]
+        return availability.records(days[0], days[-1], batch)
 
     availability = await team(session, location_id, staff_id, service_ids, first_batch)
     first, last = date_window(availability.today(), *window, availability.last_day())
     availability.require_member()
     working = availability.working_days(first, last)
-    return working, await bookable_days(session, availability, first, last)
+    read = availability.covering(first, last)
+    return working, await bookable_days(session, availability, first, last, read)
 
 
 async def bookable_days(
-    session: AsyncSession, availability: Availability, first: date, last: date
+    session: AsyncSession, availability: Availability, first: date, last: date, read: int
 ) -> list[date]:
     """The days from `first` to `last` on which some member has a free slot.
 
     One free member settles a day, so records are read for a batch of members at a time, in
-    display order, and only over the days the batches before left undecided. The first batch's
-    records came with the team (`book_dates`).
+    display order, and only over the days the batches before left undecided. The first `read`
+    members' records came with the team (`book_dates`).
     """
     undecided = list(availability.days(first, last))
     bookable: list[date] = []
-    done, size = 0, FIRST_BATCH
+    done, size = 0, read
     while undecided and done < len(availability.members):
         batch = availability.members[done : done + size]
         if done:

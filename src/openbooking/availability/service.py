@@ -5,6 +5,7 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from operator import sub
 from typing import TYPE_CHECKING, Any
 
@@ -160,6 +161,8 @@ class Availability:
     _working: dict[tuple[date, date], tuple[date, ...]] = field(default_factory=dict)
     # How many members cover a window: the selection's (`Selection.covering`).
     _covering: dict[tuple[date, date], int] = field(default_factory=dict)
+    _today: date | None = None  # `today()` and `last_day()`, once worked out
+    _last_day: date | None = None
 
     def require_member(self) -> None:
         if self.member_missing:
@@ -266,9 +269,10 @@ class Availability:
         earliest = self.now + timedelta(seconds=self.rules.min_notice)
         latest = self.now + timedelta(days=self.rules.horizon_days)
         starts, intervals, longest = busy.starts, busy.intervals, busy.longest
+        staff_id, plans = member.staff.id, self._plans
         found: set[date] = set()
         for day in days:
-            plan = self.plan(member, day)
+            plan = plans.get((staff_id, day)) or self.plan(member, day)
             working, grid = plan.working, plan.grid
             if not working or not grid:
                 continue
@@ -319,12 +323,20 @@ class Availability:
         return slots.is_bookable(start, length, self.member_day(member, day), self.now, self.rules)
 
     def today(self) -> date:
-        return self.now.astimezone(self.rules.zone).date()
+        if self._today is None:  # `now` never changes: asked several times per request
+            self._today = self.now.astimezone(self.rules.zone).date()
+        return self._today
 
     def last_day(self) -> date:
-        return (
-            (self.now + timedelta(days=self.rules.horizon_days)).astimezone(self.rules.zone).date()
-        )
+        if self._last_day is None:
+            later = self.now + timedelta(days=self.rules.horizon_days)
+            self._last_day = later.astimezone(self.rules.zone).date()
+        return self._last_day
+
+    def day_list(self, first: date, last: date) -> list[date]:
+        """`days` as a list (the month view wants them all; the same few windows are asked
+        for again and again, so their dates are remembered: `_day_range`)."""
+        return list(_day_range(max(first, self.today()), min(last, self.last_day())))
 
     def days(self, first: date, last: date) -> Iterator[date]:
         day = max(first, self.today())
@@ -332,6 +344,12 @@ class Availability:
         while day <= last:
             yield day
             day += timedelta(days=1)
+
+
+@lru_cache(maxsize=256)
+def _day_range(first: date, last: date) -> tuple[date, ...]:
+    """The dates from `first` to `last`, both included."""
+    return tuple(first + timedelta(days=offset) for offset in range((last - first).days + 1))
 
 
 async def _read_team(session: AsyncSession, location_id: int, version: int | None) -> Team | None:
@@ -555,7 +573,7 @@ async def book_dates(
 
     def first_batch(availability: Availability) -> Wanted | None:
         first, last = date_window(availability.today(), *window, availability.last_day())
-        days = list(availability.days(first, last))
+        days = availability.day_list(first, last)
         if not days:
             return None
         batch = availability.members[: availability.covering(first, last)]
@@ -578,7 +596,7 @@ async def bookable_days(
     display order, and only over the days the batches before left undecided. The first `read`
     members' records came with the team (`book_dates`).
     """
-    undecided = list(availability.days(first, last))
+    undecided = availability.day_list(first, last)
     bookable: list[date] = []
     done, size = 0, read
     while undecided and done < len(availability.members):

@@ -188,6 +188,28 @@ class TestBookDates:
         assert DAY in after["working_dates"]
         assert DAY not in after["booking_dates"]
 
+    async def test_any_member_day_is_bookable_exactly_when_it_offers_a_slot(
+        self, api: Api, run_in_session: Any
+    ) -> None:
+        """The month view decides a day member by member (the first free one settles it): a day
+        taken from everyone is not bookable, a day someone further down the list still has is."""
+        everyone, some = "2026-12-03", "2026-12-04"  # Thursday: all three work; Friday too
+        for staff_id in (LENA, MIRA, TOBIAS):
+            await add_record(run_in_session, staff_id, datetime(2026, 12, 3, tzinfo=UTC), 24 * 60)
+        for staff_id in (LENA, MIRA):
+            await add_record(run_in_session, staff_id, datetime(2026, 12, 4, tzinfo=UTC), 24 * 60)
+        params = {"staff_id": 0, "date_from": "2026-12-01", "date_to": "2026-12-12"}
+        data = ok(await api.get(f"/book_dates/{BERLIN}", params=params))
+        offering = [
+            day
+            for day in data["working_dates"]
+            if ok(await api.get(f"/book_times/{BERLIN}/0/{day}"))
+        ]
+        assert everyone in data["working_dates"]
+        assert everyone not in data["booking_dates"]
+        assert some in data["booking_dates"]
+        assert data["booking_dates"] == offering
+
     @pytest.mark.parametrize(
         "params",
         [

@@ -16,6 +16,7 @@ from openbooking.availability.slots import (
     free_slots,
     gap_starts,
     grid,
+    has_start,
     is_bookable,
     member_day,
     resolve_day,
@@ -111,6 +112,11 @@ def test_walking_the_free_gaps_offers_what_testing_every_start_offers(
     offered = free_slots(schedule, member, length, now, rules)
     assert gap_starts(starts, gaps, length, earliest, latest) == offered
     assert gap_starts(starts, gaps, length, earliest, latest, first_only=True) == offered[:1]
+    working = working_intervals(day, schedule, rules.zone)
+    span = timedelta(seconds=length)
+    assert has_start(starts, working, sorted(busy), span, earliest=earliest, latest=latest) == bool(
+        offered
+    )
 
 
 @settings(max_examples=300, deadline=None)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import lru_cache
+from operator import sub
 from typing import TYPE_CHECKING, Any
 
 from openbooking.availability import cache, repository, slots
@@ -28,11 +30,11 @@ if TYPE_CHECKING:
     from openbooking.models import Location
 
 MAX_RANGE_DAYS = 400
-# book_dates reads the records of this many members first (in display order), then of twice as
-# many for the days still undecided, and so on: usually the first members settle most days. One:
-# a read costs little next to the rows it brings (on SQLite outside a transaction, tens of
-# microseconds; `kit.fastread`), and the first member alone settles most days of a month.
-FIRST_BATCH = 1
+# book_dates reads, with the catalog version, the records of the first members in display order
+# that between them work every working day of the window (`Availability.covering`; at most
+# this many), then of twice as many for the days still undecided, and so on: usually the first
+# batch settles every day, in one read. Days off alone then never cost a second read.
+MAX_FIRST_BATCH = 8
 
 Nearest = tuple[date, list[datetime]]  # a day and its free starts
 NO_DAYS: dict[int, DaySchedule] = {}
@@ -56,9 +58,10 @@ class _SortedBusy:
     @classmethod
     def of(cls, source: list[Interval]) -> _SortedBusy:
         intervals = sorted(source)
-        longest = max((end - start for start, end in intervals), default=timedelta())
-        valid = all(end >= start for start, end in intervals)
         starts = [start for start, _ in intervals]
+        lengths = list(map(sub, [end for _, end in intervals], starts))
+        longest = max(lengths, default=timedelta())
+        valid = min(lengths, default=timedelta()) >= timedelta()
         return cls(source, len(source), intervals, starts, longest, valid)
 
     def around(self, first: datetime, last: datetime) -> list[Interval]:
@@ -111,9 +114,17 @@ class Selection:
     members: tuple[Member, ...]
     lengths: dict[int, int]  # member id -> seconds for the services
     member_missing: bool
+    # The days on which one of `members` works, by window (first and last day): the month view
+    # asks this of the same month request after request. Filled as asked, up to `WINDOWS`.
+    working: dict[tuple[date, date], tuple[date, ...]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+    # How many members, in display order, work every working day of a window (the same).
+    covering: dict[tuple[date, date], int] = field(default_factory=dict, compare=False, repr=False)
 
 
 SELECTIONS = 256  # remembered per team (any combination of services may be asked for)
+WINDOWS = 64  # working days remembered per selection, by window
 PLANS = 32_768  # member-days remembered per team (50 members over 400 days would be 20,000)
 
 
@@ -146,6 +157,12 @@ class Availability:
     _lengths: Mapping[int, int] = field(default_factory=dict)
     # Member-days' plans: the team's, shared by its requests (`Team.plans`).
     _plans: dict[tuple[int, date], DayPlan] = field(default_factory=dict)
+    # Working days by window: the selection's, shared by its requests (`Selection.working`).
+    _working: dict[tuple[date, date], tuple[date, ...]] = field(default_factory=dict)
+    # How many members cover a window: the selection's (`Selection.covering`).
+    _covering: dict[tuple[date, date], int] = field(default_factory=dict)
+    _today: date | None = None  # `today()` and `last_day()`, once worked out
+    _last_day: date | None = None
 
     def require_member(self) -> None:
         if self.member_missing:
@@ -184,6 +201,42 @@ class Availability:
                 self._plans[key] = found
         return found
 
+    def working_days(self, first: date, last: date) -> list[date]:
+        """The days from `first` to `last` on which one of the members works (whatever is
+        booked: remembered with the members, which never change for a team)."""
+        key = (first, last)
+        found = self._working.get(key)
+        if found is None:
+            days = []
+            day = first
+            while day <= last:
+                if any(self.schedule(member, day) for member in self.members):
+                    days.append(day)
+                day += timedelta(days=1)
+            found = tuple(days)
+            if len(self._working) < WINDOWS:
+                self._working[key] = found
+        return list(found)
+
+    def covering(self, first: date, last: date) -> int:
+        """How many members, in display order, it takes for one of them to work on each day
+        from `first` to `last` that any member works (at most `MAX_FIRST_BATCH`; remembered
+        like `working_days`)."""
+        key = (first, last)
+        found = self._covering.get(key)
+        if found is None:
+            left = set(self.working_days(first, last))
+            found = 0
+            for member in self.members[:MAX_FIRST_BATCH]:
+                if not left:
+                    break
+                found += 1
+                left = {day for day in left if self.schedule(member, day) is None}
+            found = max(found, 1)
+            if len(self._covering) < WINDOWS:
+                self._covering[key] = found
+        return found
+
     def member_day(self, member: Member, day: date) -> MemberDay:
         return MemberDay(
             day, self.plan(member, day).working, tuple(self.busy.get(member.staff.id, ()))
@@ -203,6 +256,33 @@ class Availability:
 
     def has_free(self, member: Member, day: date) -> bool:
         return bool(self._free(member, day, first_only=True))
+
+    def free_days(self, member: Member, days: Sequence[date]) -> set[date]:
+        """Those of `days` on which the member has a free start: `has_free` for each day, in
+        one pass that stops at the first start that fits (the month view asks this of about 40
+        member-days per request, and a call per day cost most of its own time)."""
+        length = self.length(member)
+        busy = self._busy_sorted(member.staff.id)
+        if length <= 0 or busy is None:
+            return {day for day in days if self.has_free(member, day)}
+        span = timedelta(seconds=length)
+        earliest = self.now + timedelta(seconds=self.rules.min_notice)
+        latest = self.now + timedelta(days=self.rules.horizon_days)
+        starts, intervals, longest = busy.starts, busy.intervals, busy.longest
+        staff_id, plans = member.staff.id, self._plans
+        found: set[date] = set()
+        for day in days:
+            plan = plans.get((staff_id, day)) or self.plan(member, day)
+            working, grid = plan.working, plan.grid
+            if not working or not grid:
+                continue
+            low = bisect_left(starts, working[0][0] - longest)
+            high = bisect_right(starts, working[-1][1])
+            if slots.has_start(
+                grid, working, intervals[low:high], span, earliest=earliest, latest=latest
+            ):
+                found.add(day)
+        return found
 
     def _free(self, member: Member, day: date, *, first_only: bool) -> list[datetime]:
         plan = self.plan(member, day)
@@ -243,12 +323,20 @@ class Availability:
         return slots.is_bookable(start, length, self.member_day(member, day), self.now, self.rules)
 
     def today(self) -> date:
-        return self.now.astimezone(self.rules.zone).date()
+        if self._today is None:  # `now` never changes: asked several times per request
+            self._today = self.now.astimezone(self.rules.zone).date()
+        return self._today
 
     def last_day(self) -> date:
-        return (
-            (self.now + timedelta(days=self.rules.horizon_days)).astimezone(self.rules.zone).date()
-        )
+        if self._last_day is None:
+            later = self.now + timedelta(days=self.rules.horizon_days)
+            self._last_day = later.astimezone(self.rules.zone).date()
+        return self._last_day
+
+    def day_list(self, first: date, last: date) -> list[date]:
+        """`days` as a list (the month view wants them all; the same few windows are asked
+        for again and again, so their dates are remembered: `_day_range`)."""
+        return list(_day_range(max(first, self.today()), min(last, self.last_day())))
 
     def days(self, first: date, last: date) -> Iterator[date]:
         day = max(first, self.today())
@@ -256,6 +344,12 @@ class Availability:
         while day <= last:
             yield day
             day += timedelta(days=1)
+
+
+@lru_cache(maxsize=256)
+def _day_range(first: date, last: date) -> tuple[date, ...]:
+    """The dates from `first` to `last`, both included."""
+    return tuple(first + timedelta(days=offset) for offset in range((last - first).days + 1))
 
 
 async def _read_team(session: AsyncSession, location_id: int, version: int | None) -> Team | None:
@@ -302,16 +396,19 @@ def _availability(team: Team, staff_id: int, service_ids: list[int], now: dateti
         schedules=team.schedules,
         _lengths=selection.lengths,
         _plans=team.plans,
+        _working=selection.working,
+        _covering=selection.covering,
     )
 
 
 def _guess(
     records: Callable[[Availability], Wanted | None], availability: Availability
-) -> Wanted | None:
+) -> tuple[bool, Wanted | None]:
+    """Whether `records` accepted the request, and what it wants."""
     try:
-        return records(availability)
+        return True, records(availability)
     except ApiError:  # refused again below if the cached team turns out current
-        return None
+        return False, None
 
 
 async def team(
@@ -334,8 +431,12 @@ async def team(
     teams = cache.of(session)
     cached = teams.get(location_id) if teams is not None else None
     guess = None  # the records wanted according to the cached team
+    guessed: Availability | None = None  # its availability, when `records` accepted it
     if cached is not None:
-        guess = _guess(records, _availability(cached, staff_id, service_ids, now))
+        guessed = _availability(cached, staff_id, service_ids, now)
+        accepted, guess = _guess(records, guessed)
+        if not accepted:
+            guessed = None  # refused: asked again below, to raise if the team is current
     version, busy = await repository.busy_and_version(session, guess)
     found = cached
     if found is None or version is None or found.version != version:
@@ -347,8 +448,11 @@ async def team(
             teams.put(location_id, found)
     else:
         metrics.AVAILABILITY_CACHE.labels("hit").inc()
-    availability = _availability(found, staff_id, service_ids, now)
-    wanted = records(availability)
+    if found is cached and guessed is not None:  # the guess was right: nothing to redo
+        availability, wanted = guessed, guess
+    else:
+        availability = _availability(found, staff_id, service_ids, now)
+        wanted = records(availability)
     if wanted != guess:
         busy = await repository.busy_time(session, wanted) if wanted is not None else {}
     availability.busy = busy
@@ -469,48 +573,44 @@ async def book_dates(
 
     def first_batch(availability: Availability) -> Wanted | None:
         first, last = date_window(availability.today(), *window, availability.last_day())
-        days = list(availability.days(first, last))
+        days = availability.day_list(first, last)
         if not days:
             return None
-        return availability.records(days[0], days[-1], availability.members[:FIRST_BATCH])
+        batch = availability.members[: availability.covering(first, last)]
+        return availability.records(days[0], days[-1], batch)
 
     availability = await team(session, location_id, staff_id, service_ids, first_batch)
     first, last = date_window(availability.today(), *window, availability.last_day())
     availability.require_member()
-    members = availability.members
-    working: list[date] = []
-    day = first
-    while day <= last:
-        if any(availability.schedule(member, day) for member in members):
-            working.append(day)
-        day += timedelta(days=1)
-    return working, await bookable_days(session, availability, first, last)
+    working = availability.working_days(first, last)
+    read = availability.covering(first, last)
+    return working, await bookable_days(session, availability, first, last, read)
 
 
 async def bookable_days(
-    session: AsyncSession, availability: Availability, first: date, last: date
+    session: AsyncSession, availability: Availability, first: date, last: date, read: int
 ) -> list[date]:
     """The days from `first` to `last` on which some member has a free slot.
 
     One free member settles a day, so records are read for a batch of members at a time, in
-    display order, and only over the days the batches before left undecided. The first batch's
-    records came with the team (`book_dates`).
+    display order, and only over the days the batches before left undecided. The first `read`
+    members' records came with the team (`book_dates`).
     """
-    undecided = list(availability.days(first, last))
+    undecided = availability.day_list(first, last)
     bookable: list[date] = []
-    done, size = 0, FIRST_BATCH
+    done, size = 0, read
     while undecided and done < len(availability.members):
         batch = availability.members[done : done + size]
         if done:
             wanted = availability.records(undecided[0], undecided[-1], batch)
             availability.busy.update(await repository.busy_time(session, wanted))
-        left = []
-        for day in undecided:
-            if any(availability.has_free(member, day) for member in batch):
-                bookable.append(day)
-            else:
-                left.append(day)
-        undecided = left
+        for member in batch:
+            if not undecided:
+                break
+            free = availability.free_days(member, undecided)
+            if free:
+                bookable.extend(free)
+                undecided = [day for day in undecided if day not in free]
         done, size = done + size, size * 2
     return sorted(bookable)
 

@@ -284,3 +284,35 @@ def gap_starts(
                 return found
             index += 1
     return found
+
+
+def has_start(
+    starts: Sequence[datetime],
+    working: Sequence[Interval],
+    busy: Sequence[Interval],
+    span: timedelta,
+    *,
+    earliest: datetime,
+    latest: datetime,
+) -> bool:
+    """Whether `gap_starts(starts, free_gaps(working, busy), …, first_only=True)` finds a start,
+    without building the gaps: it stops at the first gap whose first start fits (the month view
+    only asks whether a day has one)."""
+    count = len(starts)
+    for w_start, w_end in working:
+        cursor = w_start
+        for b_start, b_end in busy:
+            if b_start >= w_end:
+                break
+            if b_end <= cursor:
+                continue
+            if b_start > cursor and b_start - cursor >= span:
+                index = bisect_left(starts, max(cursor, earliest))
+                if index < count and starts[index] <= b_start - span and starts[index] < latest:
+                    return True
+            cursor = b_end
+        if w_end - cursor >= span:
+            index = bisect_left(starts, max(cursor, earliest))
+            if index < count and starts[index] <= w_end - span and starts[index] < latest:
+                return True
+    return False

@@ -480,7 +480,8 @@ async def _write_at_once(
     Writes what the ORM path below writes, field for field: the re-check of the planned times,
     the client, the records with their services, their history, the outbox rows of
     `notifications.record_created` and, with an Idempotency-Key, the answer."""
-    await work.checkpoint()  # the read ends (it wrote nothing); the writer's thread takes over
+    if _in_transaction(work.session):  # the read ends (it wrote nothing)
+        await work.checkpoint()
 
     def write(connection: sqlite3.Connection) -> list[dict[str, Any]] | None:
         for item in rows.planned:
@@ -500,6 +501,13 @@ async def _write_at_once(
         return answer
 
     return await writer.run(write)
+
+
+def _in_transaction(session: AsyncSession) -> bool:
+    """Whether the session holds a transaction or pending changes. The booking's reads on a
+    SQLite file are made outside any (`kit.fastread`): there is nothing to end before the
+    writer's thread takes over, and the session's empty commit cost 0.1-0.3 ms."""
+    return bool(session.in_transaction() or session.new or session.dirty or session.deleted)
 
 
 def _on_postgresql(session: AsyncSession) -> bool:

@@ -31,3 +31,12 @@ def test_it_books_distinct_slots_concurrently(tmp_path: Path) -> None:
     assert result["bookings"] == 6
     assert result["clients"] == 3
     assert asyncio.run(_stored(url)) == inprocess_booking.WARMUP + 6
+
+
+def test_raw_blocks_book_each_block_s_slots(tmp_path: Path) -> None:
+    url = dataset.sqlite_url(tmp_path / "bench.db")
+    result = asyncio.run(inprocess_booking.run(url, 4, 2, None, tmp_path, raw=True, blocks=2))
+
+    assert result["mode"] == "raw ASGI"
+    assert len(result["blocks_cpu_ms_per_booking"]) == 2
+    assert asyncio.run(_stored(url)) == inprocess_booking.WARMUP + 8

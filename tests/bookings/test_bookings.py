@@ -133,6 +133,20 @@ class TestBookRecord:
             record["datetime"], "%Y-%m-%dT%H:%M:%S%z"
         ) == datetime.fromisoformat(when)
 
+    async def test_what_is_wrong_first_is_answered(self, customer: Customer) -> None:
+        # The body is judged before the user token, and the token before the booking itself.
+        path = f"/book_record/{NEW_YORK}"
+        bad_body = await customer.post(path, {"phone": NY_PHONE, "appointments": []}, user="no")
+        assert bad_body.status_code == 422
+        assert bad_body.json()["meta"]["errors"][0]["field"] == "appointments"
+        service = await ny_service(customer)
+        when = (await slots(customer, NEW_YORK, CAMILLE, service))[0]
+        bad_token = await customer.post(path, ny_booking(service, when), user="no")
+        assert bad_token.status_code == 401
+        unknown = await customer.post("/book_record/999999", ny_booking(service, when), user="no")
+        assert unknown.status_code == 401
+        assert when in await slots(customer, NEW_YORK, CAMILLE, service)
+
     async def test_any_member_is_assigned(self, customer: Customer) -> None:
         service = await ny_service(customer)
         when = (await slots(customer, NEW_YORK, 0, service))[0]

@@ -7,14 +7,14 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 from typer.testing import CliRunner
 
 from openbooking.bookings.notify import send_due_reminders
 from openbooking.cli import app as cli
 from openbooking.config import Settings
 from openbooking.kit.db import create_engine, create_sessionmaker
-from openbooking.models import Location
+from openbooking.models import Location, Record
 from openbooking.sms.base import SmsDeliveryError, SmsMessage
 from tests.bookings.helpers import NY_PHONE, ny_booking, ny_service, slots
 from tests.verification.conftest import NEW_YORK, code_in
@@ -85,6 +85,22 @@ class TestConfirmationAndCancellation:
         _, when = await book(customer)
         (sms,) = outbox(NY_PHONE)
         assert sms["text"] == f"Linden & Lark SoHo: your appointment on {local(when)} is confirmed."
+
+    async def test_a_national_phone_is_stored_and_texted_in_e164(
+        self, customer: Customer, outbox: Any, run_in_session: Any
+    ) -> None:
+        # The location's own national form: one phone, parsed once for the booking and once
+        # more (or not) for whether it may be texted; the same number either way.
+        item, when = await book(customer, phone="(212) 555-0123")
+        (sms,) = outbox(NY_PHONE)
+        assert sms["to"] == NY_PHONE
+        assert sms["text"] == f"Linden & Lark SoHo: your appointment on {local(when)} is confirmed."
+        stored = await run_in_session(
+            lambda session: session.scalars(
+                select(Record.client_phone).where(Record.id == item["record_id"])
+            )
+        )
+        assert list(stored) == [NY_PHONE]
 
     async def test_cancelling_sends_a_notice(self, customer: Customer, outbox: Any) -> None:
         item, when = await book(customer)

@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from openbooking.kit.phones import PhoneError, candidates, normalize
+from openbooking.kit import phones
+from openbooking.kit.phones import PhoneError, can_receive_sms, candidates, normalize, region_of
 
 
 @pytest.mark.parametrize(
@@ -56,3 +57,22 @@ def test_t34_normalizing_is_total_and_idempotent(raw: str) -> None:
     except PhoneError:
         return
     assert normalize(value) == value
+
+
+@pytest.mark.parametrize(
+    ("raw", "region", "mobile", "country"),
+    [
+        ("0151 12345678", "DE", True, "DE"),  # a German mobile, national form
+        ("030 1234567", "DE", False, "DE"),  # a Berlin landline: not texted
+        ("02 8736 1234", "IT", False, "IT"),  # Milan: the leading zero is part of the number
+        ("(212) 555-0123", "US", True, "US"),
+        ("+44 7400 123456", None, True, "GB"),
+    ],
+)
+def test_what_a_normalized_phone_is_does_not_depend_on_how_it_was_written(
+    raw: str, region: str | None, mobile: bool, country: str
+) -> None:
+    value = normalize(raw, region)
+    remembered = (can_receive_sms(value), region_of(value))
+    phones._PARSED.clear()  # as another process, which parses the stored E.164 form anew
+    assert (can_receive_sms(value), region_of(value)) == remembered == (mobile, country)

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Header, Request
 from starlette.responses import Response
 
+from openbooking.auth.cache import Partner
 from openbooking.auth.dependencies import (
     CustomerDep,
     MaybeCustomerDep,
-    PartnerDep,
+    credentials_of,
+    optional_customer,
     require_partner,
 )
 from openbooking.auth.routes import PartnerRoute
@@ -35,8 +38,16 @@ from openbooking.bookings.schemas import (
     CheckBody,
     RescheduleBody,
 )
-from openbooking.deps import ContextDep, DialectDep, SessionDep, WorkDep, WriteSessionDep
+from openbooking.deps import (
+    ContextDep,
+    DialectDep,
+    SessionDep,
+    WorkDep,
+    WriteSessionDep,
+    get_context,
+)
 from openbooking.kit.body import read_json
+from openbooking.kit.db import UnitOfWork
 from openbooking.kit.envelope import (
     BODY_ERRORS,
     ERROR_RESPONSES,
@@ -48,8 +59,9 @@ from openbooking.kit.envelope import (
 )
 from openbooking.kit.errors import Unauthorized
 from openbooking.kit.openapi import answers
-from openbooking.kit.wire import IdPath, body
+from openbooking.kit.wire import IdPath, body, parse_body
 from openbooking.models import Customer
+from openbooking.verification.service import Context
 
 router = APIRouter(
     dependencies=[Depends(require_partner)],
@@ -97,6 +109,34 @@ async def post_book_check(
     return envelope(None, meta={"message": "Created"}, status_code=201)
 
 
+@dataclass(slots=True)
+class _BookRecord:
+    """What `post_book_record` takes from the request besides its path and header."""
+
+    data: BookRecordBody
+    raw: Any  # the body as parsed JSON, for the Idempotency-Key's fingerprint
+    work: UnitOfWork
+    partner: Partner
+    context: Context
+    customer: Customer | None
+
+
+async def _book_record(request: Request, work: WorkDep) -> _BookRecord:
+    """The body (parsed once), the partner, the context and the customer, in the order their
+    own dependencies answered before (body errors, then a bad user token), as one node:
+    each dependency node costs every request a round of FastAPI's dependency solving, and
+    this endpoint had nine."""
+    raw = await read_json(request)
+    data = parse_body(BookRecordBody, raw)
+    partner = await require_partner(request)  # checked by the route class: from the scope
+    context = await get_context(request)
+    customer = await optional_customer(work.session, credentials_of(request))
+    return _BookRecord(data, raw, work, partner, context, customer)
+
+
+_book_record.wire_body = BookRecordBody  # type: ignore[attr-defined]  # read by kit.openapi
+
+
 @router.post(
     "/book_record/{location_id}",
     status_code=201,
@@ -132,12 +172,7 @@ async def post_book_check(
 async def post_book_record(
     request: Request,
     location_id: IdPath,
-    data: Annotated[BookRecordBody, Depends(body(BookRecordBody))],
-    raw: Annotated[Any, Depends(read_json)],
-    work: WorkDep,
-    partner: PartnerDep,
-    context: ContextDep,
-    customer: MaybeCustomerDep,
+    given: Annotated[_BookRecord, Depends(_book_record)],
     background: BackgroundTasks,
     idempotency_key: Annotated[
         str | None,
@@ -147,14 +182,15 @@ async def post_book_record(
         ),
     ] = None,
 ) -> Response:
+    data, context, customer = given.data, given.context, given.customer
     claim = idempotency.claim(
         _key(request),
-        partner.id,
+        given.partner.id,
         idempotency_key,
-        [location_id, customer.id if customer else None, raw],
+        [location_id, customer.id if customer else None, given.raw],
     )
     answer, notices = await idempotency.run(
-        work,
+        given.work,
         claim,
         lambda work, keep: service.create(work, context, location_id, data, customer, keep=keep),
     )

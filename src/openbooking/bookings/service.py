@@ -13,8 +13,9 @@ import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import DBAPIError
 
 from openbooking.availability import service as availability
@@ -65,6 +66,7 @@ if TYPE_CHECKING:
     from openbooking.verification.service import Context
 
 logger = logging.getLogger("openbooking.bookings")
+T = TypeVar("T")
 
 
 @dataclass(slots=True)
@@ -347,28 +349,43 @@ def _new_record(
     contact: tuple[str, str, str | None, str | None],
     record_hash: str,
     now: datetime,
+    transient: bool = False,
 ) -> Record:
-    """A planned appointment's record, not yet added (its client is set by the caller)."""
+    """A planned appointment's record, not yet added (its client is set by the caller).
+    `transient`: for the writers that bypass the ORM, built without the model's constructor
+    (`_transient`)."""
     phone, name, email, comment = contact
-    record = Record(
-        location_id=location.id,
-        staff_id=item.staff_id,
-        starts_at=item.appointment.start,
-        ends_at=item.end,
-        status=RECORD_ACTIVE,
-        hash_digest=record_digest(ctx.key, record_hash),
-        client_phone=phone,
-        client_name=name,
-        client_email=email or "",
-        comment=comment or "",
-        api_id=body.api_id or "",
-        custom_fields={**(body.custom_fields or {}), **item.appointment.custom_fields},
-        master_requested=item.appointment.staff_id != 0,
-        notify_by_sms=body.notify_by_sms,
-        notify_by_email=body.notify_by_email,
-    )
+    values = {
+        "location_id": location.id,
+        "staff_id": item.staff_id,
+        "starts_at": item.appointment.start,
+        "ends_at": item.end,
+        "status": RECORD_ACTIVE,
+        "hash_digest": record_digest(ctx.key, record_hash),
+        "client_phone": phone,
+        "client_name": name,
+        "client_email": email or "",
+        "comment": comment or "",
+        "api_id": body.api_id or "",
+        "custom_fields": {**(body.custom_fields or {}), **item.appointment.custom_fields},
+        "master_requested": item.appointment.staff_id != 0,
+        "notify_by_sms": body.notify_by_sms,
+        "notify_by_email": body.notify_by_email,
+    }
+    record = _transient(Record, values) if transient else Record(**values)
     record.reminder_at = notify.reminder_at(record, location, now)
     return record
+
+
+def _transient(model: type[T], values: dict[str, Any]) -> T:
+    """A new instance of `model` holding `values`, never to be added to a session: the rows
+    `_Rows` hands to SQLite's writer thread and PostgreSQL's driver statements, which read
+    them with `getattr` (`kit.db.encoder`). The model's constructor sends each value through
+    its attribute's events: 57-84 µs for a booking's client, record and record service,
+    against 10-14 µs for this."""
+    instance: T = sa_inspect(model).class_manager.new_instance()
+    instance.__dict__.update(values)
+    return instance
 
 
 @dataclass(slots=True)
@@ -399,20 +416,33 @@ class _Rows:
         phone, name, email, _ = contact
         return cls(
             planned=planned,
-            client=Client(location_id=location.id, phone=phone, name=name, email=email or ""),
+            client=_transient(
+                Client,
+                {"location_id": location.id, "phone": phone, "name": name, "email": email or ""},
+            ),
             records=[
                 _new_record(
-                    ctx, location, body, item, contact=contact, record_hash=record_hash, now=now
+                    ctx,
+                    location,
+                    body,
+                    item,
+                    contact=contact,
+                    record_hash=record_hash,
+                    now=now,
+                    transient=True,
                 )
                 for item, record_hash in zip(planned, hashes, strict=True)
             ],
             links=[
                 [
-                    RecordService(
-                        service_id=service.id,
-                        position=index,
-                        duration_seconds=length,
-                        cost=service.price_min,
+                    _transient(
+                        RecordService,
+                        {
+                            "service_id": service.id,
+                            "position": index,
+                            "duration_seconds": length,
+                            "cost": service.price_min,
+                        },
                     )
                     for index, (service, length) in enumerate(item.services)
                 ]
@@ -480,7 +510,8 @@ async def _write_at_once(
     Writes what the ORM path below writes, field for field: the re-check of the planned times,
     the client, the records with their services, their history, the outbox rows of
     `notifications.record_created` and, with an Idempotency-Key, the answer."""
-    await work.checkpoint()  # the read ends (it wrote nothing); the writer's thread takes over
+    if _in_transaction(work.session):  # the read ends (it wrote nothing)
+        await work.checkpoint()
 
     def write(connection: sqlite3.Connection) -> list[dict[str, Any]] | None:
         for item in rows.planned:
@@ -500,6 +531,13 @@ async def _write_at_once(
         return answer
 
     return await writer.run(write)
+
+
+def _in_transaction(session: AsyncSession) -> bool:
+    """Whether the session holds a transaction or pending changes. The booking's reads on a
+    SQLite file are made outside any (`kit.fastread`): there is nothing to end before the
+    writer's thread takes over, and the session's empty commit cost 0.1-0.3 ms."""
+    return bool(session.in_transaction() or session.new or session.dirty or session.deleted)
 
 
 def _on_postgresql(session: AsyncSession) -> bool:

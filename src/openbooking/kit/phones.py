@@ -20,6 +20,13 @@ _NOT_FOR_SMS = {
 }
 
 
+# The numbers `normalize` gave lately, parsed, by their E.164 form: a booking normalizes its
+# phone, then asks whether it may be texted (`can_receive_sms`, `region_of`), and each parse
+# costs more than the rest of those checks. Bounded: emptied when full.
+_PARSED: dict[str, phonenumbers.PhoneNumber] = {}
+_PARSED_MAX = 4096
+
+
 class PhoneError(ValueError):
     """Not a phone number we accept; the message says why, without echoing the input."""
 
@@ -48,7 +55,18 @@ def normalize(raw: object, region: str | None = None) -> str:
         number = _parse(digits, region)
     if number is None:
         raise PhoneError("not a valid phone number")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    if len(_PARSED) >= _PARSED_MAX:
+        _PARSED.clear()
+    _PARSED[e164] = number
+    return e164
+
+
+def _number(e164: str) -> phonenumbers.PhoneNumber:
+    """`e164` parsed: the number `normalize` made it from, or parsed anew (the same number:
+    E.164 keeps the country code and the national number with its leading zeros)."""
+    number = _PARSED.get(e164)
+    return number if number is not None else phonenumbers.parse(e164, None)
 
 
 def candidates(raw: object, regions: set[str]) -> list[str]:
@@ -65,12 +83,12 @@ def candidates(raw: object, regions: set[str]) -> list[str]:
 
 
 def region_of(e164: str) -> str:
-    return phonenumbers.region_code_for_number(phonenumbers.parse(e164, None)) or ""
+    return phonenumbers.region_code_for_number(_number(e164)) or ""
 
 
 def can_receive_sms(e164: str) -> bool:
     """False where the numbering plan says the line is not a mobile (fixed, VoIP, premium...)."""
-    return phonenumbers.number_type(phonenumbers.parse(e164, None)) not in _NOT_FOR_SMS
+    return phonenumbers.number_type(_number(e164)) not in _NOT_FOR_SMS
 
 
 def masked(e164: str) -> str:

@@ -324,15 +324,19 @@ def query(model: type[Q]) -> Callable[[Request], Coroutine[Any, Any, Q]]:
     return dependency
 
 
+def parse_body(model: type[M], raw: Any) -> M:
+    """`raw` (what `kit.body.read_json` gave) as `model`; 422 as `body` answers it."""
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        raise invalid(exc) from None
+
+
 def body(model: type[M]) -> Callable[[Request], Any]:
     """A dependency giving the request body (strict JSON, or form fields) as `model`."""
 
     async def dependency(request: Request) -> M:
-        raw = await read_json(request)
-        try:
-            return model.model_validate(raw)
-        except ValidationError as exc:
-            raise invalid(exc) from None
+        return parse_body(model, await read_json(request))
 
     dependency.wire_body = model  # type: ignore[attr-defined]  # read by kit.openapi
     return dependency

@@ -72,7 +72,7 @@ class WorkRoute(routing.APIRoute):
     then close (`UnitOfWork.end`). The request edge still owns the transaction; it is no
     longer a generator dependency (`Depends(..., scope="function")`), whose exit stack,
     shielded close and extra round of dependency solving were about a third of `book_times`'
-    CPU (docs/decisions/0015-h1-unit-of-work-route.md). Every router whose endpoints use
+    CPU (docs/decisions/0015-unit-of-work-route.md). Every router whose endpoints use
     `WorkDep`, `SessionDep` or `WriteSessionDep` takes it (API routers via `PartnerRoute`)."""
 
     def get_route_handler(self) -> Handler:

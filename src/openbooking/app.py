@@ -52,7 +52,9 @@ SWAGGER_UI_DIR = Path(fastapi_offline.__file__).parent / "static"
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    engine = create_engine(settings.database_url, echo=settings.db_echo)
+    engine = create_engine(
+        settings.database_url, echo=settings.db_echo, pool_size=settings.database_pool_size
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -23,6 +23,13 @@ class Settings(BaseSettings):
         default=f"sqlite+aiosqlite:///{DEFAULT_VAR_DIR / 'openbooking.db'}",
         description="SQLAlchemy URL: sqlite+aiosqlite:///path or postgresql+asyncpg://...",
     )
+    database_pool_size: int = Field(
+        default=20,
+        ge=1,
+        le=500,
+        description="PostgreSQL connections each process keeps open for reuse (10 more may open "
+        "and close under a burst).",
+    )
     var_dir: Path = Field(
         default=DEFAULT_VAR_DIR, description="Runtime files (demo token, outbox)."
     )

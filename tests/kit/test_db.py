@@ -1,10 +1,13 @@
 from __future__ import annotations
 
 import stat
+from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING
 
 from sqlalchemy import text
 
+from openbooking.app import create_app
+from openbooking.config import Settings
 from openbooking.kit.db import create_engine
 
 if TYPE_CHECKING:
@@ -38,3 +41,27 @@ async def test_an_existing_file_keeps_its_mode(tmp_path: Path) -> None:
     finally:
         await engine.dispose()
     assert stat.S_IMODE(path.stat().st_mode) == 0o640
+
+
+async def test_postgresql_connections_are_kept_for_reuse_up_to_the_pool_size(
+    postgres_migrated: str, tmp_path: Path
+) -> None:
+    """A server answering more requests at once than SQLAlchemy's default pool of 5 reused its
+    connections instead of opening (and closing) one for most of them."""
+    settings = Settings(database_url=postgres_migrated, var_dir=tmp_path, database_pool_size=8)
+    app = create_app(settings)
+    engine = app.state.engine
+
+    async def backends() -> set[int]:
+        async with AsyncExitStack() as stack:
+            connections = [await stack.enter_async_context(engine.connect()) for _ in range(8)]
+            return {
+                (await c.execute(text("SELECT pg_backend_pid()"))).scalar_one() for c in connections
+            }
+
+    try:
+        first = await backends()
+        assert len(first) == 8
+        assert await backends() == first
+    finally:
+        await engine.dispose()

@@ -258,13 +258,17 @@ def reads_committed(session: AsyncSession) -> bool:
     )
 
 
-def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
+def create_engine(url: str, *, echo: bool = False, pool_size: int | None = None) -> AsyncEngine:
+    """`pool_size` (PostgreSQL): connections kept open for reuse; SQLAlchemy's default of 5 made
+    a server with more requests in flight open and close a connection for most of them."""
     kwargs: dict[str, Any] = {"echo": echo}
     if is_sqlite(url):
         _private_sqlite_file(url)
         kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
     else:
         kwargs["pool_pre_ping"] = True
+        if pool_size is not None:
+            kwargs["pool_size"] = pool_size
     engine = create_async_engine(url, **kwargs)
     if is_sqlite(url):
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)

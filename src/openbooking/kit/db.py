@@ -259,8 +259,8 @@ def reads_committed(session: AsyncSession) -> bool:
 
 
 def create_engine(url: str, *, echo: bool = False, pool_size: int | None = None) -> AsyncEngine:
-    """`pool_size` (PostgreSQL): connections kept open for reuse; SQLAlchemy's default of 5 made
-    a server with more requests in flight open and close a connection for most of them."""
+    """`pool_size` (PostgreSQL): connections kept open for reuse. Beyond it, SQLAlchemy opens
+    up to 10 more and closes each when it is given back."""
     kwargs: dict[str, Any] = {"echo": echo}
     if is_sqlite(url):
         _private_sqlite_file(url)

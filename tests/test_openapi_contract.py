@@ -90,7 +90,8 @@ def _has_shape(document: dict[str, Any], schema: dict[str, Any]) -> bool:
 
 
 def _wire_queries(app: FastAPI) -> dict[tuple[str, str], set[str]]:
-    """(method, path) -> the fields of the query model its dependencies read."""
+    """(method, path) -> the query parameters (wire names) of the query model its
+    dependencies read."""
 
     def calls(dependant: Any) -> list[Any]:
         return [dependant.call, *(c for sub in dependant.dependencies for c in calls(sub))]
@@ -102,7 +103,9 @@ def _wire_queries(app: FastAPI) -> dict[tuple[str, str], set[str]]:
         for call in calls(route.dependant):
             if (model := getattr(call, "wire_query", None)) is not None:
                 for method in route.methods or ():
-                    found[(method.lower(), route.path)] = set(model.model_fields)
+                    found[(method.lower(), route.path)] = {
+                        field.alias or name for name, field in model.model_fields.items()
+                    }
     return found
 
 

@@ -31,6 +31,7 @@ from openbooking.kit.middleware import Edge
 from openbooking.kit.openapi import install as install_openapi
 from openbooking.kit.pool import BoundedPool, default_slots
 from openbooking.kit.ratelimit import RateLimiter
+from openbooking.kit.routing import include_flat
 from openbooking.notifications.endpoints import router as calendar_router
 from openbooking.ops.endpoints import router as ops_router
 from openbooking.reviews.endpoints import router as reviews_router
@@ -91,17 +92,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     install_openapi(app)
-    app.include_router(catalog_router, prefix=API_PREFIX)
-    app.include_router(availability_router, prefix=API_PREFIX)
-    app.include_router(verification_router, prefix=API_PREFIX)
-    app.include_router(bookings_router, prefix=API_PREFIX)
-    app.include_router(reviews_router, prefix=API_PREFIX)
-    app.include_router(activities_router, prefix=API_PREFIX)
-    app.include_router(backoffice_router, prefix=API_PREFIX)
-    app.include_router(ops_router)  # /healthz, /readyz, /metrics: no partner token
-    app.include_router(admin_router)  # /admin: the business page (docs/admin.md)
-    app.include_router(calendar_router)  # /calendar/...ics: the token in the path is the key
-    app.include_router(widget_router)  # /b/{form}, /r/{...}, /widget.js: pages, no token
+    # Flat, not nested as `include_router` would (kit/routing.py): the same routes, in order.
+    include_flat(app, catalog_router, API_PREFIX)
+    include_flat(app, availability_router, API_PREFIX)
+    include_flat(app, verification_router, API_PREFIX)
+    include_flat(app, bookings_router, API_PREFIX)
+    include_flat(app, reviews_router, API_PREFIX)
+    include_flat(app, activities_router, API_PREFIX)
+    include_flat(app, backoffice_router, API_PREFIX)
+    include_flat(app, ops_router)  # /healthz, /readyz, /metrics: no partner token
+    include_flat(app, admin_router)  # /admin: the business page (docs/admin.md)
+    include_flat(app, calendar_router)  # /calendar/...ics: the token in the path is the key
+    include_flat(app, widget_router)  # /b/{form}, /r/{...}, /widget.js: pages, no token
     app.mount("/widget/static", StaticFiles(directory=str(WIDGET_STATIC)), name="widget")
 
     # Swagger UI from the installed package: no CDN at run time.

@@ -122,7 +122,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(AdminSession)  # the admin page's cookie, for /api/v1 only
     # Outermost: request id, trailing slash, access log and metrics, body limits.
     app.add_middleware(
-        Edge, max_bytes=settings.max_body_bytes, timeout=settings.body_timeout_seconds
+        Edge,
+        max_bytes=settings.max_body_bytes,
+        timeout=settings.body_timeout_seconds,
+        api_prefix=API_PREFIX,
     )
     return app
 

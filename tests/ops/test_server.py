@@ -12,6 +12,7 @@ import httpx
 import pytest
 from prometheus_client.multiprocess import MultiProcessCollector
 
+from openbooking.kit.metrics import FLUSH_SECONDS
 from openbooking.sms.outbox import read_outbox
 from tests.ops.metrics import value
 from tests.server import Server, running_server
@@ -80,15 +81,22 @@ class TestTwoWorkers:
             # A new connection each time: the kernel hands it to either worker.
             return httpx.get(f"{running.url}/healthz", timeout=30).status_code
 
+        # Each worker writes its counts within FLUSH_SECONDS of a request (kit/metrics.py).
         with ThreadPoolExecutor(max_workers=16) as pool:
             for _ in range(50):  # until both workers have answered some (bounded)
                 assert set(pool.map(ping, range(32))) == {200}
                 sent += 32
+                time.sleep(FLUSH_SECONDS)
                 served = healthz_count_per_process(metrics_dir)
                 if sum(1 for count in served.values() if count > 0) >= 2:
                     break
+        deadline = time.monotonic() + 10 * FLUSH_SECONDS
         served = healthz_count_per_process(metrics_dir)
+        while sum(served.values()) < sent and time.monotonic() < deadline:
+            time.sleep(0.05)  # the last counts are written within FLUSH_SECONDS
+            served = healthz_count_per_process(metrics_dir)
         assert sum(1 for count in served.values() if count > 0) == 2, served
+        assert sum(served.values()) == sent, served
         for _ in range(6):  # whichever worker answers the scrape sees every worker's counts
             text = httpx.get(f"{running.url}/metrics", timeout=30).text
             labels = {"method": "GET", "route": "/healthz", "status": "200"}

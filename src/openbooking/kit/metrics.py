@@ -13,7 +13,10 @@ picks that mode when it is first imported, so the variable must be set before th
 
 from __future__ import annotations
 
+import asyncio
+import math
 import os
+from bisect import bisect_left
 from typing import TYPE_CHECKING, Any
 
 from prometheus_client import (
@@ -39,11 +42,12 @@ REQUESTS = Counter(
     "HTTP requests answered, by method, route template and status.",
     ["method", "route", "status"],
 )
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 LATENCY = Histogram(
     "openbooking_http_request_duration_seconds",
     "Time from a request's arrival to the end of its answer, by method and route template.",
     ["method", "route"],
-    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+    buckets=LATENCY_BUCKETS,
 )
 BOOKINGS_CREATED = Counter("openbooking_bookings_created", "Appointments booked.")
 BOOKINGS_CANCELLED = Counter("openbooking_bookings_cancelled", "Appointments cancelled.")
@@ -70,21 +74,73 @@ AVAILABILITY_CACHE = Counter(
 
 
 # Each request's two series, found once per (method, route, status) rather than through
-# `labels()` (a lock and the labels' validation) on every request. Bounded like the labels.
+# `labels()` (a lock and the labels' validation) at every flush. Bounded like the labels.
 _SERIES: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 _MAX_SERIES = 10_000
 
+# The requests answered since the last flush, added up per series: (count, seconds, count per
+# latency bucket). Each write of a value is a lock and, in multiprocess mode, a write to a
+# memory-mapped file: three per request cost a cheap request several % of its CPU, against
+# three per series per flush. Written at most FLUSH_SECONDS after the first one and before
+# every exposition, so this process's own scrape is always exact and another worker's
+# requests show up within FLUSH_SECONDS.
+FLUSH_SECONDS = 1.0
+_BOUNDS = [*LATENCY_BUCKETS, math.inf]  # the histogram's buckets, +Inf last as it adds it
+_pending: dict[tuple[str, str, int], list[Any]] = {}
+_flush_at: tuple[asyncio.AbstractEventLoop, asyncio.TimerHandle] | None = None
+
 
 def observe_request(method: str, route: str, status: int, seconds: float) -> None:
+    """Count one answered request and its latency (written by `flush`)."""
+    key = (method if method in _METHODS else "other", route, status)
+    pending = _pending.get(key)
+    first = pending is None
+    if pending is None:
+        pending = _pending[key] = [0, 0.0, [0] * len(_BOUNDS)]
+    pending[0] += 1
+    pending[1] += seconds
+    pending[2][bisect_left(_BOUNDS, seconds)] += 1  # the first bucket whose bound >= seconds
+    if first:
+        _schedule_flush()
+
+
+def _schedule_flush() -> None:
+    global _flush_at  # noqa: PLW0603 - one timer per process
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:  # no event loop: nothing would run the timer
+        flush()
+        return
+    if _flush_at is None or _flush_at[0] is not loop:  # none yet, or on a loop now gone
+        _flush_at = (loop, loop.call_later(FLUSH_SECONDS, flush))
+
+
+def flush() -> None:
+    """Write the requests counted since the last flush to their series."""
+    global _flush_at  # noqa: PLW0603 - one timer per process
+    if _flush_at is not None:
+        _flush_at[1].cancel()
+        _flush_at = None
+    pending = list(_pending.items())
+    _pending.clear()
+    for (method, route, status), (count, seconds, buckets) in pending:
+        requests, latency = _series(method, route, status)
+        requests.inc(count)
+        # The histogram's own values, as `observe` writes them one observation at a time.
+        latency._sum.inc(seconds)
+        for index, hits in enumerate(buckets):
+            if hits:
+                latency._buckets[index].inc(hits)
+
+
+def _series(method: str, route: str, status: int) -> tuple[Any, Any]:
     key = (method, route, status)
     series = _SERIES.get(key)
     if series is None:
-        label = method if method in _METHODS else "other"
-        series = (REQUESTS.labels(label, route, str(status)), LATENCY.labels(label, route))
+        series = (REQUESTS.labels(method, route, str(status)), LATENCY.labels(method, route))
         if len(_SERIES) < _MAX_SERIES:
             _SERIES[key] = series
-    series[0].inc()
-    series[1].observe(seconds)
+    return series
 
 
 def watch_pool(engine: AsyncEngine) -> None:
@@ -105,6 +161,7 @@ def watch_pool(engine: AsyncEngine) -> None:
 
 def exposition() -> bytes:
     """The text format of every metric: of all worker processes in multiprocess mode."""
+    flush()
     if os.environ.get(MULTIPROC_ENV):
         registry = CollectorRegistry()
         MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
@@ -113,7 +170,9 @@ def exposition() -> bytes:
 
 
 def process_exit() -> None:
-    """Drop this process's live gauges (in multiprocess mode), at shutdown."""
+    """Write what is counted, and drop this process's live gauges (in multiprocess mode), at
+    shutdown."""
+    flush()
     if os.environ.get(MULTIPROC_ENV):
         from prometheus_client import multiprocess  # noqa: PLC0415
 

@@ -44,17 +44,21 @@ class Edge:
     - **Access log and metrics.** One log line per request with the route's template, never
       the raw path of an API request: paths carry record hashes (uvicorn's own access log is
       turned off by `openbooking serve`). The same template labels the request metrics
-      (kit/metrics.py).
+      (kit/metrics.py). An API route's template is named without `api_prefix`, as the API's
+      own documents name it (`/book_record/{location_id}`).
     - **Body limits.** 413 in the envelope for bodies over `max_bytes`, declared or streamed,
       and 408 for a body that has not arrived `timeout` seconds after the app began to read it
       (a client that stalls mid-body holds nothing for long). An HTTP/1 request that declares
       no body (no Content-Length, no Transfer-Encoding) has none, and is not watched.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int, timeout: float = 10.0) -> None:
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, timeout: float = 10.0, api_prefix: str = ""
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.timeout = timeout
+        self.api_prefix = api_prefix
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -136,10 +140,11 @@ class Edge:
 
         return limited_receive
 
-    @staticmethod
-    def _log(scope: Scope, status: int, seconds: float) -> None:
+    def _log(self, scope: Scope, status: int, seconds: float) -> None:
         route = scope.get("route")
         template = getattr(route, "path", None) or _served_path(scope, status)
+        if self.api_prefix and template.startswith(self.api_prefix):
+            template = template[len(self.api_prefix) :]  # as the API's documents name it
         if access_logger.isEnabledFor(logging.INFO):
             milliseconds = seconds * 1000
             access_logger.info(

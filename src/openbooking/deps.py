@@ -12,6 +12,7 @@ from openbooking.config import Settings
 from openbooking.kit.auth import client_address
 from openbooking.kit.db import UnitOfWork
 from openbooking.kit.envelope import Dialect, dialect_from_accept
+from openbooking.kit.handler import direct_handler
 from openbooking.verification.service import Context
 
 if TYPE_CHECKING:
@@ -77,6 +78,8 @@ class WorkRoute(routing.APIRoute):
 
     def get_route_handler(self) -> Handler:
         handler = super().get_route_handler()
+        if effective_route(self) is self:  # not built for an inclusion (kit/handler.py)
+            handler = direct_handler(self, self.dependant, handler) or handler
         if not needs_work(self.dependant):
             return handler
 
@@ -92,6 +95,19 @@ class WorkRoute(routing.APIRoute):
             return response
 
         return worked
+
+
+def effective_route(route: routing.APIRoute) -> Any:
+    """The route object FastAPI builds this handler for. For a router added with
+    `include_router`, FastAPI (0.13x on) builds each route's handler lazily, once per
+    inclusion, from an `_EffectiveRouteContext` (prefix, the app's default response class, its
+    dependency overrides) that it names in a context variable while it calls
+    `get_route_handler`; the app's own routes (kit/routing.py) are built for themselves."""
+    context_var = getattr(routing, "_effective_route_context_var", None)
+    context = context_var.get() if context_var is not None else None
+    if context is not None and getattr(context, "original_route", None) is route:
+        return context
+    return route
 
 
 def needs_work(dependant: Dependant) -> bool:

@@ -20,10 +20,8 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Any
 
-from fastapi import routing
-
 from openbooking.auth.dependencies import PARTNER_KEY, require_partner
-from openbooking.deps import WorkRoute
+from openbooking.deps import WorkRoute, effective_route
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Coroutine
@@ -43,7 +41,7 @@ class PartnerRoute(WorkRoute):
 
     def get_route_handler(self) -> Handler:
         handler = super().get_route_handler()
-        route = _effective_route(self)
+        route = effective_route(self)
         dependant: Dependant | None = getattr(route, "dependant", None)
         if dependant is None or getattr(route, "body_field", None) is not None:
             return handler
@@ -68,15 +66,3 @@ def _is_router_check(node: Dependant) -> bool:
     """The router's `Depends(require_partner)` (unnamed); an endpoint's own `PartnerDep`
     is named and stays, answered from the scope."""
     return node.call is require_partner and node.name is None
-
-
-def _effective_route(route: routing.APIRoute) -> Any:
-    """The route object FastAPI builds this handler for. FastAPI ≥ 0.13x builds an included
-    router's routes lazily, once per inclusion, from an `_EffectiveRouteContext` (prefix, the
-    app's default response class, its dependency overrides) that it names in a context
-    variable while it calls `get_route_handler`; earlier versions built a new route."""
-    context_var = getattr(routing, "_effective_route_context_var", None)
-    context = context_var.get() if context_var is not None else None
-    if context is not None and getattr(context, "original_route", None) is route:
-        return context
-    return route

@@ -180,3 +180,21 @@ def test_the_memo_of_datetimes_starts_over_when_full(monkeypatch: pytest.MonkeyP
     assert [decoder(raw) for raw in raws * 2] == [datetime.fromisoformat(raw) for raw in raws * 2]
     assert len(decoder.memo) <= 3
     assert decoder(None) is None
+
+
+def test_bound_datetimes_are_sent_as_sqlalchemy_sends_them() -> None:
+    """Encoded datetimes are remembered by value: an instant given in another zone is the same
+    value, sent the same way, and a naive datetime is refused every time."""
+    from sqlalchemy.dialects import sqlite  # noqa: PLC0415
+
+    dialect = sqlite.dialect()
+    compiled = BETWEEN.compiled(dialect)
+    encode = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)
+    assert encode is not None
+    utc = datetime(2026, 10, 25, 0, 30, tzinfo=UTC)
+    for start in (utc, utc.astimezone(timezone(timedelta(hours=2))), utc, INSTANTS[0], utc):
+        _, values = compiled.arguments({"ids": [1, 2], "start": start})
+        assert values == [1, 2, encode(start)]
+    for _ in range(2):
+        with pytest.raises(ValueError, match="naive"):
+            compiled.arguments({"ids": [1], "start": datetime(2026, 10, 25, 0, 30)})  # noqa: DTZ001

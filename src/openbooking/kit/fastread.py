@@ -104,7 +104,7 @@ class _Compiled:
         for name, bind in self.compiled.binds.items():
             encoder = bind.type.dialect_impl(dialect).bind_processor(dialect)
             if encoder is not None:
-                self.encoders[name] = encoder
+                self.encoders[name] = _remembering(encoder) if _is_datetime(bind.type) else encoder
         self.decoders = [_decoder(column.type, dialect) for column in statement.selected_columns]
         self.expanding = tuple(name for name, bind in self.compiled.binds.items() if bind.expanding)
         self._plans: dict[tuple[int, ...], _Plan] = {}
@@ -183,8 +183,30 @@ class _Plan:
 def _decoder(type_: Any, dialect: Dialect) -> Decoder:
     """What SQLAlchemy applies to a raw value of a column of `type_` read from `dialect`."""
     process = type_.dialect_impl(dialect).result_processor(dialect, None)
-    datetimes = isinstance(type_, DateTime) or isinstance(getattr(type_, "impl", None), DateTime)
-    return Decoder(process, remember=datetimes)
+    return Decoder(process, remember=_is_datetime(type_))
+
+
+def _is_datetime(type_: Any) -> bool:
+    return isinstance(type_, DateTime) or isinstance(getattr(type_, "impl", None), DateTime)
+
+
+def _remembering(encode: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """`encode` (a datetime's bind processor), remembering what it gave per value: a request's
+    bounds are the same few instants request after request, and each encoding is a time zone
+    conversion and a formatting (about 1 µs). Equal datetimes are the same instant, which the
+    processor writes the same way (in UTC); a value it refuses is never remembered."""
+    memo: dict[Any, Any] = {}
+
+    def remembered(value: Any) -> Any:
+        found = memo.get(value)
+        if found is None:
+            found = encode(value)
+            if len(memo) >= MEMO_SIZE:
+                memo.clear()
+            memo[value] = found
+        return found
+
+    return remembered
 
 
 class _Readers:

@@ -13,6 +13,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, TypeVar
+from urllib.parse import parse_qsl
 
 from fastapi import Path
 from pydantic import (
@@ -300,7 +301,10 @@ Q = TypeVar("Q", bound=QuerySchema)
 
 def _query_dict(request: Request, model: type[QuerySchema]) -> dict[str, Any]:
     data: dict[str, Any] = {}
-    for key, value in request.query_params.multi_items():
+    # The pairs of `request.query_params.multi_items()`, parsed as Starlette parses them,
+    # without building the multidict (a query model is the only reader of the query string).
+    query = request.scope["query_string"].decode("latin-1")
+    for key, value in parse_qsl(query, keep_blank_values=True):
         name = key.split("[", 1)[0] if key.endswith("]") else key
         if name in model.list_fields:
             data.setdefault(name, []).append(value)

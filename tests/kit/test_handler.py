@@ -5,6 +5,7 @@ as often, in the same order, and background tasks run."""
 
 from __future__ import annotations
 
+from datetime import date  # noqa: TC003 - FastAPI reads the endpoints' annotations at run time
 from typing import Annotated, Any
 
 import httpx
@@ -65,10 +66,15 @@ async def post_thing(thing_id: int, request: Request, background: BackgroundTask
     return answer(id=thing_id, path=request.url.path)
 
 
+async def get_day(thing_id: int, day: date, name: str) -> Response:
+    return answer(id=thing_id, day=day.isoformat(), name=name)
+
+
 def serve(route_class: type[APIRoute]) -> FastAPI:
     router = APIRouter(route_class=route_class)
     router.add_api_route("/things/{thing_id}", get_thing, methods=["GET"])
     router.add_api_route("/things/{thing_id}", post_thing, methods=["POST"])
+    router.add_api_route("/things/{thing_id}/{day}/{name}", get_day, methods=["GET"])
     app = FastAPI()
     include_flat(app, router)
     return app
@@ -81,6 +87,9 @@ REQUESTS: list[tuple[str, str, dict[str, str]]] = [
     ("GET", "/things/seven", {"x-who": "nobody"}),  # the dependency's 401 before the 422
     ("POST", "/things/8", {}),
     ("POST", "/things/eight", {}),
+    ("GET", "/things/9/2026-03-29/ann", {}),
+    ("GET", "/things/nine/2026-02-30/ann", {}),  # both path parameters wrong, in order
+    ("GET", "/things/9/tomorrow/ann", {}),
 ]
 
 
@@ -105,7 +114,8 @@ def test_every_route_of_the_shape_is_served_directly() -> None:
 async def test_it_answers_as_fastapis_handler() -> None:
     expected = await answers(serve(APIRoute))
     statuses = [status for status, _, _, _ in expected]
-    assert statuses == [200, 200, 422, 401, 200, 422]
+    assert statuses == [200, 200, 422, 401, 200, 422, 200, 422, 422]
+    assert expected[7][1].count(b'"loc"') == 2
     assert b'"fresh":1' in expected[0][1]  # use_cache=False: called twice
     assert expected[0][2] == ["who", "greeting", "fresh", "fresh"]  # `who` once, cached
     assert expected[4][3] == [8]  # the background task ran

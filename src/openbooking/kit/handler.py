@@ -10,9 +10,10 @@ return a `Response`; their dependencies are `async def`s of the request alone (t
 the dialect, a query or body model, the partner, the verification context) and their own
 parameters are path and query parameters. For that shape `direct_handler` builds a handler
 that awaits each dependency in order (once per request, as FastAPI caches them), validates the
-parameters with FastAPI's own `request_params_to_args` (the same values and the same errors, in
-the same order: dependencies first, then path, query, header and cookie parameters; any error
-is a `RequestValidationError`), and awaits the endpoint. A route of any other shape keeps
+parameters as FastAPI does (the same values and the same errors, in the same order:
+dependencies first, then path, query, header and cookie parameters; any error is a
+`RequestValidationError`): plain path parameters by their own fields, the others through
+FastAPI's `request_params_to_args`, and awaits the endpoint. A route of any other shape keeps
 FastAPI's handler, and so does every request while the app has `dependency_overrides` set.
 See docs/decisions/0017-direct-handler.md.
 """
@@ -20,17 +21,20 @@ See docs/decisions/0017-direct-handler.md.
 from __future__ import annotations
 
 import inspect
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from fastapi import BackgroundTasks
+from fastapi import BackgroundTasks, params
 from fastapi.dependencies.utils import get_typed_return_annotation, request_params_to_args
 from fastapi.exceptions import RequestValidationError
+from pydantic import Json
 from starlette.responses import Response
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Coroutine
 
     from fastapi import Request
+    from fastapi._compat import ModelField
     from fastapi.dependencies.models import Dependant
     from fastapi.routing import APIRoute
 
@@ -46,10 +50,11 @@ def direct_handler(route: APIRoute, dependant: Dependant, fallback: Handler) -> 
     endpoint = dependant.call
     assert endpoint is not None
     nodes = _nodes(dependant)
+    path = _path_fields(dependant.path_params)
     params = [
         (fields, source)
         for fields, source in (
-            (dependant.path_params, _path),
+            ([] if path is not None else dependant.path_params, _path),
             (dependant.query_params, _query),
             (dependant.header_params, _headers),
             (dependant.cookie_params, _cookies),
@@ -65,6 +70,8 @@ def direct_handler(route: APIRoute, dependant: Dependant, fallback: Handler) -> 
             return await fallback(request)
         values = await _solve(nodes, request, {})
         errors: list[Any] = []
+        if path:
+            errors += _validate_path(path, request, values)
         for fields, source in params:
             found, wrong = request_params_to_args(fields, source(request))
             values.update(found)
@@ -84,6 +91,51 @@ def direct_handler(route: APIRoute, dependant: Dependant, fallback: Handler) -> 
         return response
 
     return handler
+
+
+# Path parameter types taken by `_validate_path` (what a path segment becomes).
+_SCALARS = (int, str, float, bool, date, datetime)
+
+
+def _path_fields(fields: list[ModelField]) -> list[tuple[ModelField, str, tuple[str, str]]] | None:
+    """The path parameters as `_validate_path` takes them (the field, its name in the path,
+    its error location), or None when one of them is not a plain path parameter (a model, a
+    validation alias): `request_params_to_args` takes those."""
+    plain = []
+    for field in fields:
+        info = field.field_info
+        if (
+            not isinstance(info, params.Path)
+            or info.validation_alias is not None
+            or info.annotation not in _SCALARS
+            or any(type(item) is Json for item in info.metadata)
+        ):
+            return None
+        plain.append((field, field.alias, ("path", field.alias)))
+    return plain
+
+
+def _validate_path(
+    fields: list[tuple[ModelField, str, tuple[str, str]]], request: Request, values: dict[str, Any]
+) -> list[Any]:
+    """What `request_params_to_args` does for plain path parameters, without its generic
+    look-ups per field (whether the annotation is a sequence, which aliases, which source):
+    each value the route matched, validated by its field at location `("path", name)`."""
+    matched = request.path_params
+    if any(alias not in matched for _, alias, _ in fields):  # not from this route's match
+        found, errors = request_params_to_args([field for field, _, _ in fields], matched)
+        values.update(found)
+        return errors
+    own: dict[str, Any] = {}
+    wrongs: list[Any] = []
+    for field, alias, loc in fields:
+        value, wrong = field.validate(matched[alias], own, loc=loc)
+        if wrong:
+            wrongs += wrong
+        else:
+            own[field.name] = value
+    values.update(own)
+    return wrongs
 
 
 # A dependency: its name (None: unnamed), its call, the name of its request parameter, its

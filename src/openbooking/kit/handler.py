@@ -120,12 +120,9 @@ def _validate_path(
 ) -> list[Any]:
     """What `request_params_to_args` does for plain path parameters, without its generic
     look-ups per field (whether the annotation is a sequence, which aliases, which source):
-    each value the route matched, validated by its field at location `("path", name)`."""
+    each value the route matched (all of them: the route's own pattern named them), validated
+    by its field at location `("path", name)`."""
     matched = request.path_params
-    if any(alias not in matched for _, alias, _ in fields):  # not from this route's match
-        found, errors = request_params_to_args([field for field, _, _ in fields], matched)
-        values.update(found)
-        return errors
     own: dict[str, Any] = {}
     wrongs: list[Any] = []
     for field, alias, loc in fields:

@@ -8,7 +8,7 @@ import asyncio
 from typing import TYPE_CHECKING
 
 import pytest
-from prometheus_client import CollectorRegistry, Histogram
+from prometheus_client import REGISTRY, CollectorRegistry, Histogram
 
 from openbooking.kit import metrics
 from tests.ops.metrics import samples
@@ -76,12 +76,16 @@ async def test_counts_are_written_within_the_flush_interval(
     route: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(metrics, "FLUSH_SECONDS", 0.05)
-    series = metrics.REQUESTS.labels("GET", route, "200")
+    labels = {"method": "GET", "route": route, "status": "200"}
+
+    def written() -> float:
+        return REGISTRY.get_sample_value("openbooking_http_requests_total", labels) or 0.0
+
     metrics.observe_request("GET", route, 200, 0.01)
     metrics.observe_request("GET", route, 200, 0.02)
-    assert series._value.get() == 0  # counted, not written yet
+    assert written() == 0  # counted, not written yet
     for _ in range(100):  # the timer writes them, no scrape needed
         await asyncio.sleep(0.05)
-        if series._value.get():
+        if written():
             break
-    assert series._value.get() == 2
+    assert written() == 2

@@ -73,11 +73,6 @@ AVAILABILITY_CACHE = Counter(
 )
 
 
-# Each request's two series, found once per (method, route, status) rather than through
-# `labels()` (a lock and the labels' validation) at every flush. Bounded like the labels.
-_SERIES: dict[tuple[str, str, int], tuple[Any, Any]] = {}
-_MAX_SERIES = 10_000
-
 # The requests answered since the last flush, added up per series: (count, seconds, count per
 # latency bucket). Each write of a value is a lock and, in multiprocess mode, a write to a
 # memory-mapped file: three per request cost a cheap request several % of its CPU, against
@@ -124,23 +119,13 @@ def flush() -> None:
     pending = list(_pending.items())
     _pending.clear()
     for (method, route, status), (count, seconds, buckets) in pending:
-        requests, latency = _series(method, route, status)
-        requests.inc(count)
+        REQUESTS.labels(method, route, str(status)).inc(count)
+        latency = LATENCY.labels(method, route)
         # The histogram's own values, as `observe` writes them one observation at a time.
         latency._sum.inc(seconds)
         for index, hits in enumerate(buckets):
             if hits:
                 latency._buckets[index].inc(hits)
-
-
-def _series(method: str, route: str, status: int) -> tuple[Any, Any]:
-    key = (method, route, status)
-    series = _SERIES.get(key)
-    if series is None:
-        series = (REQUESTS.labels(method, route, str(status)), LATENCY.labels(method, route))
-        if len(_SERIES) < _MAX_SERIES:
-            _SERIES[key] = series
-    return series
 
 
 def watch_pool(engine: AsyncEngine) -> None:

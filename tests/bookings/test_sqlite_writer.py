@@ -240,14 +240,14 @@ class TestAnotherProcessHoldingTheLock:
             )
             turn = db.writer_queue(app.state.engine.sync_engine)
             for _ in range(10_000):  # until the booking waits for SQLite's lock
-                if turn._lock.locked():
+                if turn.locked():
                     break
                 await asyncio.sleep(0)
             for _ in range(5):  # meanwhile the server keeps answering, reads included
                 assert (await customer.get("/i18n/en-US")).status_code == 200
                 read = await customer.get(f"/book_staff/{NEW_YORK}")
                 assert read.status_code == 200, read.text
-            assert turn._lock.locked()
+            assert turn.locked()
             assert not booking.done()
             holder.execute("ROLLBACK")
         finally:

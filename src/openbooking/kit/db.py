@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import os
 import sqlite3
+import time
+from collections import deque
 from contextlib import asynccontextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
@@ -291,32 +293,67 @@ class WriterQueue:
     A waiter gives up (503) only when the queue has not moved for `patience` seconds: a writer
     stuck that long is an outage, while a long queue that keeps moving is load, and every
     writer in it gets its turn.
+
+    The turn passes straight to the next writer in line, and passing it costs the same however
+    long the line: a waiter's deadline is its arrival or the queue's last move, whichever is
+    later, plus `patience`, and one timer per queue (not one per waiter, re-armed at every
+    move) fails those past it, front first.
     """
 
     def __init__(self) -> None:
-        self._lock = asyncio.Lock()
-        self._waiting: set[asyncio.Timeout] = set()  # the deadlines of the writers in line
+        self._held = False
+        self._line: deque[tuple[float, asyncio.Future[None]]] = deque()  # (arrival, waiter)
+        self._moved = 0.0  # when the turn last passed (time.monotonic)
         self._patience = 0.0
+        self._watch: asyncio.TimerHandle | None = None
+
+    def locked(self) -> bool:
+        """Whether a writer holds the turn."""
+        return self._held
 
     async def acquire(self, patience: float) -> None:
         self._patience = patience
+        if not self._held:  # nobody holds it, so nobody waits for it
+            self._held = True
+            return
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[None] = loop.create_future()
+        self._line.append((time.monotonic(), waiter))
+        if self._watch is None:
+            self._watch = loop.call_later(patience, self._check)
         try:
-            async with asyncio.timeout(patience) as deadline:
-                self._waiting.add(deadline)
-                try:
-                    await self._lock.acquire()
-                finally:
-                    self._waiting.discard(deadline)
-        except TimeoutError:
-            raise DatabaseBusy from None
+            await waiter
+        except asyncio.CancelledError:
+            # Handed the turn (or refused) just as the caller stopped waiting: pass it on.
+            if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
+                self.release()
+            raise
 
     def release(self) -> None:
-        """Pass the turn on; the queue moved, so every writer in line may wait anew."""
-        self._lock.release()
-        if self._waiting:
-            when = asyncio.get_running_loop().time() + self._patience
-            for deadline in self._waiting:
-                deadline.reschedule(when)
+        """Pass the turn to the next writer in line; the queue moved."""
+        self._moved = time.monotonic()
+        line = self._line
+        while line:
+            _, waiter = line.popleft()
+            if not waiter.done():  # not cancelled nor refused meanwhile
+                waiter.set_result(None)
+                return
+        self._held = False
+
+    def _check(self) -> None:
+        """Refuse the writers in line whose deadline passed, and wake again at the next one."""
+        self._watch = None
+        now = time.monotonic()
+        line = self._line
+        while line:
+            arrived, waiter = line[0]
+            due = max(arrived, self._moved) + self._patience
+            if not waiter.done() and due > now:
+                self._watch = asyncio.get_running_loop().call_later(due - now, self._check)
+                return
+            line.popleft()
+            if not waiter.done():
+                waiter.set_exception(DatabaseBusy())
 
 
 _WRITER_QUEUES: WeakKeyDictionary[Engine, WriterQueue] = WeakKeyDictionary()

@@ -38,6 +38,15 @@ class TestOutboxSender:
         created = datetime.fromisoformat(first["created_at"])
         assert created.utcoffset() == timedelta(0)
 
+    async def test_a_folder_removed_between_sends_is_made_again(self, tmp_path: Path) -> None:
+        path = tmp_path / "var" / "outbox.jsonl"
+        sender = OutboxSender(path)
+        await sender.send(SmsMessage(to="+1555", text="first", location_id=1))
+        path.unlink()
+        path.parent.rmdir()
+        await sender.send(SmsMessage(to="+1555", text="second", location_id=1))
+        assert [record["text"] for record in read_outbox(path)] == ["second"]
+
     async def test_concurrent_sends_give_intact_lines(self, tmp_path: Path) -> None:
         path = tmp_path / "outbox.jsonl"
         sender = OutboxSender(path)

@@ -39,8 +39,12 @@ class OutboxSender:
             raise SmsDeliveryError(f"outbox {self.path}: {exc.strerror or exc}") from None
 
     def _append(self, line: bytes) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT
+        try:
+            fd = os.open(self.path, flags, 0o600)
+        except FileNotFoundError:  # its folder first (not asked every time: 3 system calls)
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, flags, 0o600)
         try:
             # One write on an O_APPEND descriptor: lines from concurrent writers never interleave.
             if os.write(fd, line) != len(line):

@@ -89,3 +89,32 @@ async def test_counts_are_written_within_the_flush_interval(
         if written():
             break
     assert written() == 2
+
+
+async def test_counted_series_show_in_the_next_scrape_and_within_the_flush_interval(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    metrics.flush()
+    monkeypatch.setattr(metrics, "FLUSH_SECONDS", 0.05)
+
+    def value(name: str, **labels: str) -> float:
+        return REGISTRY.get_sample_value(name, labels) or 0.0
+
+    hits, booked = "openbooking_availability_cache_total", "openbooking_bookings_created_total"
+    before = value(hits, result="hit"), value(hits, result="miss"), value(booked)
+    metrics.count(metrics.AVAILABILITY_CACHE, "hit")
+    metrics.count(metrics.AVAILABILITY_CACHE, "hit")
+    metrics.count(metrics.AVAILABILITY_CACHE, "miss")
+    metrics.count(metrics.BOOKINGS_CREATED, amount=3)
+    assert value(booked) == before[2]  # counted, not written yet
+    found = samples(metrics.exposition().decode())  # a scrape writes them first
+    assert found[(hits, frozenset({("result", "hit")}))] == before[0] + 2
+    assert found[(hits, frozenset({("result", "miss")}))] == before[1] + 1
+    assert found[(booked, frozenset())] == before[2] + 3
+
+    metrics.count(metrics.BOOKINGS_CREATED)
+    for _ in range(100):  # the timer writes it, no scrape needed
+        await asyncio.sleep(0.05)
+        if value(booked) == before[2] + 4:
+            break
+    assert value(booked) == before[2] + 4

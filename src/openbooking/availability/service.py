@@ -440,14 +440,14 @@ async def team(
     version, busy = await repository.busy_and_version(session, guess)
     found = cached
     if found is None or version is None or found.version != version:
-        metrics.AVAILABILITY_CACHE.labels("miss").inc()
+        metrics.count(metrics.AVAILABILITY_CACHE, "miss")
         found = await _read_team(session, location_id, version)
         if found is None:
             raise NotFound("Location not found.")
         if teams is not None and version is not None:
             teams.put(location_id, found)
     else:
-        metrics.AVAILABILITY_CACHE.labels("hit").inc()
+        metrics.count(metrics.AVAILABILITY_CACHE, "hit")
     if found is cached and guessed is not None:  # the guess was right: nothing to redo
         availability, wanted = guessed, guess
     else:

@@ -325,7 +325,7 @@ async def create(
         logger.info(
             "booked record %s at location %s (member %s)", record.id, location.id, record.staff_id
         )
-    metrics.BOOKINGS_CREATED.inc(len(records))
+    metrics.count(metrics.BOOKINGS_CREATED, amount=len(records))
     await notifications.record_created(session, location, records)  # e-mails, webhooks (outbox)
     return _created(ctx, location, records, answer)
 
@@ -490,7 +490,7 @@ def _written(
         logger.info(
             "booked record %s at location %s (member %s)", record.id, location.id, record.staff_id
         )
-    metrics.BOOKINGS_CREATED.inc(len(rows.records))
+    metrics.count(metrics.BOOKINGS_CREATED, amount=len(rows.records))
     created = _created(ctx, location, rows.records, answer)
     created.answer_stored = kept
     return created
@@ -882,7 +882,7 @@ async def book_seats(
         action="created",
     )
     await notifications.seat_booked(session, location, record)  # e-mails, webhooks (outbox)
-    metrics.BOOKINGS_CREATED.inc()
+    metrics.count(metrics.BOOKINGS_CREATED)
     return Created(
         [{"id": record.id, "hash": record_hash}],
         notify.messages(

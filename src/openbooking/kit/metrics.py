@@ -82,6 +82,7 @@ AVAILABILITY_CACHE = Counter(
 FLUSH_SECONDS = 1.0
 _BOUNDS = [*LATENCY_BUCKETS, math.inf]  # the histogram's buckets, +Inf last as it adds it
 _pending: dict[tuple[str, str, int], list[Any]] = {}
+_counted: dict[tuple[Counter, tuple[str, ...]], float] = {}  # `count`'s, by counter and labels
 _flush_at: tuple[asyncio.AbstractEventLoop, asyncio.TimerHandle] | None = None
 
 
@@ -99,6 +100,17 @@ def observe_request(method: str, route: str, status: int, seconds: float) -> Non
         _schedule_flush()
 
 
+def count(counter: Counter, *labels: str, amount: float = 1) -> None:
+    """Add `amount` to a counter's series (`labels` in the counter's order), written by `flush`
+    like the requests: for the counters a hot path adds to on every request."""
+    key = (counter, labels)
+    if key in _counted:
+        _counted[key] += amount
+    else:
+        _counted[key] = amount
+        _schedule_flush()
+
+
 def _schedule_flush() -> None:
     global _flush_at  # noqa: PLW0603 - one timer per process
     try:
@@ -111,13 +123,17 @@ def _schedule_flush() -> None:
 
 
 def flush() -> None:
-    """Write the requests counted since the last flush to their series."""
+    """Write the requests and the `count`s since the last flush to their series."""
     global _flush_at  # noqa: PLW0603 - one timer per process
     if _flush_at is not None:
         _flush_at[1].cancel()
         _flush_at = None
     pending = list(_pending.items())
     _pending.clear()
+    counted = list(_counted.items())
+    _counted.clear()
+    for (counter, labels), amount in counted:
+        (counter.labels(*labels) if labels else counter).inc(amount)
     for (method, route, status), (count, seconds, buckets) in pending:
         REQUESTS.labels(method, route, str(status)).inc(count)
         latency = LATENCY.labels(method, route)

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from sqlalchemy import select
 
-from openbooking.models import OutboxMessage
+from openbooking.catalog.cache import Rows
+from openbooking.models import Location, OutboxMessage
 from tests.availability.test_catalog_cache import admin
 from tests.bookings.helpers import CAMILLE, error, ny_booking, ny_service, slots
 from tests.verification.conftest import NEW_YORK, Customer
@@ -64,3 +65,19 @@ async def test_a_members_new_address_gets_the_notice(
         return list(found)
 
     assert await run_in_session(targets) == ["camille@old.example", "camille@new.example"]
+
+
+def test_each_copy_has_its_own_json_values() -> None:
+    """A request that changes its copy's lists and dicts, empty or not, changes nobody else's."""
+    hook = {"url": "https://example.com/hook"}
+    location = Location(id=1, phones=[], sms_countries=["DE"], webhooks=[hook])
+    rows = Rows(1, location, [], [])
+    first = rows.location()
+    first.phones.append("+4915112345678")
+    first.sms_countries.append("FR")
+    first.webhooks[0]["url"] = "https://example.org/elsewhere"
+    second = rows.location()
+    assert (second.phones, second.sms_countries, second.webhooks) == ([], ["DE"], [hook])
+    assert hook == {"url": "https://example.com/hook"}
+    assert second.id == 1
+    assert (location.phones, location.sms_countries) == ([], ["DE"])

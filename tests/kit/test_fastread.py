@@ -149,6 +149,9 @@ async def test_a_read_that_would_begin_the_transaction_sees_every_commit(
     fast = await decoded(session, everything)
     sqlite = app.state.engine.dialect.name == "sqlite"
     assert session.in_transaction() is not sqlite
+    if not sqlite:  # at READ COMMITTED, read alone, as in a new transaction: no BEGIN sent
+        raw = await (await session.connection()).get_raw_connection()
+        assert not raw.driver_connection.is_in_transaction()  # type: ignore[union-attr]
     await session.commit()
     orm = [tuple(row) for row in await session.execute(BETWEEN.statement, everything)]
     await session.commit()

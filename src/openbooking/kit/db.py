@@ -212,6 +212,13 @@ class DriverConnection:
         except Exception as error:
             raise self._translated(error, sql) from error
 
+    async def fetch(self, sql: str, arguments: Sequence[Any]) -> list[Any]:
+        """The rows, as asyncpg's records (sequences of the driver's values)."""
+        try:
+            return await self._connection.fetch(sql, *arguments)  # type: ignore[no-any-return]
+        except Exception as error:
+            raise self._translated(error, sql) from error
+
     async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         """One statement for many rows, pipelined in one round trip (asyncpg ≥ 0.22)."""
         if not rows:
@@ -236,12 +243,13 @@ class DriverConnection:
 async def driver_connection(session: AsyncSession) -> DriverConnection:
     """PostgreSQL: the session's asyncpg connection, its transaction begun (a session that
     has not yet sent a statement in this transaction has not sent BEGIN either: SQLAlchemy's
-    adapter begins on the first statement, so one trivial statement is sent first)."""
+    adapter begins on its first statement, so BEGIN is sent here by the adapter's own method,
+    which its commit and rollback then end)."""
     connection = await session.connection()
     raw = await connection.get_raw_connection()
     adapted: Any = raw.dbapi_connection
     if not adapted.driver_connection.is_in_transaction():
-        await connection.exec_driver_sql("SELECT 1")
+        await adapted._start_transaction()
     if not adapted.driver_connection.is_in_transaction():
         raise RuntimeError("the session's PostgreSQL connection is not in a transaction")
     return DriverConnection(adapted)

@@ -9,8 +9,12 @@ processing, and on SQLite in one call of aiosqlite's thread (`execute_fetchall`)
 has the decoder of the processor SQLAlchemy would apply to it, applied by the caller to what
 it uses; datetimes are remembered by raw value (ISO strings on SQLite, which recur: the same
 instants come back request after request), so a row costs a couple of dictionary look-ups.
-Other databases keep SQLAlchemy's path (asyncpg decodes in C already, and its transaction
-starts lazily at the first statement SQLAlchemy runs).
+On PostgreSQL (asyncpg) the statement goes straight to the session's asyncpg connection
+(`kit.db.DriverConnection`: asyncpg's prepared-statement cache, errors raised as SQLAlchemy
+raises them), inside the transaction when one is open. When none is, at READ COMMITTED (the
+default, `kit.db.reads_committed`), it runs alone, which sees what the first statement of a new
+transaction would: a read-only request sends no BEGIN and no COMMIT. At any other isolation
+level the read takes SQLAlchemy's path, which begins the transaction.
 
 A read that would begin the request's transaction (the session has none open) needs no
 transaction on a SQLite file in WAL mode: one statement reads one consistent snapshot by itself.
@@ -37,6 +41,8 @@ from weakref import WeakKeyDictionary
 
 from sqlalchemy import DateTime, event
 from sqlalchemy.exc import DBAPIError
+
+from openbooking.kit import db
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -283,7 +289,8 @@ async def rows(
 ) -> tuple[list[Any], list[Decoder]]:
     """The raw rows of `statement` with `params`, read in the session's transaction (begun
     here if none is open, as any statement of the session would; on a SQLite file in WAL
-    mode, a read that would begin it is made without one instead, see above), and per column
+    mode and on PostgreSQL at READ COMMITTED, a read that would begin it is made without one
+    instead, see above), and per column
     the decoder that turns a raw value into what SQLAlchemy gives (a row is a sequence of raw
     values; decode only what you use)."""
     bind = session.bind
@@ -297,6 +304,14 @@ async def rows(
             pass
     connection = await session.connection()
     dialect = connection.dialect
+    if dialect.name == "postgresql" and dialect.driver == "asyncpg":
+        raw = await connection.get_raw_connection()
+        adapted: Any = raw.dbapi_connection
+        if adapted.driver_connection.is_in_transaction() or db.reads_committed(session):
+            compiled = statement.compiled(dialect)
+            sql, arguments = compiled.arguments(params)
+            found = await db.DriverConnection(adapted).fetch(sql, arguments)
+            return found, compiled.decoders
     if dialect.name != "sqlite" or dialect.driver != "aiosqlite":
         result = await connection.execute(statement.statement, params)
         found = list(result)

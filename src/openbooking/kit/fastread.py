@@ -290,9 +290,8 @@ async def rows(
     """The raw rows of `statement` with `params`, read in the session's transaction (begun
     here if none is open, as any statement of the session would; on a SQLite file in WAL
     mode and on PostgreSQL at READ COMMITTED, a read that would begin it is made without one
-    instead, see above), and per column
-    the decoder that turns a raw value into what SQLAlchemy gives (a row is a sequence of raw
-    values; decode only what you use)."""
+    instead, see above), and per column the decoder that turns a raw value into what
+    SQLAlchemy gives (a row is a sequence of raw values; decode only what you use)."""
     bind = session.bind
     dialect = bind.dialect if bind is not None else None
     if dialect is not None and (reader := _reader(session, dialect)) is not None:

@@ -134,8 +134,8 @@ def flush() -> None:
     _counted.clear()
     for (counter, labels), amount in counted:
         (counter.labels(*labels) if labels else counter).inc(amount)
-    for (method, route, status), (count, seconds, buckets) in pending:
-        REQUESTS.labels(method, route, str(status)).inc(count)
+    for (method, route, status), (requests, seconds, buckets) in pending:
+        REQUESTS.labels(method, route, str(status)).inc(requests)
         latency = LATENCY.labels(method, route)
         # The histogram's own values, as `observe` writes them one observation at a time.
         latency._sum.inc(seconds)

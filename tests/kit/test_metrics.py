@@ -29,6 +29,11 @@ def route(request: pytest.FixtureRequest) -> Iterator[str]:
     metrics.flush()
 
 
+def written_value(name: str, **labels: str) -> float:
+    """A series' value as written to the registry (what a scrape shows once flushed)."""
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
 def scrape(route: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
     found = samples(metrics.exposition().decode())
     return {key: value for key, value in found.items() if ("route", route) in key[1]}
@@ -79,7 +84,7 @@ async def test_counts_are_written_within_the_flush_interval(
     labels = {"method": "GET", "route": route, "status": "200"}
 
     def written() -> float:
-        return REGISTRY.get_sample_value("openbooking_http_requests_total", labels) or 0.0
+        return written_value("openbooking_http_requests_total", **labels)
 
     metrics.observe_request("GET", route, 200, 0.01)
     metrics.observe_request("GET", route, 200, 0.02)
@@ -97,16 +102,17 @@ async def test_counted_series_show_in_the_next_scrape_and_within_the_flush_inter
     metrics.flush()
     monkeypatch.setattr(metrics, "FLUSH_SECONDS", 0.05)
 
-    def value(name: str, **labels: str) -> float:
-        return REGISTRY.get_sample_value(name, labels) or 0.0
-
     hits, booked = "openbooking_availability_cache_total", "openbooking_bookings_created_total"
-    before = value(hits, result="hit"), value(hits, result="miss"), value(booked)
+    before = (
+        written_value(hits, result="hit"),
+        written_value(hits, result="miss"),
+        written_value(booked),
+    )
     metrics.count(metrics.AVAILABILITY_CACHE, "hit")
     metrics.count(metrics.AVAILABILITY_CACHE, "hit")
     metrics.count(metrics.AVAILABILITY_CACHE, "miss")
     metrics.count(metrics.BOOKINGS_CREATED, amount=3)
-    assert value(booked) == before[2]  # counted, not written yet
+    assert written_value(booked) == before[2]  # counted, not written yet
     found = samples(metrics.exposition().decode())  # a scrape writes them first
     assert found[(hits, frozenset({("result", "hit")}))] == before[0] + 2
     assert found[(hits, frozenset({("result", "miss")}))] == before[1] + 1
@@ -115,6 +121,6 @@ async def test_counted_series_show_in_the_next_scrape_and_within_the_flush_inter
     metrics.count(metrics.BOOKINGS_CREATED)
     for _ in range(100):  # the timer writes it, no scrape needed
         await asyncio.sleep(0.05)
-        if value(booked) == before[2] + 4:
+        if written_value(booked) == before[2] + 4:
             break
-    assert value(booked) == before[2] + 4
+    assert written_value(booked) == before[2] + 4

@@ -281,6 +281,28 @@ def test_log_out_ends_the_session(page: Page, desk: Server) -> None:
     page.get_by_label("E-mail or phone").wait_for()
 
 
+def test_log_out_while_the_day_loads(page: Page, desk: Server) -> None:
+    """The day's records answer only after the click on Log out: the page stays logged out."""
+    held: list[tuple[Any, Any]] = []
+
+    def hold(route: Any) -> None:
+        held.append((route, route.fetch()))  # answered by the server while the session lives
+
+    page.route("**/api/v1/records/*?*", hold)
+    log_in(page, desk)
+    page.get_by_role("button", name="Log out").click()
+    page.get_by_text("You are logged out.").wait_for()
+    assert held, "the day view asked for its records"
+    with page.expect_response(lambda response: "/records/" in response.url):
+        for route, answer in held:
+            route.fulfill(response=answer)
+    page.unroute("**/api/v1/records/*?*")
+    page.evaluate("() => new Promise((done) => setTimeout(done, 200))")  # time to draw it
+    expect(page.get_by_text("You are logged out.")).to_be_visible()
+    expect(page.get_by_label("E-mail or phone")).to_be_visible()
+    expect(page.locator(f"#staff-{CAMILLE}")).to_have_count(0)
+
+
 def test_serve_prints_the_business_page(desk: Server) -> None:
     banner = desk.log.read_text()
     assert f"Business page on {desk.url}/admin" in banner

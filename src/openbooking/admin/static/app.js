@@ -60,8 +60,9 @@ function showLogin(message) {
 }
 
 async function logOut() {
+  state.me = null;  // answers still on their way see the session has ended and draw nothing
+  stopPolling();
   try { await call("DELETE", "/admin/session"); } catch { /* the cookie is gone either way */ }
-  state.me = null;
   showLogin("You are logged out.");
 }
 
@@ -69,6 +70,7 @@ async function logOut() {
 async function start(me) {
   state.me = me;
   const companies = (await call("GET", "/companies", { query: { my: 1 } })).data;
+  if (state.me !== me) return;  // logged out meanwhile
   if (!companies.length) { main.replaceChildren(h("p", {}, "No location is yours yet.")); return; }
   state.companies = companies;
   const [wanted, day, mode, staffId] = location.hash.slice(1).split("/");
@@ -77,17 +79,19 @@ async function start(me) {
 }
 
 async function choose(company, day) {
+  const me = state.me;
   state.company = company;
   const [staff, services] = await Promise.all([
     call("GET", `/staff/${company.id}`), call("GET", `/services/${company.id}`),
   ]);
+  if (state.me !== me) return;  // logged out meanwhile
   state.staff = staff.data.filter((member) => state.me.role !== "member" || member.id === state.me.staff_id);
   if (!state.staff.some((member) => member.id === state.week)) state.week = null;
   state.services = services.data;
   state.day = /^\d{4}-\d{2}-\d{2}$/.test(day || "") ? day : nowIn(zone())[0];
   renderTop();
   await loadDay();
-  startPolling();
+  if (state.me === me) startPolling();
 }
 
 const zone = () => state.company.timezone_name || "UTC";
@@ -136,6 +140,8 @@ function ended() {
 
 // `background`: a reload the polling asked for, not the person (it keeps no session alive).
 async function loadDay(background = false) {
+  const me = state.me;
+  if (!me) return;  // logged out: a poll still on its way draws nothing
   const company = state.company.id;
   const day = state.day;
   const week = state.week;
@@ -152,7 +158,7 @@ async function loadDay(background = false) {
         call("GET", `/schedule/${company}/${member.id}/${from}/${till}`, { background }).then((answer) => answer.data).catch(() => []))),
       call("GET", `/activity/${company}/search`, { query: { from, till, count: 100, staff_id: week || undefined }, background }).then((a) => a.data).catch(() => []),
     ]);
-    if (day !== state.day || week !== state.week) return;  // a later click won
+    if (state.me !== me || day !== state.day || week !== state.week) return;  // logged out, or a later click won
     state.records = records.data.filter((record) => !record.deleted);
     const lanes = week
       ? Array.from({ length: 7 }, (_, i) => addDays(monday, i)).map((date) => ({
@@ -166,7 +172,7 @@ async function loadDay(background = false) {
     renderDay(lanes, sessions);
   } catch (failure) {
     if (failure instanceof ApiError && failure.status === 401) { ended(); return; }
-    main.replaceChildren(h("p", { class: "error", role: "alert" }, problem(failure)));
+    if (state.me === me) main.replaceChildren(h("p", { class: "error", role: "alert" }, problem(failure)));
   }
 }
 

@@ -303,6 +303,24 @@ def test_log_out_while_the_day_loads(page: Page, desk: Server) -> None:
     expect(page.locator(f"#staff-{CAMILLE}")).to_have_count(0)
 
 
+def test_the_location_chosen_last_stays_shown(page: Page, desk: Server) -> None:
+    """Berlin's day answers only after New York's is drawn: New York stays on the page."""
+    held: list[tuple[Any, Any]] = []
+    berlin = "**/api/v1/records/1001?*"
+    page.route(berlin, lambda route: held.append((route, route.fetch())))
+    log_in(page, desk)
+    page.get_by_label("Location").select_option(label="Linden & Lark SoHo")
+    page.locator(f"#staff-{CAMILLE}").wait_for()
+    assert held, "Berlin's day asked for its records"
+    with page.expect_response(lambda response: "/records/1001" in response.url):
+        for route, answer in held:
+            route.fulfill(response=answer)
+    page.unroute(berlin)
+    page.evaluate("() => new Promise((done) => setTimeout(done, 200))")  # time to draw it
+    expect(page.locator(f"#staff-{CAMILLE}")).to_be_visible()
+    expect(page.get_by_text("Lena Hoffmann")).to_have_count(0)
+
+
 def test_serve_prints_the_business_page(desk: Server) -> None:
     banner = desk.log.read_text()
     assert f"Business page on {desk.url}/admin" in banner

@@ -158,7 +158,9 @@ async function loadDay(background = false) {
         call("GET", `/schedule/${company}/${member.id}/${from}/${till}`, { background }).then((answer) => answer.data).catch(() => []))),
       call("GET", `/activity/${company}/search`, { query: { from, till, count: 100, staff_id: week || undefined }, background }).then((a) => a.data).catch(() => []),
     ]);
-    if (state.me !== me || day !== state.day || week !== state.week) return;  // logged out, or a later click won
+    if (state.me !== me || company !== state.company.id || day !== state.day || week !== state.week) {
+      return;  // logged out, or a later click won
+    }
     state.records = records.data.filter((record) => !record.deleted);
     const lanes = week
       ? Array.from({ length: 7 }, (_, i) => addDays(monday, i)).map((date) => ({

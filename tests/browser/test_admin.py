@@ -304,7 +304,7 @@ def test_log_out_while_the_day_loads(page: Page, desk: Server) -> None:
 
 
 def test_the_location_chosen_last_stays_shown(page: Page, desk: Server) -> None:
-    """Berlin's day answers only after New York's is drawn: New York stays on the page."""
+    """Berlin's day answers only after SoHo's is drawn: SoHo's stays on the page."""
     held: list[tuple[Any, Any]] = []
     berlin = "**/api/v1/records/1001?*"
     page.route(berlin, lambda route: held.append((route, route.fetch())))

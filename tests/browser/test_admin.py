@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -281,23 +282,27 @@ def test_log_out_ends_the_session(page: Page, desk: Server) -> None:
     page.get_by_label("E-mail or phone").wait_for()
 
 
-def test_log_out_while_the_day_loads(page: Page, desk: Server) -> None:
-    """The day's records answer only after the click on Log out: the page stays logged out."""
+@contextmanager
+def answers_held(page: Page, pattern: str) -> Iterator[list[Any]]:
+    """Requests to `pattern` reach the server at once, but their answers reach the page only
+    when the block ends, and are then given time to be drawn. Yields the held requests."""
     held: list[tuple[Any, Any]] = []
-
-    def hold(route: Any) -> None:
-        held.append((route, route.fetch()))  # answered by the server while the session lives
-
-    page.route("**/api/v1/records/*?*", hold)
-    log_in(page, desk)
-    page.get_by_role("button", name="Log out").click()
-    page.get_by_text("You are logged out.").wait_for()
-    assert held, "the day view asked for its records"
-    with page.expect_response(lambda response: "/records/" in response.url):
+    page.route(pattern, lambda route: held.append((route, route.fetch())))
+    yield held
+    with page.expect_response(lambda response: response.url == held[-1][0].request.url):
         for route, answer in held:
             route.fulfill(response=answer)
-    page.unroute("**/api/v1/records/*?*")
-    page.evaluate("() => new Promise((done) => setTimeout(done, 200))")  # time to draw it
+    page.unroute(pattern)
+    page.evaluate("() => new Promise((done) => setTimeout(done, 200))")  # time to draw them
+
+
+def test_log_out_while_the_day_loads(page: Page, desk: Server) -> None:
+    """The day's records answer only after the click on Log out: the page stays logged out."""
+    with answers_held(page, "**/api/v1/records/*?*") as held:
+        log_in(page, desk)
+        page.get_by_role("button", name="Log out").click()
+        page.get_by_text("You are logged out.").wait_for()
+        assert held, "the day view asked for its records"
     expect(page.get_by_text("You are logged out.")).to_be_visible()
     expect(page.get_by_label("E-mail or phone")).to_be_visible()
     expect(page.locator(f"#staff-{CAMILLE}")).to_have_count(0)
@@ -305,18 +310,11 @@ def test_log_out_while_the_day_loads(page: Page, desk: Server) -> None:
 
 def test_the_location_chosen_last_stays_shown(page: Page, desk: Server) -> None:
     """Berlin's day answers only after SoHo's is drawn: SoHo's stays on the page."""
-    held: list[tuple[Any, Any]] = []
-    berlin = "**/api/v1/records/1001?*"
-    page.route(berlin, lambda route: held.append((route, route.fetch())))
-    log_in(page, desk)
-    page.get_by_label("Location").select_option(label="Linden & Lark SoHo")
-    page.locator(f"#staff-{CAMILLE}").wait_for()
-    assert held, "Berlin's day asked for its records"
-    with page.expect_response(lambda response: "/records/1001" in response.url):
-        for route, answer in held:
-            route.fulfill(response=answer)
-    page.unroute(berlin)
-    page.evaluate("() => new Promise((done) => setTimeout(done, 200))")  # time to draw it
+    with answers_held(page, "**/api/v1/records/1001?*") as held:
+        log_in(page, desk)
+        page.get_by_label("Location").select_option(label="Linden & Lark SoHo")
+        page.locator(f"#staff-{CAMILLE}").wait_for()
+        assert held, "Berlin's day asked for its records"
     expect(page.locator(f"#staff-{CAMILLE}")).to_be_visible()
     expect(page.get_by_text("Lena Hoffmann")).to_have_count(0)
 

@@ -1,0 +1,133 @@
+"""SQLite's writer (`kit.sqlite_writer.Writer`) on its own: a write transaction runs on the event
+loop while the lock is free, and on the writer's thread when another connection has it; what
+fails is rolled back, what is retried is written once, and the WAL file does not grow without
+bound although the event loop's connection never checkpoints."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from typing import TYPE_CHECKING
+
+import pytest
+from sqlalchemy.exc import IntegrityError
+
+from openbooking.kit import db, sqlite_writer
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+    from pathlib import Path
+
+
+@pytest.fixture
+def path(tmp_path: Path) -> str:
+    file = str(tmp_path / "writer.sqlite3")
+    connection = sqlite_writer.connect(file)
+    connection.execute("CREATE TABLE note (id INTEGER PRIMARY KEY, body BLOB NOT NULL)")
+    connection.close()
+    return file
+
+
+@pytest.fixture
+def writer(path: str) -> Iterator[sqlite_writer.Writer]:
+    found = sqlite_writer.Writer(path, db.WriterQueue())
+    yield found
+    found.close()
+
+
+def _notes(path: str) -> list[bytes]:
+    connection = sqlite3.connect(path)
+    try:
+        return [body for (body,) in connection.execute("SELECT body FROM note ORDER BY id")]
+    finally:
+        connection.close()
+
+
+def _wal_pages(path: str) -> float:
+    connection = sqlite3.connect(path)
+    try:
+        page_size = connection.execute("PRAGMA page_size").fetchone()[0]
+    finally:
+        connection.close()
+    return os.path.getsize(path + "-wal") / page_size
+
+
+def _add(body: bytes) -> Callable[[sqlite3.Connection], str]:
+    def add(connection: sqlite3.Connection) -> str:
+        connection.execute("INSERT INTO note (body) VALUES (?)", (body,))
+        return threading.current_thread().name
+
+    return add
+
+
+async def test_a_write_runs_on_the_event_loop_while_the_lock_is_free(
+    writer: sqlite_writer.Writer, path: str
+) -> None:
+    assert await writer.run(_add(b"a")) == threading.current_thread().name
+    assert _notes(path) == [b"a"]
+
+
+async def test_a_failed_write_leaves_nothing_and_the_next_one_is_written(
+    writer: sqlite_writer.Writer, path: str
+) -> None:
+    def half(connection: sqlite3.Connection) -> None:
+        connection.execute("INSERT INTO note (body) VALUES (?)", (b"half",))
+        raise ValueError("refused midway")
+
+    with pytest.raises(ValueError, match="refused midway"):
+        await writer.run(half)
+    with pytest.raises(IntegrityError, match="NOT NULL"):  # SQLite's own refusal, as the ORM's
+        await writer.run(lambda connection: connection.execute("INSERT INTO note DEFAULT VALUES"))
+    assert _notes(path) == []
+    await writer.run(_add(b"next"))  # the turn was handed on each time
+    assert _notes(path) == [b"next"]
+
+
+async def test_another_connection_holding_the_lock_sends_the_write_to_the_thread(
+    writer: sqlite_writer.Writer, path: str
+) -> None:
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    releaser = threading.Timer(0.3, other.commit)
+    releaser.start()
+    try:
+        assert await writer.run(_add(b"after the other")) == "sqlite-writer"
+    finally:
+        releaser.join()
+        other.close()
+    assert _notes(path) == [b"after the other"]
+
+
+async def test_the_lock_lost_midway_is_retried_on_the_thread_and_written_once(
+    writer: sqlite_writer.Writer, path: str
+) -> None:
+    """SQLITE_BUSY after BEGIN (rare in WAL mode, raised here by a second connection) rolls
+    the first try back; the thread runs the write again."""
+    tries: list[str] = []
+
+    def add_once(connection: sqlite3.Connection) -> None:
+        connection.execute("INSERT INTO note (body) VALUES (?)", (b"once",))
+        tries.append(threading.current_thread().name)
+        if len(tries) == 1:
+            rival = sqlite3.connect(path, timeout=0, isolation_level=None)
+            try:
+                rival.execute("BEGIN IMMEDIATE")  # SQLITE_BUSY: this write holds the lock
+            finally:
+                rival.close()
+
+    await writer.run(add_once)
+    assert tries == [threading.current_thread().name, "sqlite-writer"]
+    assert _notes(path) == [b"once"]
+
+
+async def test_the_wal_file_stays_bounded(writer: sqlite_writer.Writer, path: str) -> None:
+    """The thread checkpoints after every `CHECKPOINT_EVERY` commits, so the WAL starts over
+    instead of growing with every write (here: 40 times as many commits)."""
+    body = bytes(3000)  # a page of its own each time
+    commits = 40 * sqlite_writer.CHECKPOINT_EVERY
+    for _ in range(commits):
+        await writer.run(_add(body))
+    assert len(_notes(path)) == commits
+    # Each commit writes about three pages; without checkpoints the WAL holds them all.
+    assert _wal_pages(path) < 8 * sqlite_writer.CHECKPOINT_EVERY

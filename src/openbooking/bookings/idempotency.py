@@ -129,8 +129,8 @@ async def run(
     """Book with `create`, once per key: the answer and the SMS to send. `create` reads what it
     needs and ends in the write transaction (`work.write()`) that holds the booking.
 
-    `create` gets a `Keeper` with a claim: a booking written on SQLite's writer thread keeps
-    its answer in its own transaction with it (and says so in `Created.answer_stored`).
+    `create` gets a `Keeper` with a claim: a booking written by SQLite's writer keeps its
+    answer in its own transaction with it (and says so in `Created.answer_stored`).
 
     Without a claim this is simply the booking. With one, a stored answer is replayed; a new
     call's answer, success or refusal, is stored (a throttle or a crash frees the key instead,

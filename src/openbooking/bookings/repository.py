@@ -355,7 +355,7 @@ async def add_seat_record(
         await session.flush()
 
 
-# The booking's write transaction on SQLite's writer thread (`kit.sqlite_writer`): plain SQL on
+# The booking's write transaction through SQLite's writer (`kit.sqlite_writer`): plain SQL on
 # its `sqlite3` connection, each value encoded as the ORM encodes it.
 
 RECORD_COLUMNS = (

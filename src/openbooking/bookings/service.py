@@ -258,7 +258,7 @@ async def create(
     is a write that stays.
 
     On a SQLite file without a code to check, the whole write transaction (the re-check
-    included) is one hand-off to the process's writer thread (`_write_at_once`); on
+    included) is one plain `sqlite3` transaction (`_write_at_once`, `kit.sqlite_writer`); on
     PostgreSQL it is a few statements on the session's asyncpg connection
     (`_write_at_once_pg`); the ORM path below serves the code's case, a planned time taken
     meanwhile on SQLite, and an in-memory SQLite database."""
@@ -379,7 +379,7 @@ def _new_record(
 
 def _transient(model: type[T], values: dict[str, Any]) -> T:
     """A new instance of `model` holding `values`, never to be added to a session: the rows
-    `_Rows` hands to SQLite's writer thread and PostgreSQL's driver statements, which read
+    `_Rows` hands to SQLite's writer and PostgreSQL's driver statements, which read
     them with `getattr` (`kit.db.encoder`). The model's constructor sends each value through
     its attribute's events: 57-84 µs for a booking's client, record and record service,
     against 10-14 µs for this."""
@@ -391,7 +391,7 @@ def _transient(model: type[T], values: dict[str, Any]) -> T:
 @dataclass(slots=True)
 class _Rows:
     """A booking's rows built before its write transaction (the same objects the ORM path
-    adds, left transient), for the writers that bypass the ORM: SQLite's writer thread
+    adds, left transient), for the writers that bypass the ORM: SQLite's writer
     (`_write_at_once`) and PostgreSQL's session connection (`_write_at_once_pg`)."""
 
     planned: list[Planned]
@@ -503,9 +503,9 @@ async def _write_at_once(
     notices: notifications.CreatedNotices,
     keep: Keeper | None,
 ) -> list[dict[str, Any]] | None:
-    """SQLite: the booking's whole write transaction in one hand-off to the process's writer
-    thread (`kit.sqlite_writer`), its rows built first; None (nothing written) when a planned
-    time was taken since the plan's read.
+    """SQLite: the booking's whole write transaction as one plain `sqlite3` transaction
+    (`kit.sqlite_writer`), its rows built first; None (nothing written) when a planned time
+    was taken since the plan's read.
 
     Writes what the ORM path below writes, field for field: the re-check of the planned times,
     the client, the records with their services, their history, the outbox rows of

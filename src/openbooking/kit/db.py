@@ -118,8 +118,8 @@ def plain_insert_sql(
     returning: str | None = None,
     dialect: Dialect = SQLITE_DIALECT,
 ) -> str:
-    """`INSERT INTO table (columns) VALUES (…)` for a driver's own connection (SQLite's writer
-    thread, `kit.sqlite_writer`; PostgreSQL's asyncpg connection, `DriverConnection`),
+    """`INSERT INTO table (columns) VALUES (…)` for a driver's own connection (SQLite's
+    writer, `kit.sqlite_writer`; PostgreSQL's asyncpg connection, `DriverConnection`),
     optionally `RETURNING` one column, compiled once by SQLAlchemy from `table` (a Table);
     `columns` in the table's order, the order SQLAlchemy places them in."""
     statement = table.insert().values({name: bindparam(name) for name in columns})

@@ -139,9 +139,9 @@ def _notices(
     return rows
 
 
-# The same for SQLite's writer thread (`kit.sqlite_writer`): what the notices need is read on
-# the event loop first; the rows are built and written in the booking's own transaction, once
-# the new records have their ids.
+# The same for SQLite's writer (`kit.sqlite_writer`): what the notices need is read first;
+# the rows are built and written in the booking's own transaction, once the new records have
+# their ids.
 
 
 @dataclass(slots=True)

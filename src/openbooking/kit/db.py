@@ -149,12 +149,15 @@ def encoder(
         steps.append((name, scalar, default.arg if scalar else None, make, process))
 
     def encode(item: Any) -> tuple[Any, ...]:
+        # The object's own dict, where the ORM keeps what was set: reading and setting through
+        # the attributes (their events, the defaults of unset ones) cost 65 µs for a record.
+        held = item.__dict__
         values = []
         for name, scalar, fixed, make, process in steps:
-            value = getattr(item, name)
+            value = held.get(name)
             if value is None and (scalar or make is not None):
                 value = fixed if scalar else make(None)  # SQLAlchemy's wrapper takes a context
-                setattr(item, name, value)  # as the ORM's flush leaves it on the object
+                held[name] = value  # as the ORM's flush leaves it on the object
             values.append(value if process is None or value is None else process(value))
         return tuple(values)
 

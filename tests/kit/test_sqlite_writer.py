@@ -5,6 +5,7 @@ bound although the event loop's connection never checkpoints."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sqlite3
 import threading
@@ -50,7 +51,7 @@ def _wal_pages(path: str) -> float:
         page_size = connection.execute("PRAGMA page_size").fetchone()[0]
     finally:
         connection.close()
-    return os.path.getsize(path + "-wal") / page_size
+    return os.path.getsize(path + "-wal") / int(page_size)
 
 
 def _add(body: bytes) -> Callable[[sqlite3.Connection], str]:
@@ -131,3 +132,21 @@ async def test_the_wal_file_stays_bounded(writer: sqlite_writer.Writer, path: st
     assert len(_notes(path)) == commits
     # Each commit writes about three pages; without checkpoints the WAL holds them all.
     assert _wal_pages(path) < 8 * sqlite_writer.CHECKPOINT_EVERY
+
+
+def test_a_checkpoint_still_running_when_the_event_loop_closes_is_dropped_quietly(
+    path: str,
+) -> None:
+    """The commit that asks for a checkpoint returns at once; when the app's event loop is
+    gone by the time the thread is done, nobody is waiting and the thread ends cleanly."""
+    writer = sqlite_writer.Writer(path, db.WriterQueue())
+
+    async def fill() -> None:
+        for _ in range(sqlite_writer.CHECKPOINT_EVERY):
+            await writer.run(_add(b"x"))
+
+    asyncio.run(fill())  # the last write hands the checkpoint over; the loop closes
+    writer.close()
+    writer._thread.join(5)  # a thread that raised is reported by pytest as an error
+    assert not writer._thread.is_alive()
+    assert len(_notes(path)) == sqlite_writer.CHECKPOINT_EVERY

@@ -29,6 +29,7 @@ The thread and both connections end when the engine is disposed (the app's shutd
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import queue
 import sqlite3
@@ -155,9 +156,9 @@ class Writer:
                 try:
                     result: Any = _transaction(connection, fn) if transaction else fn(connection)
                 except BaseException as exc:  # handed to the waiting coroutine
-                    loop.call_soon_threadsafe(_settle, future, None, exc)
+                    _hand_back(loop, future, None, exc)
                 else:
-                    loop.call_soon_threadsafe(_settle, future, result, None)
+                    _hand_back(loop, future, result, None)
         finally:
             connection.close()
 
@@ -194,6 +195,16 @@ def _checkpoint(connection: sqlite3.Connection) -> None:
         connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
     except sqlite3.Error as exc:
         logger.warning("SQLite WAL checkpoint failed: %s", exc)
+
+
+def _hand_back(
+    loop: asyncio.AbstractEventLoop,
+    future: asyncio.Future[Any],
+    result: Any,
+    error: BaseException | None,
+) -> None:
+    with contextlib.suppress(RuntimeError):  # the loop closed (a checkpoint at shutdown)
+        loop.call_soon_threadsafe(_settle, future, result, error)
 
 
 def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:

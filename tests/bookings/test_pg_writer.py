@@ -6,6 +6,7 @@ between the plan and the write."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import TYPE_CHECKING, Any
 
@@ -28,8 +29,7 @@ from tests.bookings.test_sqlite_writer import everyone_hears, two_appointments
 from tests.verification.conftest import NEW_YORK, Customer
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
-
+    from fastapi import FastAPI
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from openbooking.kit.db import DriverConnection
@@ -175,40 +175,50 @@ class TestTheDriverPathStoresWhatTheOrmStores:
 
 
 class TestATimeTakenBetweenThePlanAndTheWrite:
+    @pytest.mark.parametrize("appointments", [1, 2])
     async def test_the_exclusion_constraint_refuses_it(
-        self, customer: Customer, run_in_session: Any, monkeypatch: pytest.MonkeyPatch
+        self,
+        customer: Customer,
+        run_in_session: Any,
+        monkeypatch: pytest.MonkeyPatch,
+        appointments: int,
     ) -> None:
         """Another booking of the same time commits after this one's plan read the time free:
-        the constraint refuses this one's record (433, as through the ORM), and nothing of it
-        stays (no client, no outbox row), its Idempotency-Key answering the same 433."""
+        the constraint refuses this one's record (433 naming the appointment, its last of
+        one or two, as through the ORM), and nothing of it stays (no record, no client, no
+        outbox row), its Idempotency-Key answering the same 433."""
         await run_in_session(everyone_hears)
         service_id = await ny_service(customer)
-        when = (await slots(customer, NEW_YORK, CAMILLE, service_id))[1]
+        free = await slots(customer, NEW_YORK, CAMILLE, service_id)
+        when = free[-1]
+        body = ny_booking(service_id, when)
+        if appointments == 2:
+            first = {"id": 7, "services": [service_id], "staff_id": CAMILLE, "datetime": free[0]}
+            body["appointments"][0]["id"] = 8
+            body["appointments"].insert(0, first)
         other = {**ny_booking(service_id, when), "phone": "+12125550199", "fullname": "Ada"}
-        lock = repository.lock_members_on
+        new_ids = repository.new_record_ids_on
         raced: list[int] = []
         taken_id: list[int] = []
 
-        async def first_another_booking(connection: DriverConnection, staff: Sequence[int]) -> None:
+        async def first_another_booking(connection: DriverConnection, count: int) -> list[int]:
             if not raced:
                 raced.append(1)
                 with monkeypatch.context() as inner:  # the other booking takes the time now
-                    inner.setattr(repository, "lock_members_on", lock)
+                    inner.setattr(repository, "new_record_ids_on", new_ids)
                     taken = await customer.post(f"/book_record/{NEW_YORK}", other)
                 assert taken.status_code == 201, taken.text
                 taken_id.append(taken.json()["data"][0]["record_id"])
-            await lock(connection, staff)
+            return await new_ids(connection, count)
 
-        monkeypatch.setattr(repository, "lock_members_on", first_another_booking)
+        monkeypatch.setattr(repository, "new_record_ids_on", first_another_booking)
         before = await run_in_session(record_count)
         outbox = await run_in_session(lambda s: rows_of(s, "SELECT count(*) AS n FROM outbox"))
         refused = await customer.post(
-            f"/book_record/{NEW_YORK}",
-            ny_booking(service_id, when),
-            headers={"Idempotency-Key": "r"},
+            f"/book_record/{NEW_YORK}", body, headers={"Idempotency-Key": "r"}
         )
 
-        assert error(refused, 422, 433)["id"] == 1
+        assert error(refused, 422, 433)["id"] == body["appointments"][-1]["id"]
         assert raced == [1]
         assert await run_in_session(record_count) == before + 1  # the other booking's only
         assert await run_in_session(overlapping_pairs) == []
@@ -226,9 +236,43 @@ class TestATimeTakenBetweenThePlanAndTheWrite:
         assert outbox[0]["n"] == 0
         assert notices == [{"record_id": taken_id[0]}]  # the other booking's notices only
         replay = await customer.post(
-            f"/book_record/{NEW_YORK}",
-            ny_booking(service_id, when),
-            headers={"Idempotency-Key": "r"},
+            f"/book_record/{NEW_YORK}", body, headers={"Idempotency-Key": "r"}
         )
         assert replay.headers["idempotent-replayed"] == "true"
         assert (replay.status_code, replay.content) == (refused.status_code, refused.content)
+
+
+class TestTheMembersLock:
+    async def test_a_booking_waits_for_another_holding_its_members_lock(
+        self, app: FastAPI, customer: Customer
+    ) -> None:
+        """The one statement takes the member's booking lock (`MEMBER_LOCK`) before it writes:
+        while another transaction holds it (a booking of the same member being written), this
+        booking waits, and goes on once that one ends."""
+        service_id = await ny_service(customer)
+        when = (await slots(customer, NEW_YORK, CAMILLE, service_id))[0]
+        async with app.state.engine.connect() as other:
+            await other.execute(repository.MEMBER_LOCK, {"key": CAMILLE})
+            booking = asyncio.create_task(
+                customer.post(f"/book_record/{NEW_YORK}", ny_booking(service_id, when))
+            )
+            for _ in range(500):
+                if await advisory_waiters(app) or booking.done():
+                    break
+                await asyncio.sleep(0.01)
+            assert not booking.done(), booking.result().text
+            assert await advisory_waiters(app) == 1
+            await other.rollback()  # the other transaction ends: its lock is released
+        answer = await booking
+        assert answer.status_code == 201, answer.text
+
+
+async def advisory_waiters(app: FastAPI) -> int:
+    """Backends of this database waiting for an advisory lock (a new snapshot each call)."""
+    async with app.state.engine.connect() as connection:
+        query = text(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND wait_event_type = 'Lock' AND wait_event = 'advisory'"
+        )
+        waiting: int = (await connection.execute(query)).scalar_one()
+        return waiting

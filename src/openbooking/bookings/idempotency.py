@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from openbooking.bookings.service import Created
-    from openbooking.kit.db import DriverConnection, UnitOfWork
+    from openbooking.kit.db import UnitOfWork
     from openbooking.sms.base import SmsMessage
 
 HEADER = "Idempotency-Key"
@@ -202,25 +202,23 @@ async def store(session: AsyncSession, found: Claim, answer: Response) -> None:
 
 
 class Keeper:
-    """Keeps a booking's answer (201 with the answer) under the key, inside the booking's own
-    transaction: on SQLite's writer connection (`kit.sqlite_writer`), or on PostgreSQL's
-    session connection (`kit.db.DriverConnection`)."""
+    """Keeps a booking's answer (201 with the answer) under the key, written with the booking:
+    in SQLite's writer transaction (`kit.sqlite_writer`), or in PostgreSQL's booking statement
+    (`sealed`, `repository.write_booking_on`)."""
 
     __slots__ = ("found",)
 
     def __init__(self, found: Claim) -> None:
         self.found = found
 
-    def _sealed(self, answer: list[dict[str, Any]]) -> tuple[str, int, bytes]:
+    def sealed(self, answer: list[dict[str, Any]]) -> tuple[str, int, bytes]:
+        """The key's digest, the answer's status code and the sealed answer, as stored."""
         response = envelope(answer, status_code=201)
         sealed = self.found.seal(response.status_code, bytes(response.body))
         return self.found.digest, response.status_code, sealed
 
     def __call__(self, connection: sqlite3.Connection, answer: list[dict[str, Any]]) -> None:
-        repository.store_answer_now(connection, *self._sealed(answer))
-
-    async def on(self, connection: DriverConnection, answer: list[dict[str, Any]]) -> None:
-        await repository.store_answer_on(connection, *self._sealed(answer))
+        repository.store_answer_now(connection, *self.sealed(answer))
 
 
 def keeper(found: Claim) -> Keeper:

@@ -15,10 +15,12 @@ from openbooking.kit import sqlite_writer
 from openbooking.kit.db import (
     PG_DIALECT,
     DriverConnection,
-    DriverStatement,
+    Insert,
     encoder,
+    insert_head,
     plain_insert_sql,
     utcnow,
+    values_sql,
 )
 from openbooking.kit.fastread import Statement
 from openbooking.models import (
@@ -36,7 +38,7 @@ from openbooking.models.records import RECORD_ACTIVE
 
 if TYPE_CHECKING:
     import sqlite3
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -480,72 +482,115 @@ def store_answer_now(
     connection.execute(STORE_ANSWER_SQL, (status_code, sealed, digest))
 
 
-# The same booking's write transaction on PostgreSQL: the same rows, sent on the session's own
-# asyncpg connection (`kit.db.DriverConnection`), in the session's transaction.
+# The same booking's write on PostgreSQL: the same rows in one statement on the session's own
+# asyncpg connection (`kit.db.statement_connection`), which commits by itself.
 
-_MEMBER_LOCK_PG = DriverStatement(MEMBER_LOCK)
-_CLIENT_UPSERT_PG = DriverStatement(_client_upsert(pg_insert, Client.__table__.c.id))
-_RECORD_INSERT_PG = plain_insert_sql(
-    Record.__table__, RECORD_COLUMNS, returning="id", dialect=PG_DIALECT
+_RECORD_IDS_PG = (
+    "SELECT nextval(pg_get_serial_sequence('records', 'id')) FROM generate_series(1, $1)"
 )
-_record_values_pg = encoder(Record.__table__, RECORD_COLUMNS, PG_DIALECT)
-_RECORD_SERVICE_INSERT_PG = plain_insert_sql(
-    RecordService.__table__, RECORD_SERVICE_COLUMNS, dialect=PG_DIALECT
-)
+_RECORD_COLUMNS_PG = ("id", *RECORD_COLUMNS)
+_CLIENT_AT = _RECORD_COLUMNS_PG.index("client_id")
+_RECORDS_HEAD_PG = insert_head(Record.__table__, _RECORD_COLUMNS_PG)
+_record_values_pg = encoder(Record.__table__, _RECORD_COLUMNS_PG, PG_DIALECT)
+_SERVICES_HEAD_PG = insert_head(RecordService.__table__, RECORD_SERVICE_COLUMNS)
 _record_service_values_pg = encoder(RecordService.__table__, RECORD_SERVICE_COLUMNS, PG_DIALECT)
-_CHANGE_INSERT_PG = plain_insert_sql(RecordChange.__table__, CHANGE_COLUMNS, dialect=PG_DIALECT)
+_CHANGES_HEAD_PG = insert_head(RecordChange.__table__, CHANGE_COLUMNS)
 _change_values_pg = encoder(RecordChange.__table__, CHANGE_COLUMNS, PG_DIALECT)
-_STORE_ANSWER_PG = DriverStatement(
-    update(IdempotentRequest)
-    .where(IdempotentRequest.key_digest == bindparam("digest"))
-    .values(status_code=bindparam("status_code"), response=bindparam("response"))
+
+# The members' advisory locks (MEMBER_LOCK, in the order given), then the client (the
+# CLIENT_UPSERT), whose id the records take: the records' exclusion constraint is checked only
+# after the locks are held.
+_BOOKING_HEAD_PG = (
+    "WITH locked AS (SELECT pg_advisory_xact_lock(9, key) FROM unnest($1::integer[]) AS key),"
+    " client AS (INSERT INTO clients (location_id, phone, name, email, created_at, updated_at)"
+    " SELECT $2, $3, $4, $5, $6, $6 WHERE (SELECT count(*) FROM locked) >= 0"
+    " ON CONFLICT (location_id, phone) DO UPDATE SET name = excluded.name,"
+    " email = CASE WHEN (excluded.email != '') THEN excluded.email ELSE clients.email END,"
+    " updated_at = CASE WHEN (clients.name != excluded.name OR clients.email !="
+    " CASE WHEN (excluded.email != '') THEN excluded.email ELSE clients.email END)"
+    " THEN excluded.updated_at ELSE clients.updated_at END"
+    " RETURNING id)"
+)
+_BOOKING_HEAD_VALUES = 6
+_ANSWER_PG = (
+    "UPDATE idempotent_requests SET status_code = ${}, response = ${} WHERE key_digest = ${}"
 )
 
 
-async def lock_members_on(connection: DriverConnection, staff_ids: Sequence[int]) -> None:
-    """`lock_members` on the session's asyncpg connection."""
-    for staff_id in sorted(set(staff_ids)):
-        arguments = _MEMBER_LOCK_PG.arguments({"key": staff_id % 2147483647})
-        await connection.fetchval(_MEMBER_LOCK_PG.sql, arguments)
-
-
-async def upsert_client_on(connection: DriverConnection, client: Client) -> int:
-    """CLIENT_UPSERT on the session's asyncpg connection: the client's id."""
-    values = {
-        "location_id": client.location_id,
-        "phone": client.phone,
-        "name": client.name,
-        "email": client.email,
-        "now": client.created_at,
-    }
-    return int(
-        await connection.fetchval(_CLIENT_UPSERT_PG.sql, _CLIENT_UPSERT_PG.arguments(values))
+@cache
+def _booking_sql(records: int, parts: tuple[tuple[str, int, int], ...], answer: bool) -> str:
+    """The booking's statement for `records` records and `parts`, each `(head, width, rows)`
+    of an `Insert`, the Idempotency-Key's answer last when `answer`."""
+    sql = [_BOOKING_HEAD_PG]
+    number = _BOOKING_HEAD_VALUES + 1
+    rows = values_sql(
+        len(_RECORD_COLUMNS_PG), records, number, {_CLIENT_AT: "(SELECT id FROM client)"}
     )
+    sql.append(f", records AS ({_RECORDS_HEAD_PG} VALUES {rows})")
+    number += (len(_RECORD_COLUMNS_PG) - 1) * records
+    for index, (head, width, count) in enumerate(parts):
+        if count:
+            sql.append(f", part{index} AS ({head} VALUES {values_sql(width, count, number)})")
+            number += width * count
+    if answer:
+        sql.append(f", answer AS ({_ANSWER_PG.format(number, number + 1, number + 2)})")
+    sql.append(" SELECT id FROM client")
+    return "".join(sql)
 
 
-async def insert_record_on(
-    connection: DriverConnection, record: Record, links: Sequence[RecordService]
+async def new_record_ids_on(connection: DriverConnection, count: int) -> list[int]:
+    """PostgreSQL: `count` new ids from the records' sequence, for `write_booking_on` (a
+    booking's notices and answer name its records, and are written with them)."""
+    return [int(row[0]) for row in await connection.fetch(_RECORD_IDS_PG, [count])]
+
+
+async def write_booking_on(
+    connection: DriverConnection,
+    *,
+    client: Client,
+    records: Sequence[Record],
+    links: Sequence[Sequence[RecordService]],
+    changes: Sequence[RecordChange],
+    notices: Callable[[], Insert],
+    answer: tuple[str, int, bytes] | None,
 ) -> int:
-    """`add_record` on the session's asyncpg connection; the exclusion constraint refuses an
-    overlap (IntegrityError, as through the ORM). The record's id, also set on `record` and
-    `links`."""
-    record_id = int(await connection.fetchval(_RECORD_INSERT_PG, _record_values_pg(record)))
-    record.id = record_id
-    for link in links:
-        link.record_id = record_id
-    await connection.executemany(
-        _RECORD_SERVICE_INSERT_PG, [_record_service_values_pg(link) for link in links]
+    """A booking's write on PostgreSQL, as one statement (no BEGIN, no COMMIT, one round
+    trip): the members' booking locks (`lock_members`), the client upsert, the records (their
+    ids from `new_record_ids_on`) with their services, their history, their `notices` (the
+    outbox rows) and, with an Idempotency-Key, the answer (`digest, status_code, sealed`). All
+    of it is written or none: the exclusion constraint refuses an overlapping record
+    (IntegrityError, as through the ORM; or a deadlock, see `kit.db.lost_race`). `notices`
+    are built once the records are encoded, which gives them their Python defaults as the
+    ORM's flush does. The client's id, also set on the records."""
+    arguments: list[Any] = [
+        sorted({record.staff_id % 2147483647 for record in records}),
+        client.location_id,
+        client.phone,
+        client.name,
+        client.email,
+        client.created_at,
+    ]
+    for record in records:
+        values = _record_values_pg(record)
+        arguments += values[:_CLIENT_AT] + values[_CLIENT_AT + 1 :]
+    services = [_record_service_values_pg(link) for own in links for link in own]
+    parts = (
+        Insert(_SERVICES_HEAD_PG, len(RECORD_SERVICE_COLUMNS), services),
+        Insert(_CHANGES_HEAD_PG, len(CHANGE_COLUMNS), [_change_values_pg(x) for x in changes]),
+        notices(),
     )
-    return record_id
-
-
-async def insert_changes_on(connection: DriverConnection, changes: Sequence[RecordChange]) -> None:
-    await connection.executemany(_CHANGE_INSERT_PG, [_change_values_pg(x) for x in changes])
-
-
-async def store_answer_on(
-    connection: DriverConnection, digest: str, status_code: int, sealed: bytes
-) -> None:
-    """`store_answer` on the session's asyncpg connection."""
-    values = {"digest": digest, "status_code": status_code, "response": sealed}
-    await connection.fetchval(_STORE_ANSWER_PG.sql, _STORE_ANSWER_PG.arguments(values))
+    for part in parts:
+        for row in part.rows:
+            arguments += row
+    if answer is not None:
+        digest, status_code, sealed = answer
+        arguments += (status_code, sealed, digest)
+    sql = _booking_sql(
+        len(records),
+        tuple((part.head, part.width, len(part.rows)) for part in parts),
+        answer is not None,
+    )
+    client_id = int(await connection.fetchval(sql, arguments))
+    for record in records:
+        record.client_id = client_id
+    return client_id

@@ -39,7 +39,7 @@ from openbooking.kit import metrics, phones, sqlite_writer
 from openbooking.kit.clock import instant, zone
 from openbooking.kit.clock import now as clock_now
 from openbooking.kit.crypto import keyed_digest, same
-from openbooking.kit.db import driver_connection, lost_race, reads_committed, utcnow
+from openbooking.kit.db import lost_race, utcnow
 from openbooking.kit.errors import InvalidParameter, NotFound
 from openbooking.kit.wire import visible
 from openbooking.models import Client, Customer, Record, RecordService, Service
@@ -547,35 +547,51 @@ def _on_postgresql(session: AsyncSession) -> bool:
 async def _write_at_once_pg(
     work: UnitOfWork, rows: _Rows, notices: notifications.CreatedNotices, keep: Keeper | None
 ) -> list[dict[str, Any]]:
-    """PostgreSQL: the booking's write transaction as a few statements on the session's own
-    asyncpg connection (`kit.db.DriverConnection`), in the session's transaction (committed
-    by the request edge as ever): the members' locks, the client, each record and its
-    services (the exclusion constraint refusing an overlap: 433), the history, the outbox
-    rows and, with an Idempotency-Key, the answer. The same rows as the ORM path, built by
-    the same functions as SQLite's writer (`_Rows`).
+    """PostgreSQL: the booking's write as one statement on the session's own asyncpg
+    connection (`repository.write_booking_on`), which commits by itself, as SQLite's writer
+    commits its transaction: the members' locks, the client, the records with their services
+    (the exclusion constraint refusing an overlap: 433), the history, the outbox rows and,
+    with an Idempotency-Key, the answer. The same rows as the ORM path, built by the same
+    functions as SQLite's writer (`_Rows`). The records' ids are taken from their sequence
+    first, as the notices and the answer name them: two round trips in all, where a
+    transaction of these statements made nine.
 
-    At READ COMMITTED (PostgreSQL's default) the write goes on in the plan's transaction:
-    each statement sees what was committed before it, as in a new transaction, and the plan
-    wrote nothing; the ORM path's COMMIT and BEGIN between the two are saved."""
-    if not reads_committed(work.session):
-        await work.write()
-    connection = await driver_connection(work.session)
-    await repository.lock_members_on(connection, [item.staff_id for item in rows.planned])
-    client_id = await repository.upsert_client_on(connection, rows.stamped_client())
-    for record, services, item in zip(rows.records, rows.links, rows.planned, strict=True):
-        record.client_id = client_id
-        try:
-            await repository.insert_record_on(connection, record, services)
-        except DBAPIError as exc:  # another booking took the slot since the plan read it
-            if not lost_race(exc):
-                raise
-            raise BookingError(TAKEN, item.appointment.id) from None
-    await repository.insert_changes_on(connection, rows.changes())
-    await notifications.write_created_on(connection, notices, rows.with_services())
+    The plan's reads wrote nothing and are done: a transaction they began (at an isolation
+    other than READ COMMITTED) is committed first."""
+    connection = await work.statement_connection()
+    ids = await repository.new_record_ids_on(connection, len(rows.records))
+    for record, links, record_id in zip(rows.records, rows.links, ids, strict=True):
+        record.id = record_id
+        for link in links:
+            link.record_id = record_id
     answer = rows.answer()
-    if keep is not None:
-        await keep.on(connection, answer)
+    try:
+        await repository.write_booking_on(
+            connection,
+            client=rows.stamped_client(),
+            records=rows.records,
+            links=rows.links,
+            changes=rows.changes(),
+            notices=lambda: notifications.created_insert_pg(notices, rows.with_services()),
+            answer=keep.sealed(answer) if keep is not None else None,
+        )
+    except DBAPIError as exc:  # another booking took a time since the plan read it
+        if not lost_race(exc):
+            raise
+        raise BookingError(TAKEN, await _taken(work.session, rows.planned)) from None
     return answer
+
+
+async def _taken(session: AsyncSession, planned: Sequence[Planned]) -> int:
+    """Which appointment another booking took (its id): the first one busy now, or the first
+    one when none is (PostgreSQL broke a deadlock with a booking not yet committed)."""
+    if len(planned) > 1:
+        for item in planned:
+            if await repository.busy_within(
+                session, item.staff_id, item.appointment.start, item.end
+            ):
+                return item.appointment.id
+    return planned[0].appointment.id
 
 
 class Contact(Protocol):

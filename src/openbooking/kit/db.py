@@ -8,6 +8,7 @@ import sqlite3
 import time
 from collections import deque
 from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -196,10 +197,10 @@ class DriverStatement:
 
 
 class DriverConnection:
-    """The session's own asyncpg connection, inside the session's transaction: statements
-    sent straight to asyncpg (its prepared-statement cache), without SQLAlchemy's execution
-    layer, each about a tenth of the CPU of the same statement through the ORM. The
-    transaction stays the session's: it is committed or rolled back by `UnitOfWork` as ever.
+    """The session's own asyncpg connection: statements sent straight to asyncpg (its
+    prepared-statement cache), without SQLAlchemy's execution layer, each about a tenth of the
+    CPU of the same statement through the ORM. In the session's transaction when one is open
+    (`kit.fastread`), else each statement commits by itself (`UnitOfWork.statement_connection`).
     Errors are raised as SQLAlchemy raises them (`IntegrityError`, `DBAPIError` with the
     driver's error as `orig`), so that `lost_race` reads them as it reads the ORM's."""
 
@@ -243,19 +244,36 @@ class DriverConnection:
         return error  # pragma: no cover - _handle_exception always raises
 
 
-async def driver_connection(session: AsyncSession) -> DriverConnection:
-    """PostgreSQL: the session's asyncpg connection, its transaction begun (a session that
-    has not yet sent a statement in this transaction has not sent BEGIN either: SQLAlchemy's
-    adapter begins on its first statement, so BEGIN is sent here by the adapter's own method,
-    which its commit and rollback then end)."""
-    connection = await session.connection()
-    raw = await connection.get_raw_connection()
-    adapted: Any = raw.dbapi_connection
-    if not adapted.driver_connection.is_in_transaction():
-        await adapted._start_transaction()
-    if not adapted.driver_connection.is_in_transaction():
-        raise RuntimeError("the session's PostgreSQL connection is not in a transaction")
-    return DriverConnection(adapted)
+@dataclass(frozen=True, slots=True)
+class Insert:
+    """Rows of one table for a PostgreSQL statement that writes several tables at once:
+    `INSERT INTO table (columns)` and each row's values, encoded (`encoder`)."""
+
+    head: str
+    width: int
+    rows: list[tuple[Any, ...]]
+
+
+def insert_head(table: Any, columns: Sequence[str]) -> str:
+    """`INSERT INTO table (columns)` for PostgreSQL, as `plain_insert_sql` compiles it."""
+    return plain_insert_sql(table, columns, dialect=PG_DIALECT).partition(" VALUES ")[0]
+
+
+def values_sql(width: int, count: int, first: int, fixed: Mapping[int, str] | None = None) -> str:
+    """`($first, …), (…)`: `count` rows of `width` positional values for PostgreSQL, numbered
+    on from `first`, where `fixed` may give a column (by index) an SQL expression instead."""
+    fixed = fixed or {}
+    rows, number = [], first
+    for _ in range(count):
+        values = []
+        for index in range(width):
+            if index in fixed:
+                values.append(fixed[index])
+            else:
+                values.append(f"${number}")
+                number += 1
+        rows.append(f"({', '.join(values)})")
+    return ", ".join(rows)
 
 
 def reads_committed(session: AsyncSession) -> bool:
@@ -458,6 +476,21 @@ class UnitOfWork:
         work such as argon2. The next statement, or `write()`, begins anew; loaded objects stay
         usable (sessions do not expire them on commit)."""
         await self.session.commit()
+
+    async def statement_connection(self) -> DriverConnection:
+        """PostgreSQL: the session's asyncpg connection with no transaction open, so that a
+        statement sent on it commits by itself, wholly or not at all (PostgreSQL runs a
+        statement sent outside a transaction as one). A transaction the session has begun on
+        it is committed first, as `checkpoint` does: what the request read, or wrote and
+        must keep."""
+        for _ in range(2):
+            connection = await self.session.connection()
+            raw = await connection.get_raw_connection()
+            adapted: Any = raw.dbapi_connection
+            if not adapted.driver_connection.is_in_transaction():
+                return DriverConnection(adapted)
+            await self.checkpoint()
+        raise RuntimeError("the session's PostgreSQL connection stays in a transaction")
 
     async def discard(self) -> None:
         await self.session.rollback()

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import or_, select, update
 
 from openbooking.kit import sqlite_writer
-from openbooking.kit.db import PG_DIALECT, encoder, plain_insert_sql
+from openbooking.kit.db import PG_DIALECT, Insert, encoder, insert_head, plain_insert_sql
 from openbooking.models import (
     CalendarToken,
     Location,
@@ -25,8 +25,6 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from sqlalchemy.ext.asyncio import AsyncSession
-
-    from openbooking.kit.db import DriverConnection
 
 
 async def location(session: AsyncSession, location_id: int) -> Location | None:
@@ -86,15 +84,14 @@ def insert_outbox(connection: sqlite3.Connection, messages: Sequence[OutboxMessa
     connection.executemany(OUTBOX_INSERT, [_outbox_values(message) for message in messages])
 
 
-_OUTBOX_INSERT_PG = plain_insert_sql(OutboxMessage.__table__, OUTBOX_COLUMNS, dialect=PG_DIALECT)
+_OUTBOX_HEAD_PG = insert_head(OutboxMessage.__table__, OUTBOX_COLUMNS)
 _outbox_values_pg = encoder(OutboxMessage.__table__, OUTBOX_COLUMNS, PG_DIALECT)
 
 
-async def insert_outbox_on(connection: DriverConnection, messages: Sequence[OutboxMessage]) -> None:
-    """`add` on PostgreSQL's session connection (`kit.db.DriverConnection`)."""
-    await connection.executemany(
-        _OUTBOX_INSERT_PG, [_outbox_values_pg(message) for message in messages]
-    )
+def outbox_insert_pg(messages: Sequence[OutboxMessage]) -> Insert:
+    """`add` as rows of a PostgreSQL statement that writes them with others (a booking's,
+    `bookings.repository.write_booking_on`)."""
+    return Insert(_OUTBOX_HEAD_PG, len(OUTBOX_COLUMNS), [_outbox_values_pg(m) for m in messages])
 
 
 async def drop_pending(

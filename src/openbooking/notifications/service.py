@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from openbooking.kit.db import DriverConnection
+    from openbooking.kit.db import Insert
     from openbooking.models import Location, Record, RecordService, Service, Staff
 
 RECORD_CREATED = "record.created"
@@ -170,15 +170,13 @@ def write_created(
         repository.insert_outbox(connection, rows)
 
 
-async def write_created_on(
-    connection: DriverConnection,
+def created_insert_pg(
     read: CreatedNotices,
     records: Sequence[tuple[Record, list[tuple[RecordService, Service]]]],
-) -> None:
-    """`record_created` on PostgreSQL's session connection (`kit.db.DriverConnection`)."""
-    rows = created_rows(read, records)
-    if rows:
-        await repository.insert_outbox_on(connection, rows)
+) -> Insert:
+    """`record_created`'s outbox rows for a PostgreSQL statement that writes them with the
+    records (`bookings.repository.write_booking_on`)."""
+    return repository.outbox_insert_pg(created_rows(read, records))
 
 
 def created_rows(

@@ -1,20 +1,21 @@
 from __future__ import annotations
 
+import asyncio
 import stat
 from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING, Any
 
 import asyncpg
+import pytest
 from sqlalchemy import text
 
 from openbooking.app import create_app
 from openbooking.config import Settings
+from openbooking.kit import db
 from openbooking.kit.db import create_engine
 
 if TYPE_CHECKING:
     from pathlib import Path
-
-    import pytest
 
 
 async def test_a_new_sqlite_file_and_its_journal_are_private(tmp_path: Path) -> None:
@@ -70,50 +71,71 @@ async def test_postgresql_connections_are_kept_for_reuse_up_to_the_pool_size(
         await engine.dispose()
 
 
-async def test_a_reused_postgresql_connection_is_pinged_in_one_round_trip(
-    postgres_migrated: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Before its reuse a pooled connection is checked with one `SELECT 1`, without the BEGIN
-    and ROLLBACK around it that cost every request two more round trips."""
-    engine = create_engine(postgres_migrated, pool_size=1)
+def recording(monkeypatch: pytest.MonkeyPatch, driver: Any) -> list[str]:
+    """What the pool sends of itself (`Connection.execute`) on `driver`, recorded."""
     sent: list[str] = []
+    execute = asyncpg.Connection.execute
+
+    async def recorded(self: asyncpg.Connection, query: str, *args: Any) -> Any:
+        if self is driver:
+            sent.append(query)
+        return await execute(self, query, *args)
+
+    monkeypatch.setattr(asyncpg.Connection, "execute", recorded)
+    return sent
+
+
+@pytest.mark.parametrize(("idle", "sent_before_use"), [(False, []), (True, ["SELECT 1"])])
+async def test_a_reused_postgresql_connection_is_pinged_after_it_was_idle(
+    postgres_migrated: str, monkeypatch: pytest.MonkeyPatch, idle: bool, sent_before_use: list[str]
+) -> None:
+    """A connection given back to the pool a moment ago is reused as it is; one that has been
+    idle longer is first checked with one `SELECT 1`, without the BEGIN and ROLLBACK around it
+    that cost every request two more round trips."""
+    engine = create_engine(postgres_migrated, pool_size=1)
     try:
         async with engine.connect() as connection:
             driver = (await connection.get_raw_connection()).driver_connection
-            execute = asyncpg.Connection.execute  # what the pool sends of itself, recorded
-
-            async def recorded(self: asyncpg.Connection, query: str, *args: Any) -> Any:
-                if self is driver:
-                    sent.append(query)
-                return await execute(self, query, *args)
-
-            monkeypatch.setattr(asyncpg.Connection, "execute", recorded)
+            sent = recording(monkeypatch, driver)
             first = (await connection.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+        if idle:
+            monkeypatch.setattr(db, "PING_AFTER_IDLE_SECONDS", 0.0)
         sent.clear()
         async with engine.connect() as connection:
-            assert sent == ["SELECT 1"]
+            assert sent == sent_before_use
             again = (await connection.execute(text("SELECT pg_backend_pid()"))).scalar_one()
         assert again == first
     finally:
         await engine.dispose()
 
 
+@pytest.mark.parametrize("idle", [False, True])
 async def test_a_postgresql_connection_the_server_dropped_is_replaced_before_use(
-    postgres_migrated: str,
+    postgres_migrated: str, monkeypatch: pytest.MonkeyPatch, idle: bool
 ) -> None:
     """The server ended the pooled connections (a restart, an idle timeout): the next use gets
-    a new connection instead of an error."""
+    a new connection instead of an error, whether they were given back a moment ago (asyncpg
+    has read the server's goodbye: no round trip) or have been idle (their ping fails)."""
     engine = create_engine(postgres_migrated, pool_size=2)
     other = create_engine(postgres_migrated)
     try:
         async with AsyncExitStack() as stack:
             connections = [await stack.enter_async_context(engine.connect()) for _ in range(2)]
+            drivers: list[Any] = [
+                (await c.get_raw_connection()).driver_connection for c in connections
+            ]
             dropped = {
                 (await c.execute(text("SELECT pg_backend_pid()"))).scalar_one() for c in connections
             }
         async with other.connect() as killer:
-            for pid in dropped:
-                await killer.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            for pid in dropped:  # waits (up to 5 s) until the backend is gone
+                await killer.execute(text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": pid})
+        if idle:
+            monkeypatch.setattr(db, "PING_AFTER_IDLE_SECONDS", 0.0)
+        for _ in range(100):  # the event loop reads each goodbye within milliseconds
+            if all(driver.is_closed() for driver in drivers):
+                break
+            await asyncio.sleep(0.01)
         async with AsyncExitStack() as stack:
             connections = [await stack.enter_async_context(engine.connect()) for _ in range(2)]
             now = {

@@ -483,7 +483,7 @@ def store_answer_now(
 
 
 # The same booking's write on PostgreSQL: the same rows in one statement on the session's own
-# asyncpg connection (`kit.db.statement_connection`), which commits by itself.
+# asyncpg connection (`UnitOfWork.statement_connection`), which commits by itself.
 
 _RECORD_IDS_PG = (
     "SELECT nextval(pg_get_serial_sequence('records', 'id')) FROM generate_series(1, $1)"

@@ -167,37 +167,6 @@ def encoder(
     return encode
 
 
-class DriverStatement:
-    """A Core statement compiled once for PostgreSQL's asyncpg connection: its SQL (`$1`, …
-    with SQLAlchemy's casts), the names of its values in order, the values it holds itself
-    and each value's bind processor."""
-
-    __slots__ = ("constants", "names", "processors", "sql")
-
-    def __init__(self, statement: Any) -> None:
-        compiled = statement.compile(dialect=PG_DIALECT)
-        self.sql = str(compiled)
-        self.names = tuple(compiled.positiontup or ())
-        self.constants = {
-            name: bind.value
-            for name, bind in ((name, compiled.binds[name]) for name in self.names)
-            if bind.value is not None or not bind.required
-        }
-        self.processors: dict[str, Callable[[Any], Any]] = {}
-        for name in self.names:
-            process = compiled.binds[name].type.dialect_impl(PG_DIALECT).bind_processor(PG_DIALECT)
-            if process is not None:
-                self.processors[name] = process
-
-    def arguments(self, values: Mapping[str, Any]) -> list[Any]:
-        found = []
-        for name in self.names:
-            value = values[name] if name in values else self.constants[name]
-            process = self.processors.get(name)
-            found.append(value if process is None or value is None else process(value))
-        return found
-
-
 class DriverConnection:
     """The session's own asyncpg connection: statements sent straight to asyncpg (its
     prepared-statement cache), without SQLAlchemy's execution layer, each about a tenth of the

@@ -498,18 +498,16 @@ _CHANGES_HEAD_PG = insert_head(RecordChange.__table__, CHANGE_COLUMNS)
 _change_values_pg = encoder(RecordChange.__table__, CHANGE_COLUMNS, PG_DIALECT)
 
 # The members' advisory locks (MEMBER_LOCK, in the order given), then the client (the
-# CLIENT_UPSERT), whose id the records take: the records' exclusion constraint is checked only
-# after the locks are held.
+# CLIENT_UPSERT, its values selected from the locks), whose id the records take: the records'
+# exclusion constraint is checked only after the locks are held.
+_CLIENT_INSERT, _, _CLIENT_CONFLICT = CLIENT_UPSERT_SQL.partition(" VALUES (?, ?, ?, ?, ?, ?)")
+_LOCKED_PG = (
+    "WITH locked AS (SELECT pg_advisory_xact_lock(9, key) FROM unnest($1::integer[]) AS key)"
+)
 _BOOKING_HEAD_PG = (
-    "WITH locked AS (SELECT pg_advisory_xact_lock(9, key) FROM unnest($1::integer[]) AS key),"
-    " client AS (INSERT INTO clients (location_id, phone, name, email, created_at, updated_at)"
+    f"{_LOCKED_PG}, client AS ({_CLIENT_INSERT}"  # noqa: S608 - constant SQL
     " SELECT $2, $3, $4, $5, $6, $6 WHERE (SELECT count(*) FROM locked) >= 0"
-    " ON CONFLICT (location_id, phone) DO UPDATE SET name = excluded.name,"
-    " email = CASE WHEN (excluded.email != '') THEN excluded.email ELSE clients.email END,"
-    " updated_at = CASE WHEN (clients.name != excluded.name OR clients.email !="
-    " CASE WHEN (excluded.email != '') THEN excluded.email ELSE clients.email END)"
-    " THEN excluded.updated_at ELSE clients.updated_at END"
-    " RETURNING id)"
+    f"{_CLIENT_CONFLICT})"
 )
 _BOOKING_HEAD_VALUES = 6
 _ANSWER_PG = (

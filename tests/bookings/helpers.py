@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, select, text
 from sqlalchemy.orm import aliased
 
 from openbooking.models import Record
@@ -15,6 +15,7 @@ from tests.verification.conftest import BERLIN, NEW_YORK, PHONE, Customer, code_
 
 if TYPE_CHECKING:
     import httpx
+    from fastapi import FastAPI
     from sqlalchemy.ext.asyncio import AsyncSession
 
 NOW = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)  # Tuesday
@@ -93,3 +94,15 @@ async def overlapping_pairs(session: AsyncSession) -> list[tuple[int, int]]:
 async def record_count(session: AsyncSession) -> int:
     """How many records are stored, whatever their state."""
     return int(await session.scalar(select(func.count()).select_from(Record)) or 0)
+
+
+async def lock_waiters(app: FastAPI, event: str | None = None) -> int:
+    """PostgreSQL backends of this database waiting for a lock (of the `event` kind, such as
+    "advisory", when given), in a new snapshot on every call."""
+    query = (
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+        " AND wait_event_type = 'Lock' AND (CAST(:event AS text) IS NULL OR wait_event = :event)"
+    )
+    async with app.state.engine.connect() as connection:
+        waiting: int = (await connection.execute(text(query), {"event": event})).scalar_one()
+        return waiting

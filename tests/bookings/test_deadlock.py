@@ -13,11 +13,11 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from openbooking.kit.db import create_sessionmaker
 from openbooking.models import Record
-from tests.bookings.helpers import CAMILLE, NY_PHONE, error, slots
+from tests.bookings.helpers import CAMILLE, NY_PHONE, error, lock_waiters, slots
 from tests.verification.conftest import NEW_YORK, Customer
 
 if TYPE_CHECKING:
@@ -28,17 +28,6 @@ HAIRCUT, EXPRESS_FACIAL = 109, 113  # Camille's 45 min, Priya's 30 min
 
 
 pytestmark = pytest.mark.usefixtures("clock")
-
-
-async def _lock_waiters(app: FastAPI) -> int:
-    """Backends of this database waiting for a lock (a new snapshot on every call)."""
-    async with app.state.engine.connect() as connection:
-        query = text(
-            "SELECT count(*) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND wait_event_type = 'Lock'"
-        )
-        waiting: int = (await connection.execute(query)).scalar_one()
-        return waiting
 
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
@@ -76,7 +65,7 @@ async def test_deadlock_between_two_bookings_is_433(app: FastAPI, customer: Cust
         booking = asyncio.create_task(customer.post(f"/book_record/{NEW_YORK}", body))
         # The booking inserts Camille's visit, then waits for the rival on Priya's.
         for _ in range(500):
-            if await _lock_waiters(app) or booking.done():
+            if await lock_waiters(app) or booking.done():
                 break
             await asyncio.sleep(0.01)
         assert not booking.done(), booking.result().text

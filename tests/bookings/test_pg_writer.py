@@ -19,6 +19,7 @@ from tests.bookings.helpers import (
     CAMILLE,
     NY_PHONE,
     error,
+    lock_waiters,
     ny_booking,
     ny_service,
     overlapping_pairs,
@@ -257,22 +258,11 @@ class TestTheMembersLock:
                 customer.post(f"/book_record/{NEW_YORK}", ny_booking(service_id, when))
             )
             for _ in range(500):
-                if await advisory_waiters(app) or booking.done():
+                if await lock_waiters(app, "advisory") or booking.done():
                     break
                 await asyncio.sleep(0.01)
             assert not booking.done(), booking.result().text
-            assert await advisory_waiters(app) == 1
+            assert await lock_waiters(app, "advisory") == 1
             await other.rollback()  # the other transaction ends: its lock is released
         answer = await booking
         assert answer.status_code == 201, answer.text
-
-
-async def advisory_waiters(app: FastAPI) -> int:
-    """Backends of this database waiting for an advisory lock (a new snapshot each call)."""
-    async with app.state.engine.connect() as connection:
-        query = text(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-            " AND wait_event_type = 'Lock' AND wait_event = 'advisory'"
-        )
-        waiting: int = (await connection.execute(query)).scalar_one()
-        return waiting

@@ -517,8 +517,8 @@ _ANSWER_PG = (
 
 @cache
 def _booking_sql(records: int, parts: tuple[tuple[str, int, int], ...], answer: bool) -> str:
-    """The booking's statement for `records` records and `parts`, each `(head, width, rows)`
-    of an `Insert`, the Idempotency-Key's answer last when `answer`."""
+    """The booking's statement for `records` records and `parts`, each an `Insert` with rows
+    as `(head, columns, rows)`, the Idempotency-Key's answer last when `answer`."""
     sql = [_BOOKING_HEAD_PG]
     number = _BOOKING_HEAD_VALUES + 1
     rows = values_sql(
@@ -527,9 +527,8 @@ def _booking_sql(records: int, parts: tuple[tuple[str, int, int], ...], answer: 
     sql.append(f", records AS ({_RECORDS_HEAD_PG} VALUES {rows})")
     number += (len(_RECORD_COLUMNS_PG) - 1) * records
     for index, (head, width, count) in enumerate(parts):
-        if count:
-            sql.append(f", part{index} AS ({head} VALUES {values_sql(width, count, number)})")
-            number += width * count
+        sql.append(f", part{index} AS ({head} VALUES {values_sql(width, count, number)})")
+        number += width * count
     if answer:
         sql.append(f", answer AS ({_ANSWER_PG.format(number, number + 1, number + 2)})")
     sql.append(" SELECT id FROM client")
@@ -573,8 +572,8 @@ async def write_booking_on(
         arguments += values[:_CLIENT_AT] + values[_CLIENT_AT + 1 :]
     services = [_record_service_values_pg(link) for own in links for link in own]
     parts = (
-        Insert(_SERVICES_HEAD_PG, len(RECORD_SERVICE_COLUMNS), services),
-        Insert(_CHANGES_HEAD_PG, len(CHANGE_COLUMNS), [_change_values_pg(x) for x in changes]),
+        Insert(_SERVICES_HEAD_PG, services),
+        Insert(_CHANGES_HEAD_PG, [_change_values_pg(change) for change in changes]),
         notices(),
     )
     for part in parts:
@@ -585,7 +584,7 @@ async def write_booking_on(
         arguments += (status_code, sealed, digest)
     sql = _booking_sql(
         len(records),
-        tuple((part.head, part.width, len(part.rows)) for part in parts),
+        tuple((part.head, len(part.rows[0]), len(part.rows)) for part in parts if part.rows),
         answer is not None,
     )
     client_id = int(await connection.fetchval(sql, arguments))

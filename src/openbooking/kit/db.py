@@ -221,7 +221,6 @@ class Insert:
     `INSERT INTO table (columns)` and each row's values, encoded (`encoder`)."""
 
     head: str
-    width: int
     rows: list[tuple[Any, ...]]
 
 

@@ -91,7 +91,7 @@ _outbox_values_pg = encoder(OutboxMessage.__table__, OUTBOX_COLUMNS, PG_DIALECT)
 def outbox_insert_pg(messages: Sequence[OutboxMessage]) -> Insert:
     """`add` as rows of a PostgreSQL statement that writes them with others (a booking's,
     `bookings.repository.write_booking_on`)."""
-    return Insert(_OUTBOX_HEAD_PG, len(OUTBOX_COLUMNS), [_outbox_values_pg(m) for m in messages])
+    return Insert(_OUTBOX_HEAD_PG, [_outbox_values_pg(message) for message in messages])
 
 
 async def drop_pending(

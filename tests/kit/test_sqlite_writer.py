@@ -85,7 +85,62 @@ async def test_a_failed_write_leaves_nothing_and_the_next_one_is_written(
     assert _notes(path) == [b"next"]
 
 
-async def test_another_connection_holding_the_lock_sends_the_write_to_the_thread(
+def _claim(body: bytes) -> Callable[[sqlite3.Connection], str]:
+    """Adds a note unless one with `body` is there: a booking's re-check of its times."""
+
+    def claim(connection: sqlite3.Connection) -> str:
+        if connection.execute("SELECT 1 FROM note WHERE body = ?", (body,)).fetchone():
+            return "taken"
+        connection.execute("INSERT INTO note (body) VALUES (?)", (body,))
+        return "written"
+
+    return claim
+
+
+async def test_writes_waiting_together_keep_their_order_and_their_own_outcomes(
+    writer: sqlite_writer.Writer, path: str
+) -> None:
+    """Writes that wait at the same time share a transaction: each sees the rows of those
+    before it, and what one raises undoes its own statements only."""
+
+    def half(connection: sqlite3.Connection) -> None:
+        connection.execute("INSERT INTO note (body) VALUES (?)", (b"half",))
+        raise ValueError("refused midway")
+
+    def null(connection: sqlite3.Connection) -> None:
+        connection.execute("INSERT INTO note (body) VALUES (?)", (b"before the refusal",))
+        connection.execute("INSERT INTO note DEFAULT VALUES")
+
+    outcomes = await asyncio.gather(
+        writer.run(_claim(b"slot")),
+        writer.run(half),
+        writer.run(_claim(b"slot")),
+        writer.run(null),
+        writer.run(_claim(b"other")),
+        return_exceptions=True,
+    )
+    assert outcomes[0] == "written"
+    assert isinstance(outcomes[1], ValueError)
+    assert outcomes[2] == "taken"
+    assert isinstance(outcomes[3], IntegrityError)  # SQLite's own refusal, as the ORM's
+    assert outcomes[4] == "written"
+    assert _notes(path) == [b"slot", b"other"]
+
+
+async def test_a_caller_that_stops_waiting_before_the_transaction_writes_nothing(
+    writer: sqlite_writer.Writer, path: str
+) -> None:
+    kept = asyncio.ensure_future(writer.run(_add(b"kept")))
+    dropped = asyncio.ensure_future(writer.run(_add(b"dropped")))
+    await asyncio.sleep(0)  # both are waiting for the transaction
+    dropped.cancel()
+    assert await kept == threading.current_thread().name
+    with pytest.raises(asyncio.CancelledError):
+        await dropped
+    assert _notes(path) == [b"kept"]
+
+
+async def test_another_connection_holding_the_lock_sends_the_writes_to_the_thread(
     writer: sqlite_writer.Writer, path: str
 ) -> None:
     other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
@@ -93,10 +148,13 @@ async def test_another_connection_holding_the_lock_sends_the_write_to_the_thread
     releaser = threading.Timer(0.3, other.commit)
     releaser.start()
     try:
-        assert await writer.run(_add(b"after the other")) == "sqlite-writer"
+        outcomes = await asyncio.gather(
+            writer.run(_add(b"after the other")), writer.run(_claim(b"after the other"))
+        )
     finally:
         releaser.join()
         other.close()
+    assert outcomes == ["sqlite-writer", "taken"]
     assert _notes(path) == [b"after the other"]
 
 

@@ -27,8 +27,8 @@ class Settings(BaseSettings):
         default=20,
         ge=1,
         le=500,
-        description="PostgreSQL connections each process keeps open for reuse (10 more may open "
-        "and close under a burst).",
+        description="PostgreSQL connections each process keeps open for reuse, and the most it "
+        "opens: a request that finds them all in use waits for one (up to 5 s, then 503).",
     )
     var_dir: Path = Field(
         default=DEFAULT_VAR_DIR, description="Runtime files (demo token, outbox)."

@@ -6,10 +6,11 @@ from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING, Any
 
 import asyncpg
+import httpx
 import pytest
 from sqlalchemy import text
 
-from openbooking.app import create_app
+from openbooking.app import close_resources, create_app
 from openbooking.config import Settings
 from openbooking.kit import db
 from openbooking.kit.db import create_engine
@@ -69,6 +70,49 @@ async def test_postgresql_connections_are_kept_for_reuse_up_to_the_pool_size(
         assert await backends() == first
     finally:
         await engine.dispose()
+
+
+async def test_postgresql_connections_beyond_the_pool_are_waited_for_not_opened(
+    postgres_migrated: str,
+) -> None:
+    """More requests at once than the pool holds take turns on its connections: none opens
+    (and closes) a connection of its own, each of which costs PostgreSQL a new process."""
+    engine = create_engine(postgres_migrated, pool_size=2)
+
+    async def one() -> int:
+        async with engine.connect() as connection:
+            sql = text("SELECT pg_backend_pid() FROM pg_sleep(0.05)")
+            return int((await connection.execute(sql)).scalar_one())
+
+    try:
+        used = await asyncio.gather(*(one() for _ in range(8)))
+    finally:
+        await engine.dispose()
+    assert len(used) == 8
+    assert len(set(used)) == 2
+
+
+async def test_a_request_that_gets_no_pooled_connection_in_time_is_answered_503(
+    postgres_migrated: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(db, "POOL_TIMEOUT_SECONDS", 0.2)
+    settings = Settings(database_url=postgres_migrated, var_dir=tmp_path, database_pool_size=1)
+    app = create_app(settings)
+    transport = httpx.ASGITransport(app=app)
+    try:
+        async with (
+            app.state.engine.connect() as held,
+            httpx.AsyncClient(transport=transport, base_url="http://testserver") as client,
+        ):
+            await held.execute(text("SELECT 1"))  # the pool's only connection, in use
+            response = await client.get(
+                "/api/v1/companies", headers={"Authorization": "Bearer not-yet-checked"}
+            )
+    finally:
+        await close_resources(app)
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "1"
+    assert response.json()["success"] is False
 
 
 def recording(monkeypatch: pytest.MonkeyPatch, driver: Any) -> list[str]:

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from sqlalchemy.pool import ConnectionPoolEntry
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
+POOL_TIMEOUT_SECONDS = SQLITE_BUSY_TIMEOUT_MS / 1000  # a wait for a PostgreSQL connection
 # A PostgreSQL connection given back to the pool this recently is reused without a ping.
 PING_AFTER_IDLE_SECONDS = 1.0
 IMMEDIATE_OPTION = "openbooking_immediate"
@@ -260,15 +261,20 @@ def reads_committed(session: AsyncSession) -> bool:
 
 
 def create_engine(url: str, *, echo: bool = False, pool_size: int | None = None) -> AsyncEngine:
-    """`pool_size` (PostgreSQL): connections kept open for reuse. Beyond it, SQLAlchemy opens
-    up to 10 more and closes each when it is given back. A PostgreSQL connection is checked
-    before each reuse (`_ping_before_reuse`)."""
+    """`pool_size` (PostgreSQL): the connections kept open, and the most open at once. A
+    request that finds them all in use waits for one, up to `POOL_TIMEOUT_SECONDS` (then
+    SQLAlchemy's `TimeoutError`, a 503): opening a connection for a burst and closing it after
+    one use (SQLAlchemy's overflow) cost PostgreSQL a process and an authentication each time,
+    hundreds a minute under load. A connection is checked before each reuse
+    (`_ping_before_reuse`)."""
     kwargs: dict[str, Any] = {"echo": echo}
     if is_sqlite(url):
         _private_sqlite_file(url)
         kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
-    elif pool_size is not None:
-        kwargs["pool_size"] = pool_size
+    else:
+        kwargs |= {"max_overflow": 0, "pool_timeout": POOL_TIMEOUT_SECONDS}
+        if pool_size is not None:
+            kwargs["pool_size"] = pool_size
     engine = create_async_engine(url, **kwargs)
     if is_sqlite(url):
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from fastapi import routing
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from starlette.routing import compile_path
@@ -142,8 +143,9 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 async def _database_busy(request: Request, exc: Exception) -> Response:
-    """A writer did not get the database within the busy timeout (overload): 503 and a retry.
-    Any other database error is unexpected."""
+    """A writer did not get the database within the busy timeout, or a request no pooled
+    connection within the pool's (overload): 503 and a retry. Any other database error is
+    unexpected."""
     if isinstance(exc, OperationalError) and "database is locked" not in str(exc.orig):
         raise exc
     route = request.scope.get("route")
@@ -178,5 +180,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(OperationalError, _database_busy)
     app.add_exception_handler(DatabaseBusy, _database_busy)
+    app.add_exception_handler(PoolTimeout, _database_busy)
     app.add_exception_handler(ClientDisconnect, _client_gone)
     app.add_exception_handler(Exception, _unexpected_error)

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
+from openbooking.catalog.repository import catalog_version
 from openbooking.kit.db import unit_of_work
-from openbooking.models import PartnerToken
+from openbooking.models import CatalogVersion, PartnerToken
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -33,6 +34,22 @@ class TestFinish:
             token.name = "renamed"  # a loaded object changed with no transaction open
             work.session.add(PartnerToken(name="second", token_sha256="c" * 64))
         assert await _names(app) == ["renamed", "second"]
+
+    async def test_a_change_after_reads_made_outside_a_transaction_is_stored(
+        self, app: FastAPI
+    ) -> None:
+        """The reads run outside any transaction (`kit.fastread`: on the driver, on
+        PostgreSQL), before and after a checkpoint; the change after them begins one, which
+        the end commits."""
+        async with unit_of_work(app.state.sessionmaker) as work:
+            assert await catalog_version(work.session) == 0
+            work.session.add(PartnerToken(name="kept", token_sha256="d" * 64))
+            await work.checkpoint()
+            assert await catalog_version(work.session) == 0
+            await work.session.execute(update(CatalogVersion).values(version=7))
+        async with app.state.sessionmaker() as session:
+            assert await catalog_version(session) == 7
+        assert await _names(app) == ["kept"]
 
     async def test_a_read_only_unit_of_work_ends_cleanly(self, app: FastAPI) -> None:
         async with unit_of_work(app.state.sessionmaker) as work:

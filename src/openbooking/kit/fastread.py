@@ -301,16 +301,15 @@ async def rows(
             return reader.execute(sql, arguments).fetchall(), compiled.decoders
         except sqlite3.OperationalError:  # refused for now (busy): the session's path waits
             pass
-    connection = await session.connection()
-    dialect = connection.dialect
-    if dialect.name == "postgresql" and dialect.driver == "asyncpg":
-        raw = await connection.get_raw_connection()
-        adapted: Any = raw.dbapi_connection
+    if dialect is not None and dialect.name == "postgresql" and dialect.driver == "asyncpg":
+        adapted = await db.adapted_connection(session)
         if adapted.driver_connection.is_in_transaction() or db.reads_committed(session):
             compiled = statement.compiled(dialect)
             sql, arguments = compiled.arguments(params)
             found = await db.DriverConnection(adapted).fetch(sql, arguments)
             return found, compiled.decoders
+    connection = await session.connection()
+    dialect = connection.dialect
     if dialect.name != "sqlite" or dialect.driver != "aiosqlite":
         result = await connection.execute(statement.statement, params)
         found = list(result)

@@ -266,9 +266,9 @@ async def adapted_connection(session: AsyncSession) -> Any:
     return adapted
 
 
-def _open_driver_transaction(session: AsyncSession) -> bool:
-    """Whether the session may have something to commit: changes not yet flushed, or a
-    transaction open on its connection. False when its transaction holds a PostgreSQL
+def _needs_commit(session: AsyncSession) -> bool:
+    """Whether ending the session's transaction may have something to commit: changes not yet
+    flushed, or a transaction open on its connection. False when it holds a PostgreSQL
     connection (`adapted_connection`) on which every statement committed by itself."""
     if session.new or session.dirty or session.deleted:
         return True
@@ -522,7 +522,7 @@ class UnitOfWork:
 
     async def finish(self, error: BaseException | None) -> None:
         if error is None or keeps_writes(error):
-            if not _has_work(self.session) or not _open_driver_transaction(self.session):
+            if not _has_work(self.session) or not _needs_commit(self.session):
                 # A commit would end an empty transaction, or one whose statements committed
                 # by themselves (`close` gives its connection back): 0.1 ms of nothing.
                 return

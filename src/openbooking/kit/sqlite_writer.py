@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import queue
 import sqlite3
@@ -104,7 +105,8 @@ class Writer:
         future: asyncio.Future[T] = loop.create_future()
         self._waiting.append((fn, future))
         if len(self._waiting) == 1:  # the first since the last transaction took its writes
-            batch = loop.create_task(self._write_waiting())
+            # Its own context: it serves every request waiting, not this one (the log's id).
+            batch = loop.create_task(self._write_waiting(), context=contextvars.Context())
             self._batches.add(batch)
             batch.add_done_callback(self._batches.discard)
         return await future

@@ -22,12 +22,15 @@ if TYPE_CHECKING:
 
 
 @pytest.fixture
-def path(tmp_path: Path) -> str:
+def path(tmp_path: Path) -> Iterator[str]:
     file = str(tmp_path / "writer.sqlite3")
     connection = sqlite_writer.connect(file)
     connection.execute("CREATE TABLE note (id INTEGER PRIMARY KEY, body BLOB NOT NULL)")
+    # Kept open, as the app's own connections keep it: closing the last connection removes
+    # the WAL, and the writer's thread, opening the file first, would hold it a moment to set
+    # the WAL up again, sending a write that comes then to the thread.
+    yield file
     connection.close()
-    return file
 
 
 @pytest.fixture
@@ -154,7 +157,7 @@ async def test_another_connection_holding_the_lock_sends_the_writes_to_the_threa
     finally:
         releaser.join()
         other.close()
-    assert outcomes == ["sqlite-writer", "taken"]
+    assert list(outcomes) == ["sqlite-writer", "taken"]
     assert _notes(path) == [b"after the other"]
 
 

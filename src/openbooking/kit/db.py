@@ -255,15 +255,24 @@ async def adapted_connection(session: AsyncSession) -> Any:
     (begun here if none is open), remembered for that transaction: asking the session again
     costs a greenlet and its transaction's bookkeeping each time, about a tenth of a
     PostgreSQL booking's CPU for its three asks."""
+    adapted = _remembered(session)
+    if adapted is None:
+        connection = await session.connection()
+        adapted = (await connection.get_raw_connection()).dbapi_connection
+        sync = session.sync_session
+        sync.info[_ADAPTED_KEY] = (sync.get_transaction(), adapted)
+    return adapted
+
+
+def _remembered(session: AsyncSession) -> Any:
+    """The adapter `adapted_connection` remembered for the session's transaction, while it is
+    active; else None."""
     sync = session.sync_session
     found = sync.info.get(_ADAPTED_KEY)
     transaction = sync.get_transaction()
     if transaction is not None and transaction.is_active and found and found[0] is transaction:
         return found[1]
-    connection = await session.connection()
-    adapted = (await connection.get_raw_connection()).dbapi_connection
-    sync.info[_ADAPTED_KEY] = (sync.get_transaction(), adapted)
-    return adapted
+    return None
 
 
 def _needs_commit(session: AsyncSession) -> bool:
@@ -272,11 +281,8 @@ def _needs_commit(session: AsyncSession) -> bool:
     connection (`adapted_connection`) on which every statement committed by itself."""
     if session.new or session.dirty or session.deleted:
         return True
-    sync = session.sync_session
-    found = sync.info.get(_ADAPTED_KEY)
-    if found is None or found[0] is not sync.get_transaction():
-        return True
-    return bool(found[1].driver_connection.is_in_transaction())
+    adapted = _remembered(session)
+    return adapted is None or bool(adapted.driver_connection.is_in_transaction())
 
 
 def reads_committed(session: AsyncSession) -> bool:

@@ -57,6 +57,7 @@ if TYPE_CHECKING:
     Write = Callable[[sqlite3.Connection], Any]
     _Job = tuple[Write, asyncio.Future[Any], asyncio.AbstractEventLoop]
     _Outcome = tuple[Any, Exception | None]  # a write's result, or what it raised
+    _Waiting = tuple[Write, asyncio.Future[Any]]  # a write and its caller's future
 
 
 logger = logging.getLogger("openbooking.db")
@@ -92,7 +93,7 @@ class Writer:
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._here: sqlite3.Connection | None = None  # the event loop's
         self._written_here = 0  # writes committed on it since the last checkpoint
-        self._waiting: list[tuple[Write, asyncio.Future[Any]]] = []  # for the next transaction
+        self._waiting: list[_Waiting] = []  # for the next transaction
         self._batches: set[asyncio.Task[None]] = set()  # running (kept from the collector)
         self._thread = threading.Thread(target=self._serve, name="sqlite-writer", daemon=True)
         self._thread.start()
@@ -143,12 +144,12 @@ class Writer:
         else:
             self._turn.release()
 
-    def _take(self) -> list[tuple[Write, asyncio.Future[Any]]]:
+    def _take(self) -> list[_Waiting]:
         """The waiting writes whose callers still wait, in arrival order."""
         waiting, self._waiting = self._waiting, []
         return [(fn, future) for fn, future in waiting if not future.done()]
 
-    def _on_the_loop(self, writes: Sequence[tuple[Write, Any]]) -> list[_Outcome] | object:
+    def _on_the_loop(self, writes: Sequence[_Waiting]) -> list[_Outcome] | object:
         """The transaction of `writes` on the event loop's connection, or `_BUSY` (nothing
         written) when another process holds SQLite's lock."""
         try:
@@ -202,9 +203,7 @@ class Writer:
             connection.close()
 
 
-def _transaction(
-    connection: sqlite3.Connection, writes: Sequence[tuple[Write, Any]]
-) -> list[_Outcome]:
+def _transaction(connection: sqlite3.Connection, writes: Sequence[_Waiting]) -> list[_Outcome]:
     """`writes` in one transaction, each in a savepoint of its own: what one raises undoes its
     own statements only, and is its outcome. SQLITE_BUSY from any of them, or a failed BEGIN or
     COMMIT, undoes them all and is raised (as SQLAlchemy raises it: "database is locked" is a
@@ -277,26 +276,22 @@ def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | Non
         future.set_exception(error)
 
 
-def _settle_each(
-    writes: Sequence[tuple[Write, asyncio.Future[Any]]], outcomes: Sequence[_Outcome]
-) -> None:
+def _settle_each(writes: Sequence[_Waiting], outcomes: Sequence[_Outcome]) -> None:
     for (_, future), (result, error) in zip(writes, outcomes, strict=True):
         _settle(future, result, error)
 
 
-def _settle_all(writes: Sequence[tuple[Write, asyncio.Future[Any]]], error: BaseException) -> None:
+def _settle_all(writes: Sequence[_Waiting], error: BaseException) -> None:
     for _, future in writes:
         _settle(future, None, error)
 
 
-def _cancel_all(writes: Sequence[tuple[Write, asyncio.Future[Any]]]) -> None:
+def _cancel_all(writes: Sequence[_Waiting]) -> None:
     for _, future in writes:
         future.cancel()
 
 
-def _settle_done(
-    writes: Sequence[tuple[Write, asyncio.Future[Any]]], done: asyncio.Future[list[_Outcome]]
-) -> None:
+def _settle_done(writes: Sequence[_Waiting], done: asyncio.Future[list[_Outcome]]) -> None:
     """The thread's transaction of `writes` ended: each caller gets its outcome."""
     if done.cancelled():
         _cancel_all(writes)

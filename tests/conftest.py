@@ -22,7 +22,8 @@ from openbooking.business import service as business
 from openbooking.config import Settings
 from openbooking.kit.db import create_engine, create_sessionmaker
 from openbooking.kit.envelope import ALTEGIO_MEDIA_TYPE, YCLIENTS_MEDIA_TYPE, Dialect
-from openbooking.models import Base, CatalogVersion
+from openbooking.models import Base, BusyVersion, CatalogVersion
+from openbooking.models.records import BUSY_BUCKETS
 from openbooking.partners import service as partners
 
 if TYPE_CHECKING:
@@ -108,8 +109,12 @@ async def _truncate_postgres(url: str) -> None:
         async with engine.begin() as connection:
             tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
             await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-            # The one row the migration put there (a test may have deleted it).
+            # The rows the migrations put there (a test may have deleted them).
             await connection.execute(insert(CatalogVersion).values(id=1, version=0))
+            await connection.execute(
+                insert(BusyVersion),
+                [{"bucket": bucket, "version": 0} for bucket in range(BUSY_BUCKETS)],
+            )
     finally:
         await engine.dispose()
 

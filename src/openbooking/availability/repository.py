@@ -19,8 +19,10 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
+    BigInteger,
     Integer,
     bindparam,
+    cast,
     literal_column,
     null,
     select,
@@ -31,6 +33,7 @@ from openbooking.availability import busy
 from openbooking.availability.slots import DaySchedule, Interval
 from openbooking.kit import fastread
 from openbooking.models import (
+    BusyVersion,
     CatalogVersion,
     DayOff,
     Location,
@@ -40,6 +43,7 @@ from openbooking.models import (
     Staff,
     StaffService,
 )
+from openbooking.models.records import BUSY_BUCKETS
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -108,7 +112,7 @@ TEAM = (
 
 # Rows of different kinds come in one round trip as a union told apart by `kind`, with NULL
 # where a column does not apply.
-INTERVAL, DAY_OFF, BUSY, VERSION = 1, 2, 3, 4
+INTERVAL, DAY_OFF, BUSY, VERSION, COUNTER = 1, 2, 3, 4, 5
 
 
 def _kind(kind: int) -> ColumnElement[int]:
@@ -140,20 +144,33 @@ SCHEDULES = union_all(
     ).where(_days_off.staff_id.in_(bindparam("staff_ids", expanding=True))),
 )
 # Busy intervals of every source, and the catalog version in the same statement (its row
-# carries the version in `staff_id`).
-_BUSY = [source.add_columns(_kind(BUSY)) for source in busy.SOURCES]
-BUSY_ONLY = union_all(*_BUSY)
+# carries the version in `staff_id`); with them, when asked, the members' busy-time counters
+# (`BusyVersion`): a row per bucket, its bucket in `staff_id` and its count in `count` (NULL in
+# the other rows).
+_NO_COUNT = cast(null(), BigInteger).label("count")
+_BUSY = [source.add_columns(_kind(BUSY), _NO_COUNT) for source in busy.SOURCES]
 VERSION_ONLY = select(
     _versions.version.label("staff_id"),
     null().label("starts_at"),
     null().label("ends_at"),
     _kind(VERSION),
+    _NO_COUNT,
 ).where(_versions.id == 1)
+_counters = BusyVersion.__table__.c
+COUNTERS = select(
+    _counters.bucket.label("staff_id"),
+    null().label("starts_at"),
+    null().label("ends_at"),
+    _kind(COUNTER),
+    _counters.version.label("count"),
+).where(_counters.bucket.in_(bindparam("buckets", expanding=True)))
 BUSY_AND_VERSION = union_all(*_BUSY, VERSION_ONLY)
 # The same, run on the hot path in one hand-off to the driver, rows as tuples (`kit.fastread`).
-_FAST_BUSY_ONLY = fastread.Statement(BUSY_ONLY)
+_FAST_BUSY_ONLY = fastread.Statement(union_all(*_BUSY))
 _FAST_VERSION_ONLY = fastread.Statement(VERSION_ONLY)
 _FAST_BUSY_AND_VERSION = fastread.Statement(BUSY_AND_VERSION)
+_FAST_BUSY_COUNTED = fastread.Statement(union_all(*_BUSY, COUNTERS))
+_FAST_BUSY_COUNTED_AND_VERSION = fastread.Statement(union_all(*_BUSY, COUNTERS, VERSION_ONLY))
 
 
 @dataclass(slots=True)
@@ -251,20 +268,31 @@ def _busy_parameters(wanted: Wanted) -> dict[str, Any]:
     }
 
 
-def _collect(read: tuple[list[Any], list[fastread.Decoder]]) -> tuple[int | None, Busy]:
-    """Raw rows of `staff_id, starts_at, ends_at, kind` with their column decoders."""
-    rows, (_, start, end, _) = read
+Counters = dict[int, int]  # bucket -> its count of busy-time changes
+
+
+def bucket(staff_id: int) -> int:
+    """The row of `busy_versions` that counts the member's busy-time changes."""
+    return staff_id & (BUSY_BUCKETS - 1)
+
+
+def _collect(read: tuple[list[Any], list[fastread.Decoder]]) -> tuple[int | None, Busy, Counters]:
+    """Raw rows of `staff_id, starts_at, ends_at, kind, count` with their column decoders."""
+    rows, (_, start, end, _, _) = read
     known_start, known_end = start.memo.get, end.memo.get
     version: int | None = None
     found: Busy = defaultdict(list)
-    for staff_id, starts_at, ends_at, kind in rows:
+    counters: Counters = {}
+    for staff_id, starts_at, ends_at, kind, count in rows:
         if kind == BUSY:
             found[staff_id].append(
                 (known_start(starts_at) or start(starts_at), known_end(ends_at) or end(ends_at))
             )
+        elif kind == COUNTER:
+            counters[staff_id] = count
         else:
             version = staff_id
-    return version, found
+    return version, found, counters
 
 
 async def busy_time(session: AsyncSession, wanted: Wanted) -> Busy:
@@ -278,8 +306,25 @@ async def busy_and_version(session: AsyncSession, wanted: Wanted | None) -> tupl
     """The catalog version (None when its row is missing) and the busy time `wanted` asks
     for, read in one statement."""
     if wanted is None or not wanted[0]:
-        return _collect(await fastread.rows(session, _FAST_VERSION_ONLY, {}))
-    return _collect(await fastread.rows(session, _FAST_BUSY_AND_VERSION, _busy_parameters(wanted)))
+        read = await fastread.rows(session, _FAST_VERSION_ONLY, {})
+    else:
+        read = await fastread.rows(session, _FAST_BUSY_AND_VERSION, _busy_parameters(wanted))
+    version, found, _ = _collect(read)
+    return version, found
+
+
+async def counted_busy(
+    session: AsyncSession, wanted: Wanted, read: Sequence[int], *, with_version: bool
+) -> tuple[int | None, Busy, Counters]:
+    """The busy intervals of the members `read` (some of those `wanted` names, maybe none)
+    over `wanted`'s dates, the counters of all the members `wanted` names and, when
+    `with_version`, the catalog version (None when its row is missing), in one statement:
+    one snapshot, so each interval read is as current as the counter read with it."""
+    staff_ids, first, last = wanted
+    params = _busy_parameters((list(read), first, last))
+    params["buckets"] = sorted({bucket(staff_id) for staff_id in staff_ids})
+    statement = _FAST_BUSY_COUNTED_AND_VERSION if with_version else _FAST_BUSY_COUNTED
+    return _collect(await fastread.rows(session, statement, params))
 
 
 async def weekly_hours(

@@ -9,6 +9,8 @@ from functools import lru_cache
 from operator import sub
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from openbooking.availability import cache, repository, slots
 from openbooking.availability.slots import DaySchedule, MemberDay, Rules
 from openbooking.catalog import service as catalog
@@ -72,6 +74,11 @@ class _SortedBusy:
         return self.intervals[low:high]
 
 
+# A team's busy time read by earlier requests: by (member id, first and last date), the counter
+# of the member's bucket read with it and the intervals.
+KeptBusy = dict[tuple[int, date, date], tuple[int, _SortedBusy]]
+
+
 @dataclass(frozen=True, slots=True)
 class Member:
     staff: repository.StaffRow
@@ -105,6 +112,10 @@ class Team:
     # Each member-day's schedule, working intervals and grid (`Availability.plan`): the same
     # days are asked about request after request. Filled as asked, up to `PLANS` entries.
     plans: dict[tuple[int, date], DayPlan] = field(default_factory=dict, compare=False, repr=False)
+    # Busy time read by earlier requests, by (member id, first and last date asked for), with
+    # the counter of the member's bucket read with it (`BusyMemory`). Filled as read, up
+    # to `KEPT_BUSY` entries; an entry is used only while its counter is the current one.
+    busy: KeptBusy = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +137,78 @@ class Selection:
 SELECTIONS = 256  # remembered per team (any combination of services may be asked for)
 WINDOWS = 64  # working days remembered per selection, by window
 PLANS = 32_768  # member-days remembered per team (50 members over 400 days would be 20,000)
+KEPT_BUSY = 1_024  # members' busy time kept per team, by window (starts over when full): a
+# month of one member's appointments is a few kB, at most about 20 MB per team
+
+
+@dataclass(slots=True)
+class BusyMemory:
+    """A request's way to the busy time its team kept (`Team.busy`) from earlier requests.
+
+    What the request reads is kept there, sorted, with the counter of the member's bucket read
+    in the same statement (`repository.counted_busy`); what is kept is used while the counter
+    this request read is still that one. Only for a request that holds no transaction: it
+    reads only what is committed, and never its own uncommitted writes."""
+
+    kept: KeptBusy
+    counters: repository.Counters = field(default_factory=dict)  # read by this request
+
+    async def read(
+        self,
+        session: AsyncSession,
+        wanted: Wanted,
+        *,
+        with_version: bool = False,
+        count: Sequence[int] = (),
+    ) -> tuple[repository.Busy, dict[int, _SortedBusy], int | None]:
+        """`repository.busy_time` for `wanted`, with the catalog version when `with_version`
+        (else None). One statement reads the rows of the members nothing is kept for, with the
+        counters of all `wanted`'s members and of those in `count` (members a later read of
+        this request may want); none is needed when this request read every counter already
+        and nothing more is wanted. A second statement, only when a counter moved, reads the
+        rows of the members it counts."""
+        staff_ids, first, last = wanted
+        kept, counters, bucket = self.kept, self.counters, repository.bucket
+        hits = {
+            staff_id: found
+            for staff_id in staff_ids
+            if (found := kept.get((staff_id, first, last))) is not None
+        }
+        unread = [staff_id for staff_id in staff_ids if staff_id not in hits]
+        version: int | None = None
+        busy: repository.Busy = {}
+        if with_version or unread or any(bucket(staff_id) not in counters for staff_id in hits):
+            version, busy, read = await repository.counted_busy(
+                session, ([*staff_ids, *count], first, last), unread, with_version=with_version
+            )
+            counters.update(read)
+        stale = [
+            staff_id
+            for staff_id, (count_then, _) in hits.items()
+            if counters.get(bucket(staff_id)) != count_then
+        ]
+        if stale:
+            _, more, read = await repository.counted_busy(
+                session, (stale, first, last), stale, with_version=False
+            )
+            busy.update(more)
+            counters.update(read)
+            unread.extend(stale)
+        sorted_busy: dict[int, _SortedBusy] = {}
+        for staff_id in unread:
+            entry = sorted_busy[staff_id] = _SortedBusy.of(busy.get(staff_id, EMPTY))
+            count_now = counters.get(bucket(staff_id))
+            if count_now is not None:
+                if len(kept) >= KEPT_BUSY:
+                    kept.clear()
+                kept[(staff_id, first, last)] = (count_now, entry)
+        for staff_id, (_, entry) in hits.items():
+            if staff_id not in sorted_busy:
+                busy[staff_id] = entry.source
+                sorted_busy[staff_id] = entry
+        metrics.count(metrics.BUSY_TIME_CACHE, "read", amount=len(unread))
+        metrics.count(metrics.BUSY_TIME_CACHE, "kept", amount=len(hits) - len(stale))
+        return busy, sorted_busy, version
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +246,8 @@ class Availability:
     _covering: dict[tuple[date, date], int] = field(default_factory=dict)
     _today: date | None = None  # `today()` and `last_day()`, once worked out
     _last_day: date | None = None
+    # The team's busy time read by earlier requests (`Team.busy`), when this request may use it.
+    _memory: BusyMemory | None = None
 
     def require_member(self) -> None:
         if self.member_missing:
@@ -307,6 +392,19 @@ class Availability:
             first_only=first_only,
         )
 
+    def add_busy(self, busy: repository.Busy, sorted_busy: Mapping[int, _SortedBusy]) -> None:
+        """Take more members' busy time, some of it sorted already (`BusyMemory.read`)."""
+        self.busy.update(busy)
+        self._sorted.update(sorted_busy)
+
+    async def read_busy(self, session: AsyncSession, wanted: Wanted) -> None:
+        """Read and take the busy time `wanted` names, from what the team kept when it may."""
+        if self._memory is None:
+            self.add_busy(await repository.busy_time(session, wanted), {})
+        else:
+            busy, sorted_busy, _ = await self._memory.read(session, wanted)
+            self.add_busy(busy, sorted_busy)
+
     def _busy_sorted(self, staff_id: int) -> _SortedBusy | None:
         intervals = self.busy.get(staff_id, EMPTY)
         known = self._sorted.get(staff_id)
@@ -411,12 +509,31 @@ def _guess(
         return False, None
 
 
+async def _first_read(
+    session: AsyncSession,
+    memory: BusyMemory | None,
+    guessed: Availability | None,
+    guess: Wanted | None,
+) -> tuple[repository.Busy, dict[int, _SortedBusy], int | None]:
+    """The busy time `guess` names with the catalog version, through `memory` when given,
+    counting also the members that `bookable_days` reads next (twice as many, in display
+    order): when what is kept of them is current, its second batch needs no read."""
+    if memory is not None and guessed is not None and guess is not None and guess[0]:
+        following = guessed.members[: 3 * len(guess[0])]
+        count = [member.staff.id for member in following]
+        return await memory.read(session, guess, with_version=True, count=count)
+    version, busy = await repository.busy_and_version(session, guess)
+    return busy, {}, version
+
+
 async def team(
     session: AsyncSession,
     location_id: int,
     staff_id: int,
     service_ids: list[int],
     records: Callable[[Availability], Wanted | None] = lambda _: None,
+    *,
+    remember_busy: bool = True,
 ) -> Availability:
     """The location's rules and the members able to do all `service_ids` (one member, or any
     when `staff_id` is 0) with their schedules, and the records `records` asks for. A missing
@@ -426,10 +543,20 @@ async def team(
     The team comes from the process's cache when the catalog version, read in the same statement
     as the records, says it is current: one round trip. Otherwise it is read again (and cached),
     and so are the records if that changed which ones are wanted.
+
+    With `remember_busy`, a request that holds no transaction (so reads only what is committed)
+    uses and keeps the busy time of the team's members (`BusyMemory`). A caller
+    that changes the lists in `Availability.busy` must not ask for it.
     """
     now = clock_now()
     teams = cache.of(session)
     cached = teams.get(location_id) if teams is not None else None
+    remember = (
+        remember_busy
+        and teams is not None
+        and isinstance(session.bind, AsyncEngine)
+        and not session.in_transaction()
+    )
     guess = None  # the records wanted according to the cached team
     guessed: Availability | None = None  # its availability, when `records` accepted it
     if cached is not None:
@@ -437,7 +564,8 @@ async def team(
         accepted, guess = _guess(records, guessed)
         if not accepted:
             guessed = None  # refused: asked again below, to raise if the team is current
-    version, busy = await repository.busy_and_version(session, guess)
+    memory = BusyMemory(cached.busy) if remember and cached is not None else None
+    busy, sorted_busy, version = await _first_read(session, memory, guessed, guess)
     found = cached
     if found is None or version is None or found.version != version:
         metrics.count(metrics.AVAILABILITY_CACHE, "miss")
@@ -451,11 +579,18 @@ async def team(
     if found is cached and guessed is not None:  # the guess was right: nothing to redo
         availability, wanted = guessed, guess
     else:
+        if memory is not None:  # what the old team kept is trusted only under its version
+            guess = None  # (a restore moves the version on, and may move counters back)
         availability = _availability(found, staff_id, service_ids, now)
         wanted = records(availability)
+    if remember:
+        availability._memory = memory if memory is not None else BusyMemory(found.busy)
+        availability._memory.kept = found.busy
     if wanted != guess:
-        busy = await repository.busy_time(session, wanted) if wanted is not None else {}
-    availability.busy = busy
+        busy, sorted_busy = {}, {}
+        if wanted is not None:
+            await availability.read_busy(session, wanted)
+    availability.add_busy(busy, sorted_busy)
     return availability
 
 
@@ -473,6 +608,7 @@ async def load(
         staff_id,
         service_ids,
         lambda availability: availability.records(*days) if days is not None else None,
+        remember_busy=False,  # bookings add their own appointments to `busy`
     )
     availability.require_member()
     return availability
@@ -602,8 +738,9 @@ async def bookable_days(
     while undecided and done < len(availability.members):
         batch = availability.members[done : done + size]
         if done:
-            wanted = availability.records(undecided[0], undecided[-1], batch)
-            availability.busy.update(await repository.busy_time(session, wanted))
+            await availability.read_busy(
+                session, availability.records(undecided[0], undecided[-1], batch)
+            )
         for member in batch:
             if not undecided:
                 break

@@ -71,6 +71,12 @@ AVAILABILITY_CACHE = Counter(
     "(miss).",
     ["result"],
 )
+BUSY_TIME_CACHE = Counter(
+    "openbooking_busy_time_cache",
+    "Members whose busy time an availability read took from what the process kept (kept) or "
+    "read from the database (read).",
+    ["result"],
+)
 
 
 # The requests answered since the last flush, added up per series: (count, seconds, count per

@@ -30,7 +30,13 @@ from openbooking.models.customers import (
 )
 from openbooking.models.notifications import CalendarToken, OutboxMessage
 from openbooking.models.partners import PartnerToken
-from openbooking.models.records import Client, IdempotentRequest, Record, RecordService
+from openbooking.models.records import (
+    BusyVersion,
+    Client,
+    IdempotentRequest,
+    Record,
+    RecordService,
+)
 from openbooking.models.reviews import Review, StaffRating
 
 __all__ = [
@@ -39,6 +45,7 @@ __all__ = [
     "BusinessToken",
     "BusinessUser",
     "BusinessUserLocation",
+    "BusyVersion",
     "CalendarToken",
     "CatalogVersion",
     "Chain",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, text
+from sqlalchemy import BigInteger, ForeignKey, Index, LargeBinary, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from openbooking.kit.db import utcnow
@@ -15,6 +15,8 @@ RECORD_ACTIVE = "active"
 RECORD_CANCELLED = "cancelled"
 # No appointment is longer than this; availability reads records that start this much before a day.
 MAX_RECORD_SECONDS = 86400
+# A member's busy-time counter is the row `staff_id & (BUSY_BUCKETS - 1)` of `busy_versions`.
+BUSY_BUCKETS = 1024
 
 
 class Client(Timestamped, Base):
@@ -117,3 +119,15 @@ class IdempotentRequest(Base):
     status_code: Mapped[int | None]  # None while the first call is in flight
     response: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class BusyVersion(Base):
+    """A counter that database triggers (migration 0013) bump on every change to the busy time
+    (records and event sessions) of the members whose ids fall in its `bucket`, whoever makes
+    it: a process that keeps busy time it read compares counters to know whether it is still
+    current (docs/decisions/0018-busy-time-cache.md)."""
+
+    __tablename__ = "busy_versions"
+
+    bucket: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(BigInteger)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import phonenumbers
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -76,3 +77,20 @@ def test_what_a_normalized_phone_is_does_not_depend_on_how_it_was_written(
     remembered = (can_receive_sms(value), region_of(value))
     phones._PARSED.clear()  # as another process, which parses the stored E.164 form anew
     assert (can_receive_sms(value), region_of(value)) == remembered == (mobile, country)
+
+
+@given(
+    st.sampled_from(["1", "33", "44", "49", "7", "39", "81", "882", "979"]),
+    st.text("0123456789", min_size=4, max_size=12),
+)
+def test_a_number_is_taken_exactly_when_the_numbering_plan_calls_it_valid(
+    country: str, national: str
+) -> None:
+    raw = f"+{country}{national}"
+    valid = phonenumbers.is_valid_number(phonenumbers.parse(raw, None))
+    try:
+        normalize(raw)
+    except PhoneError:
+        assert not valid
+    else:
+        assert valid

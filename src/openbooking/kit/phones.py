@@ -20,10 +20,11 @@ _NOT_FOR_SMS = {
 }
 
 
-# The numbers `normalize` gave lately, parsed, by their E.164 form: a booking normalizes its
-# phone, then asks whether it may be texted (`can_receive_sms`, `region_of`), and each parse
-# costs more than the rest of those checks. Bounded: emptied when full.
-_PARSED: dict[str, phonenumbers.PhoneNumber] = {}
+# The numbers `normalize` gave lately, parsed and typed, by their E.164 form: a booking
+# normalizes its phone, then asks whether it may be texted (`can_receive_sms`, `region_of`),
+# and each parse, like each walk of the numbering plan for the type, costs more than the rest
+# of those checks. Bounded: emptied when full.
+_PARSED: dict[str, tuple[phonenumbers.PhoneNumber, int]] = {}
 _PARSED_MAX = 4096
 
 
@@ -31,12 +32,15 @@ class PhoneError(ValueError):
     """Not a phone number we accept; the message says why, without echoing the input."""
 
 
-def _parse(text: str, region: str | None) -> phonenumbers.PhoneNumber | None:
+def _parse(text: str, region: str | None) -> tuple[phonenumbers.PhoneNumber, int] | None:
+    """The number and its type; None when it is not a valid number (`is_valid_number` is
+    whether the numbering plan gives the number a type, so the type is looked up once)."""
     try:
         number = phonenumbers.parse(text, region)
     except NumberParseException:
         return None
-    return number if phonenumbers.is_valid_number(number) else None
+    kind = phonenumbers.number_type(number)
+    return None if kind == PhoneNumberType.UNKNOWN else (number, kind)
 
 
 def normalize(raw: object, region: str | None = None) -> str:
@@ -50,23 +54,27 @@ def normalize(raw: object, region: str | None = None) -> str:
     if not _SHAPE.match(compact):
         raise PhoneError("the phone may hold only +, ASCII digits, spaces, brackets and dashes")
     digits = compact.lstrip("+")
-    number = _parse("+" + digits, None)
-    if number is None and not compact.startswith("+") and region:
-        number = _parse(digits, region)
-    if number is None:
+    parsed = _parse("+" + digits, None)
+    if parsed is None and not compact.startswith("+") and region:
+        parsed = _parse(digits, region)
+    if parsed is None:
         raise PhoneError("not a valid phone number")
-    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    e164 = phonenumbers.format_number(parsed[0], phonenumbers.PhoneNumberFormat.E164)
     if len(_PARSED) >= _PARSED_MAX:
         _PARSED.clear()
-    _PARSED[e164] = number
+    _PARSED[e164] = parsed
     return e164
 
 
-def _number(e164: str) -> phonenumbers.PhoneNumber:
-    """`e164` parsed: the number `normalize` made it from, or parsed anew (the same number:
-    E.164 keeps the country code and the national number with its leading zeros)."""
-    number = _PARSED.get(e164)
-    return number if number is not None else phonenumbers.parse(e164, None)
+def _parsed(e164: str) -> tuple[phonenumbers.PhoneNumber, int]:
+    """`e164` parsed, with its type: the number `normalize` made it from, or parsed anew (the
+    same number: E.164 keeps the country code and the national number with its leading
+    zeros)."""
+    parsed = _PARSED.get(e164)
+    if parsed is None:
+        number = phonenumbers.parse(e164, None)
+        parsed = number, phonenumbers.number_type(number)
+    return parsed
 
 
 def candidates(raw: object, regions: set[str]) -> list[str]:
@@ -83,12 +91,12 @@ def candidates(raw: object, regions: set[str]) -> list[str]:
 
 
 def region_of(e164: str) -> str:
-    return phonenumbers.region_code_for_number(_number(e164)) or ""
+    return phonenumbers.region_code_for_number(_parsed(e164)[0]) or ""
 
 
 def can_receive_sms(e164: str) -> bool:
     """False where the numbering plan says the line is not a mobile (fixed, VoIP, premium...)."""
-    return phonenumbers.number_type(_number(e164)) not in _NOT_FOR_SMS
+    return _parsed(e164)[1] not in _NOT_FOR_SMS
 
 
 def masked(e164: str) -> str:

@@ -27,26 +27,28 @@ TOKEN = "twilio-token-secret"
 API_KEY = "gateway-key-secret"
 TEMPLATE = '{"phone": "{to}", "message": "{text}", "location": {location_id}, "kind": "otp"}'
 MESSAGE = SmsMessage(to="+4915112345678", text=SECRET_TEXT, location_id=7)
-TIMEOUT = 0.2
+# Long enough for a busy CI machine to connect; only the gateway that hangs waits for it.
+TIMEOUT = 5.0
+HANG_TIMEOUT = 0.2
 Sender = TwilioSender | HttpSender
 
 
-def twilio(url: str) -> TwilioSender:
-    return TwilioSender("AC123", TOKEN, "+15550001111", url + "/", TIMEOUT)
+def twilio(url: str, timeout: float = TIMEOUT) -> TwilioSender:
+    return TwilioSender("AC123", TOKEN, "+15550001111", url + "/", timeout)
 
 
-def http(url: str) -> HttpSender:
-    return HttpSender(url + "/sms?channel=otp", {"X-Api-Key": API_KEY}, TEMPLATE, TIMEOUT)
+def http(url: str, timeout: float = TIMEOUT) -> HttpSender:
+    return HttpSender(url + "/sms?channel=otp", {"X-Api-Key": API_KEY}, TEMPLATE, timeout)
 
 
 @pytest.fixture(params=[twilio, http], ids=["twilio", "http"])
 async def make_sender(
     request: pytest.FixtureRequest,
-) -> AsyncIterator[Callable[[str], Sender]]:
+) -> AsyncIterator[Callable[..., Sender]]:
     made: list[Sender] = []
 
-    def make(url: str) -> Sender:
-        made.append(request.param(url))
+    def make(url: str, timeout: float = TIMEOUT) -> Sender:
+        made.append(request.param(url, timeout))
         return made[-1]
 
     yield make
@@ -133,7 +135,7 @@ class TestHttpSender:
 
 class TestDeliveryErrors:
     async def test_success_reuses_one_connection(
-        self, gateway: FakeGateway, make_sender: Callable[[str], Sender]
+        self, gateway: FakeGateway, make_sender: Callable[..., Sender]
     ) -> None:
         sender = make_sender(gateway.url)
         await sender.send(MESSAGE)
@@ -143,7 +145,7 @@ class TestDeliveryErrors:
 
     @pytest.mark.parametrize("status", [400, 401, 500, 503])
     async def test_an_error_status_is_a_delivery_error(
-        self, gateway: FakeGateway, make_sender: Callable[[str], Sender], status: int
+        self, gateway: FakeGateway, make_sender: Callable[..., Sender], status: int
     ) -> None:
         gateway.status = status
         with pytest.raises(SmsDeliveryError, match=f"HTTP {status}") as caught:
@@ -151,16 +153,16 @@ class TestDeliveryErrors:
         assert_discreet(caught.value)
 
     async def test_a_timeout_is_a_delivery_error(
-        self, gateway: FakeGateway, make_sender: Callable[[str], Sender]
+        self, gateway: FakeGateway, make_sender: Callable[..., Sender]
     ) -> None:
         gateway.hang = True
         with pytest.raises(SmsDeliveryError, match="Timeout") as caught:
-            await make_sender(gateway.url).send(MESSAGE)
+            await make_sender(gateway.url, HANG_TIMEOUT).send(MESSAGE)
         assert_discreet(caught.value)
         assert len(gateway.requests) == 1
 
     async def test_a_refused_connection_is_a_delivery_error(
-        self, unused_url: str, make_sender: Callable[[str], Sender]
+        self, unused_url: str, make_sender: Callable[..., Sender]
     ) -> None:
         with pytest.raises(SmsDeliveryError, match="ConnectError") as caught:
             await make_sender(unused_url).send(MESSAGE)

@@ -34,6 +34,19 @@ async def test_a_service_taken_off_the_menu(customer: Customer, admin: Any) -> N
     error(await customer.post(BOOK, ny_booking(service, second)), 422, 438)
 
 
+async def test_a_service_put_back_on_the_menu(customer: Customer, admin: Any) -> None:
+    """The rows the first booking kept lack the service: the next booking reads them again."""
+    listed = await customer.get(f"/book_services/{NEW_YORK}", params={"staff_id": CAMILLE})
+    first_service, other, *_ = (item["id"] for item in listed.json()["data"]["services"])
+    await admin(f"UPDATE services SET active = false WHERE id = {other}")
+    first, *_ = await slots(customer, NEW_YORK, CAMILLE, first_service)
+    assert (await customer.post(BOOK, ny_booking(first_service, first))).status_code == 201
+    await admin(f"UPDATE services SET active = true WHERE id = {other}")
+    *_, last = await slots(customer, NEW_YORK, CAMILLE, other)
+    booked = await customer.post(BOOK, ny_booking(other, last))
+    assert booked.status_code == 201, booked.text
+
+
 async def test_a_phone_put_on_the_blacklist(customer: Customer, admin: Any) -> None:
     service = await ny_service(customer)
     first, *_, second = await slots(customer, NEW_YORK, CAMILLE, service)
@@ -43,6 +56,30 @@ async def test_a_phone_put_on_the_blacklist(customer: Customer, admin: Any) -> N
         f"UPDATE locations SET phone_blacklist = '[\"{body['phone']}\"]' WHERE id = {NEW_YORK}"
     )
     error(await customer.post(BOOK, ny_booking(service, second)), 403, 434)
+
+
+async def test_a_location_that_starts_confirming_phones(customer: Customer, admin: Any) -> None:
+    """The rows the first booking kept say no code is needed: the next booking still asks."""
+    service = await ny_service(customer)
+    first, *_, second = await slots(customer, NEW_YORK, CAMILLE, service)
+    assert (await customer.post(BOOK, ny_booking(service, first))).status_code == 201
+    await admin(f"UPDATE locations SET phone_confirmation = true WHERE id = {NEW_YORK}")
+    error(await customer.post(BOOK, ny_booking(service, second)), 422, 432)
+
+
+async def test_a_location_that_moves_to_another_time_zone(customer: Customer, admin: Any) -> None:
+    """A time without an offset is read in the location's zone as it is now."""
+    service = await ny_service(customer)
+    first, *_ = await slots(customer, NEW_YORK, CAMILLE, service)
+    assert (await customer.post(BOOK, ny_booking(service, first))).status_code == 201
+    await admin(f"UPDATE locations SET timezone = 'America/Chicago' WHERE id = {NEW_YORK}")
+    *_, last = await slots(customer, NEW_YORK, CAMILLE, service)
+    assert last.endswith("-06:00")
+    booked = await customer.post(BOOK, ny_booking(service, last[:19]))  # without the offset
+    assert booked.status_code == 201, booked.text
+    (made,) = booked.json()["data"]
+    shown = await customer.get(f"/book_record/{NEW_YORK}/{made['record_id']}/{made['record_hash']}")
+    assert shown.json()["data"]["datetime"] == last[:19] + "-0600"  # the record's own format
 
 
 async def test_a_members_new_address_gets_the_notice(

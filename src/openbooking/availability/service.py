@@ -248,6 +248,9 @@ class Availability:
     _last_day: date | None = None
     # The team's busy time read by earlier requests (`Team.busy`), when this request may use it.
     _memory: BusyMemory | None = None
+    # The catalog version read with the busy time, which the team is current at (None: no
+    # version row; set by `team`).
+    version: int | None = None
 
     def require_member(self) -> None:
         if self.member_missing:
@@ -591,6 +594,7 @@ async def team(
         if wanted is not None:
             await availability.read_busy(session, wanted)
     availability.add_busy(busy, sorted_busy)
+    availability.version = version
     return availability
 
 

@@ -9,6 +9,7 @@ an earlier read checks that its times are still free (`create`).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets
 from dataclasses import dataclass
@@ -40,7 +41,7 @@ from openbooking.kit.clock import instant, zone
 from openbooking.kit.clock import now as clock_now
 from openbooking.kit.crypto import keyed_digest, same
 from openbooking.kit.db import lost_race, utcnow
-from openbooking.kit.errors import InvalidParameter, NotFound
+from openbooking.kit.errors import ApiError, InvalidParameter, NotFound
 from openbooking.kit.wire import visible
 from openbooking.models import Client, Customer, Record, RecordService, Service
 from openbooking.models.business_users import ACTOR_CUSTOMER
@@ -93,6 +94,12 @@ class Planned:
     services: list[tuple[Service, int]]  # with this member's length
 
 
+class CatalogMoved(Exception):
+    """Planning on catalog rows kept from an earlier booking met another catalog version
+    before their current version was confirmed: the booking is planned again on rows read
+    now (`_prepared`)."""
+
+
 def start_of(moment: datetime, location: Location, field: str) -> datetime:
     """An appointment's start in UTC: without an offset it is read in the location's zone, and
     a local time that is ambiguous (clock going back) is refused."""
@@ -123,25 +130,37 @@ async def plan(
     ignore: Record | None = None,
     override: bool = False,
     known: CatalogRows | None = None,
+    unchecked: bool = False,
 ) -> list[Planned]:
     """Validate every appointment with the availability engine, in order, each one also
     against the earlier ones of the same request; pick a member where `staff_id` is 0. The
     services come from `known` when given (`catalog.booking_rows`), else they are read.
 
+    With `unchecked`, `known` (and `location`, from it) were kept from an earlier booking and
+    not checked against the catalog version: the first appointment's read of the busy time
+    checks them (CatalogMoved when the version read then is not theirs, or when the first
+    appointment is refused before its version is checked).
+
     With `override` (a manager squeezing someone in) the working hours, the slot grid, the
     notice and the horizon are ignored, but never another booking of the member."""
     planned: list[Planned] = []
     for appointment in appointments:
-        if not appointment.service_ids:
-            raise BookingError(NO_SERVICES, appointment.id)
-        services = await _services(session, location.id, appointment, known)
-        day = appointment.start.astimezone(zone(location.timezone)).date()
         try:
+            if not appointment.service_ids:
+                raise BookingError(NO_SERVICES, appointment.id)
+            services = await _services(session, location.id, appointment, known)
+            day = appointment.start.astimezone(zone(location.timezone)).date()
             state = await availability.load(
                 session, location.id, appointment.staff_id, appointment.service_ids, (day, day)
             )
-        except NotFound:
+        except (BookingError, NotFound) as exc:
+            if unchecked and not planned:  # refused before the rows were checked
+                raise CatalogMoved from exc
+            if isinstance(exc, BookingError):
+                raise
             raise BookingError(TAKEN, appointment.id) from None
+        if unchecked and known is not None and state.version != known.version:
+            raise CatalogMoved
         for earlier in planned:
             state.busy.setdefault(earlier.staff_id, []).append(
                 (earlier.appointment.start, earlier.end)
@@ -263,16 +282,19 @@ async def create(
     (`_write_at_once_pg`); the ORM path below serves the code's case, a planned time taken
     meanwhile on SQLite, and an in-memory SQLite database."""
     session = work.session
-    known = await catalog.booking_rows(session, location_id)
-    location = known.location()
-    contact = phone, name, email, _ = _contact(location, body)
-    wanted = appointments_of(body, location)
-    if _code_needed(location, phone, customer):
+    prepared = await _prepared(session, location_id, body, customer)
+    known, location, wanted, planned = (
+        prepared.known,
+        prepared.location,
+        prepared.wanted,
+        prepared.planned,
+    )
+    contact = phone, name, email, _ = prepared.contact
+    if planned is None:  # the location confirms phones
         session = await work.write()
         await _confirm_phone(session, ctx, location, body.code, phone=phone, customer=customer)
         planned = await plan(session, location, wanted, known=known)
     else:
-        planned = await plan(session, location, wanted, known=known)
         writer = sqlite_writer.of(session.get_bind())
         if writer is not None or _on_postgresql(session):
             rows = _Rows.of(ctx, location, body, customer, planned, contact)
@@ -328,6 +350,49 @@ async def create(
     metrics.count(metrics.BOOKINGS_CREATED, amount=len(records))
     await notifications.record_created(session, location, records)  # e-mails, webhooks (outbox)
     return _created(ctx, location, records, answer)
+
+
+@dataclass(slots=True)
+class _Prepared:
+    known: CatalogRows
+    location: Location
+    contact: tuple[str, str, str | None, str | None]  # phone, name, e-mail, comment
+    wanted: list[Appointment]
+    planned: list[Planned] | None  # None: a code to check first, the plan made after it
+
+
+async def _prepared(
+    session: AsyncSession, location_id: int, body: BookRecordBody, customer: Customer | None
+) -> _Prepared:
+    """The booking's catalog rows, location, contact, appointments and plan.
+
+    The rows an earlier booking of this process kept come first, unchecked: the plan's read of
+    the busy time reads the catalog version too, which confirms them, so a booking makes no
+    read of its own for the version. When that version is another, when the location confirms
+    phones, or when the booking is refused before its rows are confirmed, it is all done
+    again on rows checked against the catalog version (`catalog.booking_rows`)."""
+    kept = catalog.kept_booking_rows(session, location_id)
+    if kept is not None:
+        try:
+            location = kept.location()
+            contact = _contact(location, body)
+            wanted = appointments_of(body, location)
+        except ApiError:
+            pass
+        else:
+            if not _code_needed(location, contact[0], customer):
+                with contextlib.suppress(CatalogMoved):
+                    plans = await plan(session, location, wanted, known=kept, unchecked=True)
+                    return _Prepared(kept, location, contact, wanted, plans)
+    known = await catalog.booking_rows(session, location_id)
+    location = known.location()
+    contact = _contact(location, body)
+    wanted = appointments_of(body, location)
+    if _code_needed(location, contact[0], customer):
+        return _Prepared(known, location, contact, wanted, None)
+    return _Prepared(
+        known, location, contact, wanted, await plan(session, location, wanted, known=known)
+    )
 
 
 def _created(

@@ -114,6 +114,10 @@ class RowsCache:
         self._rows.move_to_end(location_id)
         return rows
 
+    def latest(self, location_id: int) -> Rows | None:
+        """The location's rows as last read, whatever version they were read at."""
+        return self._rows.get(location_id)
+
     def put(self, location_id: int, rows: Rows) -> None:
         self._rows[location_id] = rows
         self._rows.move_to_end(location_id)

@@ -40,6 +40,14 @@ async def booking_rows(session: AsyncSession, location_id: int) -> cache.Rows:
     return found
 
 
+def kept_booking_rows(session: AsyncSession, location_id: int) -> cache.Rows | None:
+    """The location's rows as this process last read them for a booking, without reading the
+    catalog version: the caller trusts them only once a version it reads later (with the busy
+    time, `Availability.version`) is theirs."""
+    kept = cache.of(session)
+    return kept.latest(location_id) if kept is not None else None
+
+
 # The catalog's writes, as the business file loader (business/loader.py) makes them: rows by
 # the file's ids, refusing ids owned elsewhere, soft-deleting what vanished.
 upsert = repository.upsert

@@ -95,9 +95,9 @@ class Planned:
 
 
 class CatalogMoved(Exception):
-    """Planning on catalog rows kept from an earlier booking met another catalog version
-    before their current version was confirmed: the booking is planned again on rows read
-    now (`_prepared`)."""
+    """Catalog rows kept from an earlier booking would decide something before their version
+    is confirmed, or met another version: the booking is prepared again on rows read now
+    (`_prepared`)."""
 
 
 def start_of(moment: datetime, location: Location, field: str) -> datetime:
@@ -373,26 +373,36 @@ async def _prepared(
     again on rows checked against the catalog version (`catalog.booking_rows`)."""
     kept = catalog.kept_booking_rows(session, location_id)
     if kept is not None:
-        try:
-            location = kept.location()
-            contact = _contact(location, body)
-            wanted = appointments_of(body, location)
-        except ApiError:
-            pass
-        else:
-            if not _code_needed(location, contact[0], customer):
-                with contextlib.suppress(CatalogMoved):
-                    plans = await plan(session, location, wanted, known=kept, unchecked=True)
-                    return _Prepared(kept, location, contact, wanted, plans)
+        with contextlib.suppress(CatalogMoved):
+            return await _prepare(session, kept, body, customer, unchecked=True)
     known = await catalog.booking_rows(session, location_id)
+    return await _prepare(session, known, body, customer, unchecked=False)
+
+
+async def _prepare(
+    session: AsyncSession,
+    known: CatalogRows,
+    body: BookRecordBody,
+    customer: Customer | None,
+    *,
+    unchecked: bool,
+) -> _Prepared:
+    """`_prepared` on `known`; with `unchecked`, CatalogMoved for whatever the rows decide
+    before the plan confirms them (a refusal, a code to check)."""
     location = known.location()
-    contact = _contact(location, body)
-    wanted = appointments_of(body, location)
+    try:
+        contact = _contact(location, body)
+        wanted = appointments_of(body, location)
+    except ApiError as exc:
+        if unchecked:
+            raise CatalogMoved from exc
+        raise
     if _code_needed(location, contact[0], customer):
+        if unchecked:  # the code is checked, a write that stays, against rows read now
+            raise CatalogMoved
         return _Prepared(known, location, contact, wanted, None)
-    return _Prepared(
-        known, location, contact, wanted, await plan(session, location, wanted, known=known)
-    )
+    planned = await plan(session, location, wanted, known=known, unchecked=unchecked)
+    return _Prepared(known, location, contact, wanted, planned)
 
 
 def _created(

@@ -3,17 +3,22 @@ from __future__ import annotations
 import asyncio
 import stat
 from contextlib import AsyncExitStack
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 import asyncpg
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import text
 
 from openbooking.app import close_resources, create_app
 from openbooking.config import Settings
 from openbooking.kit import db
 from openbooking.kit.db import create_engine
+from openbooking.models import Record
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -190,3 +195,30 @@ async def test_a_postgresql_connection_the_server_dropped_is_replaced_before_use
     finally:
         await engine.dispose()
         await other.dispose()
+
+
+@given(
+    moment=st.datetimes(
+        min_value=datetime(1, 1, 2),  # noqa: DTZ001 - made aware by `timezones` below
+        max_value=datetime(9999, 12, 30),  # noqa: DTZ001
+        timezones=st.sampled_from([UTC, ZoneInfo("Europe/Moscow"), ZoneInfo("America/Chicago")]),
+    )
+)
+def test_the_sqlite_writers_datetimes_are_the_text_the_orm_stores(moment: datetime) -> None:
+    """`db.encoder` (SQLite's writer, bypassing the ORM) stores a UTC datetime as the ORM does
+    through `UTCDateTime` and SQLite's `DATETIME`: readers compare them as text."""
+    column = Record.__table__.c.starts_at
+    orm = column.type.dialect_impl(db.SQLITE_DIALECT).bind_processor(db.SQLITE_DIALECT)
+    (written,) = db.encoder(Record.__table__, ["starts_at"])(_WithStart(moment))
+    assert orm is not None
+    assert written == orm(moment)
+
+
+def test_the_sqlite_writer_refuses_a_naive_datetime() -> None:
+    with pytest.raises(ValueError, match="naive"):
+        db.encoder(Record.__table__, ["starts_at"])(_WithStart(datetime(2026, 3, 29, 1, 30)))  # noqa: DTZ001
+
+
+class _WithStart:
+    def __init__(self, starts_at: datetime) -> None:
+        self.starts_at = starts_at

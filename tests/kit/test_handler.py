@@ -52,10 +52,22 @@ async def get_thing(
     second: Annotated[int, Depends(fresh, use_cache=False)],
     limit: int = 10,
     x_tag: Annotated[str | None, Header()] = None,
+    count: Annotated[int | None, Header(alias="X-Count")] = None,
 ) -> Response:
     return answer(
-        id=thing_id, name=name, text=text, again=again, fresh=second - first, limit=limit, tag=x_tag
+        id=thing_id,
+        name=name,
+        text=text,
+        again=again,
+        fresh=second - first,
+        limit=limit,
+        tag=x_tag,
+        count=count,
     )
+
+
+async def get_needy(thing_id: int, x_need: Annotated[int, Header()]) -> Response:
+    return answer(id=thing_id, need=x_need)
 
 
 DONE: list[int] = []
@@ -75,6 +87,7 @@ def serve(route_class: type[APIRoute]) -> FastAPI:
     router.add_api_route("/things/{thing_id}", get_thing, methods=["GET"])
     router.add_api_route("/things/{thing_id}", post_thing, methods=["POST"])
     router.add_api_route("/things/{thing_id}/{day}/{name}", get_day, methods=["GET"])
+    router.add_api_route("/needs/{thing_id}", get_needy, methods=["GET"])
     app = FastAPI()
     include_flat(app, router)
     return app
@@ -82,14 +95,18 @@ def serve(route_class: type[APIRoute]) -> FastAPI:
 
 REQUESTS: list[tuple[str, str, dict[str, str]]] = [
     ("GET", "/things/7", {"x-who": "ann"}),
-    ("GET", "/things/7?limit=3", {"x-who": "ann", "x-tag": "t"}),
+    ("GET", "/things/7?limit=3", {"x-who": "ann", "x-tag": "t", "x-count": "4"}),
+    ("GET", "/things/7", {"x-who": "ann", "x-tag": "", "X-Count": "-2"}),
     ("GET", "/things/seven?limit=many", {"x-who": "ann"}),  # two errors, path first
+    ("GET", "/things/seven?limit=many", {"x-who": "ann", "x-count": "x"}),  # path, query, header
     ("GET", "/things/seven", {"x-who": "nobody"}),  # the dependency's 401 before the 422
     ("POST", "/things/8", {}),
     ("POST", "/things/eight", {}),
     ("GET", "/things/9/2026-03-29/ann", {}),
     ("GET", "/things/nine/2026-02-30/ann", {}),  # both path parameters wrong, in order
     ("GET", "/things/9/tomorrow/ann", {}),
+    ("GET", "/needs/1", {"x-need": "2"}),
+    ("GET", "/needs/one", {}),  # a required header missing, after the path's error
 ]
 
 
@@ -114,11 +131,15 @@ def test_every_route_of_the_shape_is_served_directly() -> None:
 async def test_it_answers_as_fastapis_handler() -> None:
     expected = await answers(serve(APIRoute))
     statuses = [status for status, _, _, _ in expected]
-    assert statuses == [200, 200, 422, 401, 200, 422, 200, 422, 422]
-    assert expected[7][1].count(b'"loc"') == 2
+    assert statuses == [200, 200, 200, 422, 422, 401, 200, 422, 200, 422, 422, 200, 422]
+    assert b'"tag":"t","count":4' in expected[1][1]
+    assert b'"tag":"","count":-2' in expected[2][1]
+    assert expected[4][1].count(b'"loc"') == 3
+    assert expected[9][1].count(b'"loc"') == 2
+    assert expected[12][1].count(b'"loc"') == 2
     assert b'"fresh":1' in expected[0][1]  # use_cache=False: called twice
     assert expected[0][2] == ["who", "greeting", "fresh", "fresh"]  # `who` once, cached
-    assert expected[4][3] == [8]  # the background task ran
+    assert expected[6][3] == [8]  # the background task ran
     assert await answers(serve(WorkRoute)) == expected
 
 

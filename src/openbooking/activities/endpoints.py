@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Depends
+from fastapi import APIRouter, Depends
 from starlette.responses import Response
 
 from openbooking.activities import render, service
@@ -148,8 +148,6 @@ async def post_book(
     session: WriteSessionDep,
     context: ContextDep,
     customer: MaybeCustomerDep,
-    background: BackgroundTasks,
 ) -> Response:
     created = await service.book(session, context, location_id, event_id, data, customer=customer)
-    background.add_task(notify.send, context.sender, created.notices)
-    return envelope(created.answer[0])
+    return notify.after(envelope(created.answer[0]), context.sender, created.notices)

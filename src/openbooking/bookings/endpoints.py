@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Header, Request
+from fastapi import APIRouter, Depends, Header, Request
 from starlette.responses import Response
 
 from openbooking.auth.cache import Partner
@@ -173,7 +173,6 @@ async def post_book_record(
     request: Request,
     location_id: IdPath,
     given: Annotated[_BookRecord, Depends(_book_record)],
-    background: BackgroundTasks,
     idempotency_key: Annotated[
         str | None,
         Header(
@@ -194,8 +193,7 @@ async def post_book_record(
         claim,
         lambda work, keep: service.create(work, context, location_id, data, customer, keep=keep),
     )
-    background.add_task(notify.send, context.sender, notices)
-    return answer
+    return notify.after(answer, context.sender, notices)
 
 
 @router.get(
@@ -259,14 +257,13 @@ async def put_book_record(
     dialect: DialectDep,
     customer: CustomerDep,
     context: ContextDep,
-    background: BackgroundTasks,
 ) -> Response:
     record = await service.find(
         session, _key(request), record_id, None, customer, location_id=location_id, for_update=True
     )
     notices = await service.reschedule(session, record, data)
-    background.add_task(notify.send, context.sender, notices)
-    return envelope(await service.view(session, record, dialect))
+    answer = envelope(await service.view(session, record, dialect))
+    return notify.after(answer, context.sender, notices)
 
 
 async def _records(
@@ -326,14 +323,12 @@ async def _cancel(
     record_id: int,
     record_hash: str | None,
     customer: Customer | None,
-    background: BackgroundTasks,
 ) -> Response:
     record = await service.find(
         session, _key(request), record_id, record_hash, customer, for_update=True
     )
     notices = await service.cancel(session, record)
-    background.add_task(notify.send, request.app.state.sms, notices)
-    return envelope(None)
+    return notify.after(envelope(None), request.app.state.sms, notices)
 
 
 @router.delete(
@@ -348,9 +343,8 @@ async def delete_user_record(
     record_hash: str,
     session: WriteSessionDep,
     customer: MaybeCustomerDep,
-    background: BackgroundTasks,
 ) -> Response:
-    return await _cancel(request, session, record_id, record_hash, customer, background)
+    return await _cancel(request, session, record_id, record_hash, customer)
 
 
 @router.delete(
@@ -364,6 +358,5 @@ async def delete_own_record(
     record_id: IdPath,
     session: WriteSessionDep,
     customer: CustomerDep,
-    background: BackgroundTasks,
 ) -> Response:
-    return await _cancel(request, session, record_id, None, customer, background)
+    return await _cancel(request, session, record_id, None, customer)

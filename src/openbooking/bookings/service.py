@@ -44,7 +44,7 @@ from openbooking.kit.db import lost_race, utcnow
 from openbooking.kit.errors import ApiError, InvalidParameter, NotFound
 from openbooking.kit.wire import visible
 from openbooking.models import Client, Customer, Record, RecordService, Service
-from openbooking.models.business_users import ACTOR_CUSTOMER
+from openbooking.models.business_users import ACTOR_CUSTOMER, RecordChange
 from openbooking.models.customers import PURPOSE_VERIFY
 from openbooking.models.records import MAX_RECORD_SECONDS, RECORD_ACTIVE, RECORD_CANCELLED
 from openbooking.notifications import service as notifications
@@ -532,10 +532,19 @@ class _Rows:
         self.client.created_at = self.client.updated_at = utcnow()
         return self.client
 
-    def changes(self) -> list[Any]:
-        """The records' history entries (their ids known)."""
+    def changes(self) -> list[RecordChange]:
+        """The records' history entries (their ids known), as `repository.change` makes them."""
         return [
-            repository.change(record.id, ACTOR_CUSTOMER, actor_id=self.actor_id, action="created")
+            _transient(
+                RecordChange,
+                {
+                    "record_id": record.id,
+                    "actor": ACTOR_CUSTOMER,
+                    "actor_id": self.actor_id,
+                    "action": "created",
+                    "details": {},
+                },
+            )
             for record in self.records
         ]
 

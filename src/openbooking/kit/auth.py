@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import ipaddress
 import re
@@ -13,6 +14,7 @@ _AUTHORIZATION = re.compile(
     re.IGNORECASE,
 )
 MAX_HEADER_LENGTH = 1024
+MAX_ADDRESS_LENGTH = 64  # longer text (a scoped IPv6 address, noise) is parsed, not kept
 IPV6_PREFIX = 64  # per-address limits count an IPv6 client's whole /64
 
 
@@ -49,29 +51,50 @@ def client_address(peer: str | None, forwarded_for: str | None, trusted: list[st
     subscriber usually holds a whole /64, and would otherwise get a fresh budget per address."""
     if not peer:
         return "unknown"
-    networks = [ipaddress.ip_network(entry, strict=False) for entry in trusted]
+    networks = _networks(tuple(trusted))
 
-    def is_trusted(address: str) -> bool:
-        try:
-            ip = ipaddress.ip_address(address)
-        except ValueError:
-            return False
-        return any(ip in network for network in networks)
+    def is_trusted(ip: Address | None) -> bool:
+        return ip is not None and any(ip in network for network in networks)
 
-    if forwarded_for and is_trusted(peer):
+    if forwarded_for and is_trusted(_address(peer)):
         for hop in reversed([part.strip() for part in forwarded_for.split(",")]):
-            if not is_trusted(hop):
-                try:
-                    return _bucket(ipaddress.ip_address(hop))
-                except ValueError:
-                    break
+            ip = _address(hop)
+            if not is_trusted(ip):
+                return _bucket(ip) if ip is not None else _peer_bucket(peer)
+    return _peer_bucket(peer)
+
+
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@functools.lru_cache(maxsize=8)
+def _networks(trusted: tuple[str, ...]) -> tuple[Network, ...]:
+    return tuple(ipaddress.ip_network(entry, strict=False) for entry in trusted)
+
+
+def _address(text: str) -> Address | None:
+    """`text` as an IP address, or None. Parsed once per address seen recently: every request
+    asks for its peer's."""
+    return _parsed_address(text) if len(text) <= MAX_ADDRESS_LENGTH else _parse_address(text)
+
+
+def _parse_address(text: str) -> Address | None:
     try:
-        return _bucket(ipaddress.ip_address(peer))
+        return ipaddress.ip_address(text)
     except ValueError:
-        return peer  # not an address (a test client's name, a Unix socket)
+        return None
 
 
-def _bucket(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
+_parsed_address = functools.lru_cache(maxsize=4096)(_parse_address)
+
+
+def _peer_bucket(peer: str) -> str:
+    ip = _address(peer)
+    return _bucket(ip) if ip is not None else peer  # not an address: a test client, a socket
+
+
+def _bucket(ip: Address) -> str:
     if isinstance(ip, ipaddress.IPv6Address):
         if ip.ipv4_mapped is not None:
             return str(ip.ipv4_mapped)

@@ -39,7 +39,8 @@ def parse_json(raw: bytes) -> Any:
     try:
         text = raw.decode("utf-8")
         value = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
-        json.dumps(value, ensure_ascii=False).encode("utf-8")  # lone surrogates fail here
+        if b"\\u" in raw:  # a lone surrogate can only come from an escape: it fails here
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
     except (UnicodeError, ValueError, RecursionError):
         raise MalformedBody from None
     return value

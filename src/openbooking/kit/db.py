@@ -70,6 +70,14 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
+def _sqlite_utc_text(value: datetime) -> str:
+    """What `UTCDateTime` and SQLite's `DATETIME` make of `value` together (UTC, as text:
+    `2026-03-29 01:30:00.000000`), in one step instead of their two: a booking writes five."""
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to a UTC column")
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
 def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
@@ -149,7 +157,11 @@ def encoder(
         default = column.default
         scalar = default is not None and default.is_scalar
         make = default.arg if default is not None and default.is_callable else None
-        process = column.type.dialect_impl(dialect).bind_processor(dialect)
+        process = (
+            _sqlite_utc_text
+            if dialect.name == "sqlite" and isinstance(column.type, UTCDateTime)
+            else column.type.dialect_impl(dialect).bind_processor(dialect)
+        )
         steps.append((name, scalar, default.arg if scalar else None, make, process))
 
     def encode(item: Any) -> tuple[Any, ...]:

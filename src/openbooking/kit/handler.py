@@ -12,9 +12,10 @@ parameters are path and query parameters. For that shape `direct_handler` builds
 that awaits each dependency in order (once per request, as FastAPI caches them), validates the
 parameters as FastAPI does (the same values and the same errors, in the same order:
 dependencies first, then path, query, header and cookie parameters; any error is a
-`RequestValidationError`): plain path parameters by their own fields, the others through
-FastAPI's `request_params_to_args`, and awaits the endpoint. A route of any other shape keeps
-FastAPI's handler, and so does every request while the app has `dependency_overrides` set.
+`RequestValidationError`): plain path and header parameters by their own fields, the others
+through FastAPI's `request_params_to_args`, and awaits the endpoint. A route of any other
+shape keeps FastAPI's handler, and so does every request while the app has
+`dependency_overrides` set.
 See docs/decisions/0017-direct-handler.md.
 """
 
@@ -22,7 +23,8 @@ from __future__ import annotations
 
 import inspect
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from types import UnionType
+from typing import TYPE_CHECKING, Any, Union, get_args, get_origin
 
 from fastapi import BackgroundTasks, params
 from fastapi.dependencies.utils import get_typed_return_annotation, request_params_to_args
@@ -31,7 +33,7 @@ from pydantic import Json
 from starlette.responses import Response
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Coroutine
+    from collections.abc import Callable, Coroutine, Mapping
 
     from fastapi import Request
     from fastapi._compat import ModelField
@@ -50,14 +52,14 @@ def direct_handler(route: APIRoute, dependant: Dependant, fallback: Handler) -> 
     endpoint = dependant.call
     assert endpoint is not None
     nodes = _nodes(dependant)
-    path = _path_fields(dependant.path_params)
-    params = [
-        (fields, source)
-        for fields, source in (
-            ([] if path is not None else dependant.path_params, _path),
-            (dependant.query_params, _query),
-            (dependant.header_params, _headers),
-            (dependant.cookie_params, _cookies),
+    # Each kind of parameter in FastAPI's order: (its plain fields, or None, and its fields).
+    steps = [
+        (plain(fields) if plain is not None else None, fields, source)
+        for fields, plain, source in (
+            (dependant.path_params, _path_fields, _path),
+            (dependant.query_params, None, _query),
+            (dependant.header_params, _header_fields, _headers),
+            (dependant.cookie_params, None, _cookies),
         )
         if fields
     ]
@@ -70,12 +72,13 @@ def direct_handler(route: APIRoute, dependant: Dependant, fallback: Handler) -> 
             return await fallback(request)
         values = await _solve(nodes, request, {})
         errors: list[Any] = []
-        if path:
-            errors += _validate_path(path, request, values)
-        for fields, source in params:
-            found, wrong = request_params_to_args(fields, source(request))
-            values.update(found)
-            errors += wrong
+        for plain, fields, source in steps:
+            if plain is not None:
+                errors += _validate_plain(plain, source(request), values)
+            else:
+                found, wrong = request_params_to_args(fields, source(request))
+                values.update(found)
+                errors += wrong
         if errors:
             raise RequestValidationError(errors)
         if request_name is not None:
@@ -93,40 +96,74 @@ def direct_handler(route: APIRoute, dependant: Dependant, fallback: Handler) -> 
     return handler
 
 
-# Path parameter types taken by `_validate_path` (what a path segment becomes).
+# Parameter types taken by `_validate_plain` (what a path segment or a header becomes).
 _SCALARS = (int, str, float, bool, date, datetime)
+_IMMUTABLE = (type(None), int, str, float, bool, date, datetime)
+
+# A plain parameter: its field, its name in the path or among the headers, its error location,
+# and (a header) its default when the request has none.
+_Plain = tuple["ModelField", str, tuple[str, str], Any]
 
 
-def _path_fields(fields: list[ModelField]) -> list[tuple[ModelField, str, tuple[str, str]]] | None:
-    """The path parameters as `_validate_path` takes them (the field, its name in the path,
-    its error location), or None when one of them is not a plain path parameter (a model, a
-    validation alias): `request_params_to_args` takes those."""
+def _path_fields(fields: list[ModelField]) -> list[_Plain] | None:
+    """The path parameters as `_validate_plain` takes them, or None when one of them is not a
+    plain path parameter (a model, a validation alias): `request_params_to_args` takes those."""
+    if not all(
+        isinstance(field.field_info, params.Path) and _plain_type(field) for field in fields
+    ):
+        return None
+    return [(field, field.alias, ("path", field.alias), None) for field in fields]
+
+
+def _header_fields(fields: list[ModelField]) -> list[_Plain] | None:
+    """The header parameters as `_validate_plain` takes them, or None when one of them is not
+    a plain optional header: of a scalar type or None, not required, with an immutable default
+    that is not validated (what a missing header becomes without validation)."""
     plain = []
     for field in fields:
         info = field.field_info
         if (
-            not isinstance(info, params.Path)
-            or info.validation_alias is not None
-            or info.annotation not in _SCALARS
-            or any(type(item) is Json for item in info.metadata)
+            not isinstance(info, params.Header)
+            or not _plain_type(field, optional=True)
+            or info.is_required()
+            or info.validate_default
+            or not isinstance(field.default, _IMMUTABLE)
         ):
             return None
-        plain.append((field, field.alias, ("path", field.alias)))
+        plain.append((field, field.alias, ("header", field.alias), field.default))
     return plain
 
 
-def _validate_path(
-    fields: list[tuple[ModelField, str, tuple[str, str]]], request: Request, values: dict[str, Any]
+def _plain_type(field: ModelField, *, optional: bool = False) -> bool:
+    """A scalar (`optional`: or a scalar or None), no validation alias but the alias itself (as
+    `Header(alias=...)` sets it), no JSON."""
+    info = field.field_info
+    kinds = (info.annotation,)
+    if optional and get_origin(info.annotation) in (Union, UnionType):
+        kinds = tuple(kind for kind in get_args(info.annotation) if kind is not type(None))
+    return (
+        info.validation_alias in (None, field.alias)
+        and all(kind in _SCALARS for kind in kinds)
+        and not any(type(item) is Json for item in info.metadata)
+    )
+
+
+def _validate_plain(
+    fields: list[_Plain], found: Mapping[str, Any], values: dict[str, Any]
 ) -> list[Any]:
-    """What `request_params_to_args` does for plain path parameters, without its generic
-    look-ups per field (whether the annotation is a sequence, which aliases, which source):
-    each value the route matched (all of them: the route's own pattern named them), validated
-    by its field at location `("path", name)`."""
-    matched = request.path_params
+    """What `request_params_to_args` does for plain path or header parameters, without its
+    generic look-ups per field (whether the annotation is a sequence, which aliases, which
+    source): each value found under the parameter's name (a path parameter is always there:
+    the route's own pattern named it) validated by its field at its location; a header not
+    sent takes its default."""
     own: dict[str, Any] = {}
     wrongs: list[Any] = []
-    for field, alias, loc in fields:
-        value, wrong = field.validate(matched[alias], own, loc=loc)
+    for field, alias, loc, default in fields:
+        given = found.get(alias)
+        if given is None:
+            own[field.name] = default
+            continue
+        value, wrong = field.validate(given, own, loc=loc)
         if wrong:
             wrongs += wrong
         else:

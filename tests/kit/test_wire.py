@@ -1,9 +1,12 @@
 from __future__ import annotations
 
 import asyncio
+import unicodedata
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import Field
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
@@ -12,6 +15,7 @@ from openbooking.kit.wire import (
     IdList,
     InvalidRequest,
     QuerySchema,
+    clean_text,
     query,
     to_flag,
     to_id,
@@ -111,3 +115,33 @@ def test_other_moments_are_refused(bad: object) -> None:
 def test_offsets_survive_as_instants() -> None:
     moment = to_moment("2026-12-03T10:00:00-0500")
     assert moment.utcoffset() == timezone(timedelta(hours=-5)).utcoffset(None)
+
+
+def _by_categories(text: str, *, multiline: bool) -> str | None:
+    """`clean_text`'s rule for ASCII text, spelled out by Unicode categories."""
+    text = unicodedata.normalize("NFC", text).strip()
+    if multiline:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    allowed = "\n\t" if multiline else ""
+    if any(unicodedata.category(c) in ("Cc", "Cf") and c not in allowed for c in text):
+        raise ValueError("control")
+    return text or None
+
+
+@given(
+    text=st.text(alphabet=st.characters(max_codepoint=127), max_size=90), multiline=st.booleans()
+)
+def test_ascii_text_is_judged_by_the_unicode_categories(text: str, multiline: bool) -> None:
+    """ASCII text takes a shorter path through `clean_text` (no normalization, `isprintable`
+    for the control characters): it keeps or refuses what the Unicode rules keep or refuse."""
+    try:
+        expected: str | type[ValueError] | None = _by_categories(text, multiline=multiline)
+    except ValueError:
+        expected = ValueError
+    try:
+        found: str | type[ValueError] | None = clean_text(
+            text, max_length=1000, multiline=multiline
+        )
+    except ValueError:
+        found = ValueError
+    assert found == expected

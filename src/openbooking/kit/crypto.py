@@ -23,7 +23,7 @@ def new_code() -> str:
 def keyed_digest(key: bytes, *parts: str | int) -> str:
     """HMAC-SHA256 over the parts, separated so that no two part lists collide."""
     message = "\x1f".join(str(part) for part in parts).encode()
-    return hmac.new(key, message, hashlib.sha256).hexdigest()
+    return hmac.digest(key, message, "sha256").hex()
 
 
 def same(a: str, b: str) -> bool:

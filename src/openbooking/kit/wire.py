@@ -156,6 +156,12 @@ def _combining_run(text: str) -> int:
     return longest
 
 
+def _without(text: str, characters: str) -> str:
+    for char in characters:
+        text = text.replace(char, "")
+    return text
+
+
 def clean_text(
     value: object, *, max_length: int, multiline: bool = False, name: bool = False
 ) -> str | None:
@@ -166,15 +172,21 @@ def clean_text(
         return None
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise ValueError("expected a string")
-    text = unicodedata.normalize("NFC", str(value)).strip()
+    text = str(value)
+    ascii_only = text.isascii()  # then already NFC, and free of marks and formatting
+    text = (text if ascii_only else unicodedata.normalize("NFC", text)).strip()
     allowed = ""
     if multiline:
         text, allowed = text.replace("\r\n", "\n").replace("\r", "\n"), "\n\t"
     if len(text) > max_length:
         raise ValueError(f"at most {max_length} characters")
-    if any(unicodedata.category(c) in ("Cc", "Cf") and c not in allowed for c in text):
+    if ascii_only:
+        controls = not _without(text, allowed).isprintable()  # ASCII's Cc are its unprintable
+    else:
+        controls = any(unicodedata.category(c) in ("Cc", "Cf") and c not in allowed for c in text)
+    if controls:
         raise ValueError("control and formatting characters are not allowed")
-    if _combining_run(text) > MAX_COMBINING_RUN:
+    if not ascii_only and _combining_run(text) > MAX_COMBINING_RUN:
         raise ValueError("too many combining marks on one character")
     if name and text and not visible(text):
         raise ValueError("a name needs at least one visible character")

@@ -89,6 +89,26 @@ def load_average() -> float:
     return round(os.getloadavg()[0], 2)
 
 
+def cpu_times() -> tuple[int, int] | None:
+    """The machine's CPU time stolen by the hypervisor and its CPU time in all, in ticks since
+    boot (Linux's /proc/stat), or None where there is no such file."""
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()
+    except OSError:
+        return None
+    ticks = [int(value) for value in fields[1:9]]  # user ... softirq, steal (guests are in user)
+    return ticks[7], sum(ticks)
+
+
+def steal_percent(before: tuple[int, int] | None) -> float | None:
+    """The share of the machine's CPU time the hypervisor took since `before` (`cpu_times`): a
+    virtual machine's noise that the load average does not show."""
+    after = cpu_times()
+    if before is None or after is None or after[1] == before[1]:
+        return None
+    return round(100 * (after[0] - before[0]) / (after[1] - before[1]), 1)
+
+
 class Bare:
     """The bare app's server, measured with the same client as the endpoint it is compared to."""
 
@@ -133,7 +153,7 @@ def http_part(database: dataset.Database, bare_app: Bare, budget: Budget, folder
     data = dataset.business(dataset.local_today())
     target = run.pick_target(data, dataset.local_today())
     auth = run.headers(database.token)
-    load_before = load_average()
+    load_before, steal_before = load_average(), cpu_times()
     with load.Server(database.url, folder / "http.log") as server:
         paths = {
             "i18n": (run.TRIVIAL_PATH, {}),
@@ -175,6 +195,7 @@ def http_part(database: dataset.Database, bare_app: Bare, budget: Budget, folder
         "bare_runs": [asdict(result) for result in bares],
         "endpoints": endpoints,
         "load_average": [load_before, load_average()],
+        "cpu_steal_percent": steal_percent(steal_before),
     }
 
 
@@ -252,7 +273,7 @@ def booking_part(url: str, workers: int, bare_app: Bare, budget: Budget, folder:
         slot for member in team[: booking.POOL_MEMBERS] for slot in booking.day_slots(member, day)
     ]
     auth = {**run.headers(database.token), "Content-Type": "application/json"}
-    load_before = load_average()
+    load_before, steal_before = load_average(), cpu_times()
     uncontended: dict[str, Any] = {}
     bares: list[load.LoadResult] = []
     with load.Server(database.url, folder / f"booking-{workers}.log", workers=workers) as server:
@@ -317,6 +338,7 @@ def booking_part(url: str, workers: int, bare_app: Bare, budget: Budget, folder:
             "checks": asdict(checks),
         },
         "load_average": [load_before, load_average()],
+        "cpu_steal_percent": steal_percent(steal_before),
     }
 
 
@@ -343,7 +365,7 @@ async def month_part(databases: dict[int, dataset.Database], budget: Budget) -> 
     today = dataset.local_today()
     target = run.pick_target(dataset.business(today), today)
     path, params = target.book_dates
-    load_before = load_average()
+    load_before, steal_before = load_average(), cpu_times()
     seconds: dict[int, list[float]] = {count: [] for count in databases}
     cpu: dict[int, float] = dict.fromkeys(databases, 0.0)
     async with (
@@ -380,6 +402,7 @@ async def month_part(databases: dict[int, dataset.Database], budget: Budget) -> 
             for count, result in summaries.items()
         },
         "load_average": [load_before, load_average()],
+        "cpu_steal_percent": steal_percent(steal_before),
     }
 
 
@@ -484,6 +507,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         "quick": args.quick,
         "machine": {**run.machine(), "load_average_1m_before": load_average()},
     }
+    steal_before = cpu_times()
     with tempfile.TemporaryDirectory(prefix="openbooking-sidebyside-") as tmp:
         folder = Path(tmp)
         with load.Server("", folder / "bare.log", app="bench.bare:app") as bare_server:
@@ -511,6 +535,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         if "month" not in args.skip:
             result["month"] = asyncio.run(month_part(databases, budget))
     result["machine"]["load_average_1m_after"] = load_average()
+    result["machine"]["cpu_steal_percent"] = steal_percent(steal_before)
     result["targets"] = verdicts(result)
     if args.quick:
         result["note"] = "quick run: a smoke test; judge the targets on a full run"

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import DBAPIError
 
 from openbooking.availability import service as availability
@@ -40,7 +39,7 @@ from openbooking.kit import metrics, phones, sqlite_writer
 from openbooking.kit.clock import instant, zone
 from openbooking.kit.clock import now as clock_now
 from openbooking.kit.crypto import keyed_digest, same
-from openbooking.kit.db import lost_race, utcnow
+from openbooking.kit.db import bare_instance, lost_race, utcnow
 from openbooking.kit.errors import ApiError, InvalidParameter, NotFound
 from openbooking.kit.wire import visible
 from openbooking.models import Client, Customer, Record, RecordService, Service
@@ -458,7 +457,7 @@ def _transient(model: type[T], values: dict[str, Any]) -> T:
     them from their `__dict__` (`kit.db.encoder`). The model's constructor sends each value through
     its attribute's events: 57-84 µs for a booking's client, record and record service,
     against 10-14 µs for this."""
-    instance: T = sa_inspect(model).class_manager.new_instance()
+    instance = bare_instance(model)
     instance.__dict__.update(values)
     return instance
 

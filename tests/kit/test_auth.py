@@ -64,9 +64,14 @@ def test_t18_codes_are_six_ascii_digits_and_spread_evenly() -> None:
         ("2001:db8:1:3::1", None, [], "2001:db8:1:3::/64"),
         ("10.0.0.5", "2001:DB8:1:2::7", ["10.0.0.0/8"], "2001:db8:1:2::/64"),
         ("::ffff:203.0.113.7", None, [], "203.0.113.7"),
+        ("testclient", None, [], "testclient"),  # not an address: kept as it is
+        # Text longer than any address is parsed each time, not kept, and read the same way.
+        ("10.0.0.5", "x" * 80 + ", 192.0.2.1", ["10.0.0.0/8"], "192.0.2.1"),
+        ("10.0.0.5", "192.0.2.1, " + "9" * 80, ["10.0.0.0/8"], "10.0.0.5"),
     ],
 )
 def test_t13_client_address(
     peer: str | None, forwarded: str | None, trusted: list[str], expected: str
 ) -> None:
     assert client_address(peer, forwarded, trusted) == expected
+    assert client_address(peer, forwarded, trusted) == expected  # parsed addresses are kept

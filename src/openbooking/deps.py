@@ -13,6 +13,7 @@ from openbooking.kit.auth import client_address
 from openbooking.kit.db import UnitOfWork
 from openbooking.kit.envelope import Dialect, dialect_from_accept
 from openbooking.kit.handler import direct_handler
+from openbooking.kit.routing import PrefixRoute
 from openbooking.verification.service import Context
 
 if TYPE_CHECKING:
@@ -66,7 +67,7 @@ WriteSessionDep = Annotated[AsyncSession, Depends(get_write_session)]
 _WORK_CALLS = (get_unit_of_work, get_session, get_write_session)
 
 
-class WorkRoute(routing.APIRoute):
+class WorkRoute(PrefixRoute):
     """A route that opens the request's unit of work itself when its endpoint (or one of its
     dependencies) asks for one, and ends it once the handler returns, before the answer is
     sent: commit on success and on errors that `keeps_writes`, roll back on any other error,

@@ -11,10 +11,10 @@ import pytest
 from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
-from starlette.routing import Mount
+from starlette.routing import Match, Mount
 from starlette.staticfiles import StaticFiles
 
-from openbooking.kit.routing import include_flat
+from openbooking.kit.routing import PrefixRoute, include_flat
 
 
 async def needs_key(x_key: Annotated[str | None, Header()] = None) -> str:
@@ -132,3 +132,69 @@ def test_a_router_with_a_mount_is_refused(tmp_path: Any) -> None:
     mounted.routes.append(Mount("/static", app=StaticFiles(directory=tmp_path)))
     with pytest.raises(TypeError, match="only path operations"):
         include_flat(FastAPI(), mounted)
+
+
+# ---------------------------------------------------------------- PrefixRoute's quick refusal
+
+
+def prefix_app() -> FastAPI:
+    """Routes whose literal starts are substrings of one another, a converter, a root path
+    parameter, and paths with no parameter at all."""
+    app = FastAPI()
+    prefixed = APIRouter(route_class=PrefixRoute)
+
+    async def endpoint() -> None:
+        return None
+
+    for path in (
+        "/api/things",
+        "/api/things/{thing_id}",
+        "/api/things/{thing_id}/parts",
+        "/api/things/{thing_id}/parts/{part:path}",
+        "/api/thing",
+        "/{anything}",
+        "/api/v{version}/x",
+    ):
+        prefixed.add_api_route(path, endpoint, methods=["GET"])
+    include_flat(app, prefixed)
+    return app
+
+
+PATHS = [
+    "/api/things",
+    "/api/things/",
+    "/api/things/7",
+    "/api/things/7/parts",
+    "/api/things/7/parts/a/b",
+    "/api/thing",
+    "/api/thingsx",
+    "/api/v2/x",
+    "/x",
+    "/",
+    "",
+    "/API/things",
+]
+
+
+def scope_of(path: str, root_path: str = "", method: str = "GET") -> dict[str, Any]:
+    return {"type": "http", "method": method, "path": root_path + path, "root_path": root_path}
+
+
+@pytest.mark.parametrize("root_path", ["", "/mounted", "/api"])
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_a_prefix_route_matches_every_path_as_fastapi_does(root_path: str, method: str) -> None:
+    routes = [route for route in prefix_app().routes if isinstance(route, PrefixRoute)]
+    assert len(routes) == 7
+    for route in routes:
+        for path in PATHS:
+            scope = scope_of(path, root_path, method)
+            assert route.matches(scope) == APIRoute.matches(route, scope), (route.path, path)
+
+
+def test_a_prefix_route_refuses_a_path_without_its_literal_start() -> None:
+    route = next(r for r in prefix_app().routes if getattr(r, "path", "") == "/api/v{version}/x")
+    assert isinstance(route, PrefixRoute)
+    assert route.literal_start == "/api/v"
+    assert route.matches(scope_of("/api/things")) == (Match.NONE, {})
+    assert route.matches(scope_of("/api/v2/x"))[0] is Match.FULL
+    assert route.matches(scope_of("/api/v2/x", method="POST"))[0] is Match.PARTIAL

@@ -27,8 +27,6 @@ import asyncio
 import cProfile
 import json
 import os
-import re
-import subprocess
 import sys
 import tempfile
 import time
@@ -38,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import orjson
 
-from bench import booking, dataset, sidebyside
+from bench import booking, callgrind, dataset, sidebyside
 from bench.run import headers
 from openbooking.app import close_resources, create_app
 from openbooking.config import Settings
@@ -132,7 +130,7 @@ async def run(  # noqa: PLR0917 - the bench's options
         figures: list[tuple[float, float]] = []
         counted = 0
         if instructions:
-            _callgrind("--instr=on")
+            callgrind.start()
         for block in range(blocks):
             first = WARMUP + block * bookings
             queue = iter(range(first, first + bookings))
@@ -149,8 +147,8 @@ async def run(  # noqa: PLR0917 - the bench's options
                 profiler.disable()
             figures.append((time.process_time() - cpu, time.perf_counter() - wall))
         if instructions:
-            counted = _instructions()  # while callgrind counts: it shows nothing after
-            _callgrind("--instr=off")
+            counted = callgrind.counted()
+            callgrind.stop()
         if profiler is not None and profile is not None:
             profiler.dump_stats(profile)
     await close_resources(app)
@@ -173,27 +171,6 @@ async def run(  # noqa: PLR0917 - the bench's options
         "bookings_per_s": round(bookings / wall, 1),
         "load": os.getloadavg()[0],
     }
-
-
-def _callgrind(*arguments: str) -> None:
-    """Tell the callgrind running this process `arguments` (`callgrind_control`)."""
-    subprocess.run(
-        ["callgrind_control", *arguments, str(os.getpid())], check=True, capture_output=True
-    )
-
-
-def _instructions() -> int:
-    """The instructions callgrind counted in this process so far (its `Ir`, all threads)."""
-    shown = subprocess.run(
-        ["callgrind_control", "-e", "Ir", "--stat", str(os.getpid())],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    counts = re.findall(r"^\s*Th\s*\d+\s+([\d,]+)", shown, re.MULTILINE)
-    if not counts:
-        raise SystemExit(f"not under callgrind (valgrind --tool=callgrind): {shown.strip()}")
-    return sum(int(count.replace(",", "")) for count in counts)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -2,6 +2,8 @@
 
     .venv/bin/python -m bench.inprocess_reads [--records N] [--requests N] [--blocks N]
         [--keep DIR] [--postgres URL] [--profile FILE] [--only NAME ...]
+    valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file=/dev/null \
+        .venv/bin/python -m bench.inprocess_reads --instructions [options]
 
 Builds the bench business with N stored records (6,000: the `http` part of `bench.sidebyside`),
 or reuses the one kept in `--keep DIR` from an earlier run (so that two versions of the code can
@@ -10,7 +12,9 @@ per block through `httpx.ASGITransport` (no server, no sockets; one request at a
 untimed ones), `--blocks` times in turn, and prints the process CPU (`time.process_time`: the app
 and the client) per request of each block as JSON. With `--raw`, the app is called with a
 hand-made ASGI scope instead (no httpx: the figure is the app's own CPU). With `--profile`, the
-timed part runs under cProfile and the stats go to FILE.
+timed part runs under cProfile and the stats go to FILE. With `--instructions`, under callgrind
+as above (`bench.callgrind`), each block's figure is the machine instructions per request
+instead, which the machine's other load does not move.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-from bench import dataset, run
+from bench import callgrind, dataset, run
 from openbooking.app import create_app
 from openbooking.config import Settings
 
@@ -72,13 +76,18 @@ async def database(records: int, keep: str | None, postgres: str | None) -> data
     return built
 
 
-async def _block(client: Any, path: str, params: dict[str, Any], count: int) -> float:
-    """CPU milliseconds per request over `count` requests."""
-    before = time.process_time()
+async def _block(
+    client: Any, path: str, params: dict[str, Any], count: int, *, instructions: bool = False
+) -> float:
+    """CPU milliseconds per request over `count` requests (instructions per request when
+    `instructions`, callgrind counting)."""
+    before = callgrind.counted() if instructions else time.process_time()
     for _ in range(count):
         response = await client.get(path, params=params)
         if response.status_code != 200:
             raise RuntimeError(f"{path} answered {response.status_code}: {response.text}")
+    if instructions:
+        return (callgrind.counted() - before) / count
     return (time.process_time() - before) / count * 1e3
 
 
@@ -166,24 +175,32 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             path, params = paths[name]
             for _ in range(WARMUP):
                 await _block(client, path, params, 1)
+        if args.instructions:
+            callgrind.start()
         for block in range(args.blocks):
             order = names if block % 2 == 0 else list(reversed(names))
             for name in order:
                 path, params = paths[name]
                 if profiler is not None:
                     profiler.enable()
-                cpu[name].append(await _block(client, path, params, args.requests))
+                cpu[name].append(
+                    await _block(
+                        client, path, params, args.requests, instructions=args.instructions
+                    )
+                )
                 if profiler is not None:
                     profiler.disable()
     if profiler is not None:
         profiler.dump_stats(args.profile)
+    figure = "instructions_per_request" if args.instructions else "cpu_ms_per_request"
+    digits = None if args.instructions else 3  # whole instructions
     return {
         "records": found.records,
         "requests_per_block": args.requests,
-        "cpu_ms_per_request": {
+        figure: {
             name: {
-                "blocks": [round(value, 3) for value in values],
-                "median": round(statistics.median(values), 3),
+                "blocks": [round(value, digits) for value in values],
+                "median": round(statistics.median(values), digits),
             }
             for name, values in cpu.items()
         },
@@ -202,6 +219,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--profile", help="write cProfile stats of the timed part here")
     parser.add_argument("--raw", action="store_true", help="call the ASGI app without httpx")
     parser.add_argument("--only", nargs="*", choices=["i18n", "book_times", "book_dates"])
+    parser.add_argument(
+        "--instructions", action="store_true", help="count instructions (under callgrind)"
+    )
     args = parser.parse_args(argv)
     started = time.perf_counter()
     result = asyncio.run(main_async(args))

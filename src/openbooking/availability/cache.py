@@ -13,6 +13,8 @@ from collections import OrderedDict
 from typing import TYPE_CHECKING
 from weakref import WeakKeyDictionary
 
+from openbooking.kit.db import engine_of
+
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -48,9 +50,9 @@ _caches: WeakKeyDictionary[Engine, TeamCache] = WeakKeyDictionary()
 
 def of(session: AsyncSession) -> TeamCache | None:
     """The cache of the session's engine; None for a session without one (nothing is cached)."""
-    if session.bind is None:
+    engine = engine_of(session)
+    if engine is None:
         return None
-    engine = session.bind.sync_engine
     cache = _caches.get(engine)
     if cache is None:
         cache = _caches[engine] = TeamCache()

@@ -9,7 +9,7 @@ from functools import lru_cache
 from operator import sub
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import Engine
 
 from openbooking.availability import cache, repository, slots
 from openbooking.availability.slots import DaySchedule, MemberDay, Rules
@@ -557,7 +557,7 @@ async def team(
     remember = (
         remember_busy
         and teams is not None
-        and isinstance(session.bind, AsyncEngine)
+        and isinstance(session.sync_session.bind, Engine)
         and not session.in_transaction()
     )
     guess = None  # the records wanted according to the cached team

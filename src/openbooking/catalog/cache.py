@@ -21,7 +21,7 @@ from weakref import WeakKeyDictionary
 
 from sqlalchemy import inspect
 
-from openbooking.kit.db import bare_instance
+from openbooking.kit.db import bare_instance, engine_of
 from openbooking.models import Location, Service, Staff
 
 if TYPE_CHECKING:
@@ -132,9 +132,9 @@ _caches: WeakKeyDictionary[Engine, RowsCache] = WeakKeyDictionary()
 
 def of(session: AsyncSession) -> RowsCache | None:
     """The cache of the session's engine; None for a session without one (nothing is kept)."""
-    if session.bind is None:
+    engine = engine_of(session)
+    if engine is None:
         return None
-    engine = session.bind.sync_engine
     cache = _caches.get(engine)
     if cache is None:
         cache = _caches[engine] = RowsCache()

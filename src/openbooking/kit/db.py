@@ -327,6 +327,14 @@ def reads_committed(session: AsyncSession) -> bool:
     )
 
 
+def engine_of(session: AsyncSession) -> Engine | None:
+    """The engine `session` is bound to (directly or through one of its connections); None
+    when it is unbound. Read from the sync session: `AsyncSession.bind` maps the bind back to
+    its asyncio object through a map it builds once per session, a few µs of every request."""
+    bind = session.sync_session.bind
+    return None if bind is None else bind.engine
+
+
 def create_engine(url: str, *, echo: bool = False, pool_size: int | None = None) -> AsyncEngine:
     """`pool_size` (PostgreSQL): the connections kept open, and the most open at once. A
     request that finds them all in use waits for one, up to `POOL_TIMEOUT_SECONDS` (then
@@ -584,8 +592,14 @@ class UnitOfWork:
 
 def _has_work(session: AsyncSession) -> bool:
     """Whether the session has a transaction open or changes not yet flushed. Neither holds
-    after a read made outside a transaction (`kit.fastread` on SQLite): every `book_times`."""
-    return bool(session.in_transaction() or session.new or session.deleted or session.dirty)
+    after a read made outside a transaction (`kit.fastread` on SQLite): every `book_times`.
+    Objects deleted or changed are persistent ones, in the identity map: with none there, the
+    two sets are not built."""
+    return bool(
+        session.in_transaction()
+        or session.new
+        or (session.identity_map and (session.deleted or session.dirty))
+    )
 
 
 @asynccontextmanager

@@ -269,15 +269,15 @@ def _reader(session: AsyncSession, dialect: Dialect) -> sqlite3.Connection | Non
     """A plain connection for a read that would begin the session's transaction, or None."""
     if dialect.name != "sqlite" or dialect.driver != "aiosqlite" or session.in_transaction():
         return None
-    engine = getattr(session.bind, "sync_engine", None)
+    engine = db.engine_of(session)
     pool = getattr(engine, "pool", None)
     if engine is None or pool is None:  # bound to a connection: its transaction is the caller's
         return None
     try:
         readers = _readers[pool]
     except KeyError:
-        database = engine.url.database
-        private = not database or database == ":memory:" or database.startswith("file:")
+        database = engine.url.database or ""
+        private = database in {"", ":memory:"} or database.startswith("file:")
         readers = _readers[pool] = None if private or engine.url.query else _Readers(database)
         if readers is not None:
             event.listen(engine, "engine_disposed", lambda _engine: readers.close(), once=True)
@@ -292,8 +292,8 @@ async def rows(
     mode and on PostgreSQL at READ COMMITTED, a read that would begin it is made without one
     instead, see above), and per column the decoder that turns a raw value into what
     SQLAlchemy gives (a row is a sequence of raw values; decode only what you use)."""
-    bind = session.bind
-    dialect = bind.dialect if bind is not None else None
+    engine = db.engine_of(session)
+    dialect = engine.dialect if engine is not None else None
     if dialect is not None and (reader := _reader(session, dialect)) is not None:
         compiled = statement.compiled(dialect)
         sql, arguments = compiled.arguments(params)

@@ -270,9 +270,9 @@ def _reader(session: AsyncSession, dialect: Dialect) -> sqlite3.Connection | Non
     if dialect.name != "sqlite" or dialect.driver != "aiosqlite" or session.in_transaction():
         return None
     engine = db.engine_of(session)
-    pool = getattr(engine, "pool", None)
-    if engine is None or pool is None:  # bound to a connection: its transaction is the caller's
+    if engine is None:
         return None
+    pool = engine.pool
     try:
         readers = _readers[pool]
     except KeyError:

@@ -94,3 +94,59 @@ def test_a_number_is_taken_exactly_when_the_numbering_plan_calls_it_valid(
         assert not valid
     else:
         assert valid
+
+
+def _example_digits() -> list[str]:
+    """The digits after "+" of every example number of the numbering plan (each region's and
+    each non-geographic code's, of every type), with the variants parse treats apart: a
+    national prefix written after the country code, leading zeros, a digit more or less, and
+    the last digit changed."""
+    numbers = [
+        phonenumbers.example_number_for_type(region, kind)
+        for region in phonenumbers.SUPPORTED_REGIONS
+        for kind in phonenumbers.PhoneNumberType.values()
+    ]
+    numbers += [
+        phonenumbers.example_number_for_non_geo_entity(code)
+        for code in phonenumbers.COUNTRY_CODES_FOR_NON_GEO_REGIONS
+    ]
+    found: set[str] = set()
+    for number in filter(None, numbers):
+        digits = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)[1:]
+        code = str(number.country_code)
+        national = digits[len(code) :]
+        for variant in (
+            national,
+            "0" + national,
+            "00" + national,
+            "1" + national,
+            "8" + national,
+            national[:-1],
+            national + "0",
+            national[:-1] + str((int(national[-1]) + 1) % 10),
+        ):
+            if 6 <= len(code + variant) <= 17:  # what normalize lets through
+                found.add(code + variant)
+    return sorted(found)
+
+
+def test_a_number_written_with_its_country_code_reads_as_phonenumbers_parse_reads_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    corpus = _example_digits()
+    expected = {digits: phones._parse("+" + digits, None) for digits in corpus}
+    parsed: list[str] = []
+    original = phones._parse
+
+    def counted(text: str, region: str | None) -> Any:
+        parsed.append(text)
+        return original(text, region)
+
+    monkeypatch.setattr(phones, "_parse", counted)
+    for digits in corpus:
+        assert phones._international(digits) == expected[digits], digits
+    # Most numbers, valid or not, are read without phonenumbers.parse.
+    valid = [digits for digits, found in expected.items() if found is not None]
+    assert len(corpus) > 5000
+    assert len(valid) > 1000
+    assert len(parsed) < len(corpus) / 4

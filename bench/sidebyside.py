@@ -48,6 +48,8 @@ from openbooking.models.records import RECORD_ACTIVE, RECORD_CANCELLED
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
 CONNECTIONS = 64
 BOOKING_CONNECTIONS = (16, 64)
 POSTGRES_WORKERS = 2
@@ -253,9 +255,23 @@ async def settle(url: str) -> dict[str, int]:
                 update(Record).where(Record.status == RECORD_ACTIVE).values(status=RECORD_CANCELLED)
             )
             await connection.commit()
+        await tidy(engine)
     finally:
         await engine.dispose()
     return {"active": active, "overlapping_pairs": overlapping}
+
+
+async def tidy(engine: AsyncEngine) -> None:
+    """Leave no clean-up of the run before for the next one: the rows `settle` cancelled
+    vacuumed (PostgreSQL; else autovacuum takes a core away in the middle of some later round)
+    and the WAL copied back into the database file (SQLite; else a checkpoint of the thousands
+    of rows it changed falls in a later round)."""
+    async with engine.connect() as connection:
+        if is_sqlite(str(engine.url)):
+            await connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        else:
+            autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            await autocommit.exec_driver_sql("VACUUM ANALYZE")
 
 
 def booking_part(url: str, workers: int, bare_app: Bare, budget: Budget, folder: Path) -> Any:

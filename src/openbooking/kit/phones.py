@@ -50,8 +50,9 @@ def _international(digits: str) -> tuple[phonenumbers.PhoneNumber, int] | None:
     of 1 to 3 digits that is one), then the national number, its leading zeros kept as parse
     keeps them. Parse strips a national prefix (or carrier code) only where the region's
     `national_prefix_for_parsing` matches the national number's start: those numbers, and
-    those without a known country code, go to parse itself. A third of a booking's phone
-    (tests/kit/test_phones.py holds it to parse, number by number)."""
+    those without a known country code, go to parse itself: 5 % of a booking's instructions
+    on SQLite (docs/performance.md). tests/kit/test_phones.py holds it to parse, number by
+    number."""
     if digits.startswith("0"):
         return _parse("+" + digits, None)
     for size in (1, 2, 3):

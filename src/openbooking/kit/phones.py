@@ -46,33 +46,40 @@ def _parse(text: str, region: str | None) -> tuple[phonenumbers.PhoneNumber, int
 
 def _international(digits: str) -> tuple[phonenumbers.PhoneNumber, int] | None:
     """`_parse("+" + digits, None)` for ASCII `digits`, without `phonenumbers.parse` where
-    parse would read them as written: the country code (ITU codes are prefix-free: the first
-    of 1 to 3 digits that is one), then the national number, its leading zeros kept as parse
-    keeps them. Parse strips a national prefix (or carrier code) only where the region's
-    `national_prefix_for_parsing` matches the national number's start: those numbers, and
-    those without a known country code, go to parse itself: 5 % of a booking's instructions
-    on SQLite (docs/performance.md). tests/kit/test_phones.py holds it to parse, number by
-    number."""
-    if digits.startswith("0"):
+    parse reads them as written (`_as_written`): 5 % of a booking's instructions on SQLite
+    (docs/performance.md). tests/kit/test_phones.py holds it to parse, number by number."""
+    number = _as_written(digits)
+    if number is None:
         return _parse("+" + digits, None)
+    kind = phonenumbers.number_type(number)
+    return None if kind == PhoneNumberType.UNKNOWN else (number, kind)
+
+
+def _as_written(digits: str) -> PhoneNumber | None:
+    """The number parse reads from `+digits` when it takes them as written: the country code
+    (ITU codes are prefix-free: the first of 1 to 3 digits that is one), then the national
+    number, its leading zeros kept as parse keeps them. None where parse may read them
+    otherwise: no country code (a leading 0 is none), or a national number whose start the
+    region's `national_prefix_for_parsing` matches (parse may strip it)."""
+    if digits.startswith("0"):
+        return None
     for size in (1, 2, 3):
         code = int(digits[:size])
         if code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
             break
     else:
-        return _parse("+" + digits, None)
+        return None
     national = digits[size:]
     prefix = _national_prefix(code)
     if len(national) < 2 or (prefix is not None and prefix.match(national)):
-        return _parse("+" + digits, None)
+        return None
     number = PhoneNumber(country_code=code, national_number=int(national))
     if national.startswith("0"):
         number.italian_leading_zero = True
         zeros = len(national) - len(national.lstrip("0"))
         if zeros > 1:
             number.number_of_leading_zeros = zeros
-    kind = phonenumbers.number_type(number)
-    return None if kind == PhoneNumberType.UNKNOWN else (number, kind)
+    return number
 
 
 @cache

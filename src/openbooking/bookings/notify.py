@@ -19,8 +19,8 @@ from starlette.background import BackgroundTask
 
 from openbooking.bookings import repository
 from openbooking.kit.clock import now as clock_now
-from openbooking.kit.clock import zone
 from openbooking.kit.db import unit_of_work
+from openbooking.notifications import mail
 from openbooking.sms.base import SmsDeliveryError, SmsMessage
 from openbooking.verification.service import may_text
 
@@ -49,16 +49,13 @@ _TEXTS = {
         REMINDER: "{place}: напоминаем о записи на {when}.",
     },
 }
-_WHEN = {"en-US": "{0:%Y-%m-%d} at {0:%H:%M}", "ru-RU": "{0:%d.%m.%Y} в {0:%H:%M}"}
 _MANAGE = {"en-US": " Change or cancel: {link}", "ru-RU": " Изменить или отменить: {link}"}
 _SWITCH = {CONFIRMED: "sms_confirmation", CANCELLED: "sms_cancellation", REMINDER: "sms_reminders"}
 
 
 def text(kind: str, location: Location, record: Record, link: str | None = None) -> str:
     language = location.language if location.language in _TEXTS else "en-US"
-    local = record.starts_at.astimezone(zone(location.timezone))
-    when = _WHEN[language].format(local)
-    said = _TEXTS[language][kind].format(place=location.title, when=when)
+    said = _TEXTS[language][kind].format(place=location.title, when=mail.when(record, location))
     return said + _MANAGE[language].format(link=link) if link else said
 
 

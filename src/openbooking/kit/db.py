@@ -565,7 +565,7 @@ class UnitOfWork:
 
     async def finish(self, error: BaseException | None) -> None:
         if error is None or keeps_writes(error):
-            if not _has_work(self.session) or not _needs_commit(self.session):
+            if not has_work(self.session) or not _needs_commit(self.session):
                 # A commit would end an empty transaction, or one whose statements committed
                 # by themselves (`close` gives its connection back): 0.1 ms of nothing.
                 return
@@ -590,9 +590,10 @@ class UnitOfWork:
             await self.close()
 
 
-def _has_work(session: AsyncSession) -> bool:
+def has_work(session: AsyncSession) -> bool:
     """Whether the session has a transaction open or changes not yet flushed. Neither holds
-    after a read made outside a transaction (`kit.fastread` on SQLite): every `book_times`.
+    after a read made outside a transaction (`kit.fastread` on SQLite): every `book_times`,
+    and a booking's plan before its write (whose end would cost an empty commit).
     Objects deleted or changed are persistent ones, in the identity map: with none there, the
     two sets are not built."""
     return bool(

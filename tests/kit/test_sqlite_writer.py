@@ -224,7 +224,7 @@ async def test_each_writes_savepoint_is_journaled_in_memory(
         return _temporary_files()
 
     outcomes = await asyncio.gather(writer.run(rewrite), writer.run(rewrite))
-    assert outcomes == [[], []]
+    assert list(outcomes) == [[], []]
     assert _notes(path) == [bytes([1]) * 2000] * 400
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from openbooking.config import Settings
 from openbooking.kit.auth import client_address
-from openbooking.kit.db import UnitOfWork
+from openbooking.kit.db import UnitOfWork, give_back, session_of
 from openbooking.kit.envelope import Dialect, dialect_from_accept
 from openbooking.kit.handler import direct_handler
 from openbooking.kit.routing import PrefixRoute
@@ -85,7 +85,8 @@ class WorkRoute(PrefixRoute):
             return handler
 
         async def worked(request: Request) -> Response:
-            work = UnitOfWork(request.app.state.sessionmaker())
+            sessionmaker = request.app.state.sessionmaker
+            work = UnitOfWork(session_of(sessionmaker))
             request.scope[WORK_KEY] = work
             try:
                 response = await handler(request)
@@ -93,6 +94,7 @@ class WorkRoute(PrefixRoute):
                 await work.end(error)
                 raise
             await work.end(None)
+            give_back(sessionmaker, work)
             return response
 
         return worked

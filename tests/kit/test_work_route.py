@@ -5,6 +5,7 @@ and the answer is the same as when a generator dependency ended the unit of work
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING, Annotated, Any
 
 import pytest
@@ -12,7 +13,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request, routing
 from sqlalchemy import select
 from starlette.responses import Response
 
-from openbooking.deps import WorkDep, WorkRoute, WriteSessionDep, needs_work
+from openbooking.deps import SessionDep, WorkDep, WorkRoute, WriteSessionDep, needs_work
 from openbooking.kit.db import UnitOfWork, unit_of_work
 from openbooking.kit.errors import ApiError
 from openbooking.models import PartnerToken
@@ -66,9 +67,27 @@ async def stored_before(name: str, work: OldWorkDep, outcome: str = "ok") -> Res
     return await _store(await work.write(), name, outcome)
 
 
+SEEN: list[Any] = []  # every session `held` was given, kept (so no address is reused)
+
+
+async def held(session: SessionDep) -> dict[str, Any]:
+    """What the request's session holds when the request starts; the session is kept busy a
+    moment, as a slow request keeps it."""
+    SEEN.append(session)
+    state = {
+        "session": len(SEEN) - 1,
+        "objects": len(session.identity_map),
+        "info": sorted(session.info),
+        "in_transaction": session.in_transaction(),
+    }
+    await asyncio.sleep(0.01)
+    return state
+
+
 @pytest.fixture
 def routes(app: FastAPI) -> None:
     router = APIRouter(route_class=WorkRoute)
+    router.add_api_route("/test/held", held, methods=["GET"])
     router.add_api_route("/test/stored/{name}", stored, methods=["POST"])
     router.add_api_route("/test/stored-by-work/{name}", stored_by_work, methods=["POST"])
     app.include_router(router)
@@ -133,6 +152,23 @@ class TestWorkRoute:
             assert response.status_code == OUTCOMES[outcome]
         assert app.state.engine.pool.checkedout() == 0
         assert len(await _names(app)) == 20
+
+    async def test_a_session_serves_one_request_at_a_time_and_starts_each_clean(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        """A session that ended its request holding nothing serves a later request (making one
+        costs more than the rest of a light request), never two at once, and holds nothing of
+        the request before, however much that one wrote."""
+        SEEN.clear()
+        assert (await client.post("/test/stored/written")).status_code == 201
+        answers = await asyncio.gather(*(client.get("/test/held") for _ in range(6)))
+        later = await client.get("/test/held")
+        states = [answer.json() for answer in [*answers, later]]
+        clean = {"objects": 0, "info": [], "in_transaction": False}
+        assert all({k: state[k] for k in clean} == clean for state in states)
+        at_once = [SEEN[state["session"]] for state in states[:-1]]
+        assert len({id(session) for session in at_once}) == len(at_once)
+        assert any(SEEN[states[-1]["session"]] is session for session in at_once)
 
 
 class TestEveryRoute:

@@ -608,9 +608,10 @@ def has_work(session: AsyncSession) -> bool:
 # one (`session_of`) instead of making one. A closed session may be used again (SQLAlchemy's
 # `close_resets_only`); one that held nothing is as new. Making an `AsyncSession` costs about
 # 5 µs, several times that inside a request: about 5 % of `book_times`.
-_SPARE: WeakKeyDictionary[async_sessionmaker[AsyncSession], list[AsyncSession]]
-_SPARE = WeakKeyDictionary()
-SPARE_SESSIONS = 64  # kept per sessionmaker: more than one process serves at once
+_SPARE: WeakKeyDictionary[async_sessionmaker[AsyncSession], list[AsyncSession]] = (
+    WeakKeyDictionary()
+)
+SPARE_SESSIONS = 64  # kept per sessionmaker: more than the requests a process serves at once
 
 
 def session_of(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncSession:

@@ -58,7 +58,7 @@ _LABELS = {
         "ics": "Приложенный файл календаря добавит запись в ваш календарь.",
     },
 }
-# Fields: year, month, day, hour, minute (integers: strftime costs a booking four times as much).
+# Fields: year, month, day, hour, minute (integers: strftime takes about four times as long).
 _WHEN = {
     "en-US": "{0:04}-{1:02}-{2:02} at {3:02}:{4:02}",
     "ru-RU": "{2:02}.{1:02}.{0:04} в {3:02}:{4:02}",

@@ -485,8 +485,11 @@ def store_answer_now(
 # The same booking's write on PostgreSQL: the same rows in one statement on the session's own
 # asyncpg connection (`UnitOfWork.statement_connection`), which commits by itself.
 
+# The count is written into the statement (one per count, at most MAX_APPOINTMENTS): bound as
+# a parameter, it made PostgreSQL plan the statement at every call (a custom plan each time,
+# as `pg_prepared_statements` counts them); a statement without parameters is planned once.
 _RECORD_IDS_PG = (
-    "SELECT nextval(pg_get_serial_sequence('records', 'id')) FROM generate_series(1, $1)"
+    "SELECT nextval(pg_get_serial_sequence('records', 'id')) FROM generate_series(1, {:d})"
 )
 _RECORD_COLUMNS_PG = ("id", *RECORD_COLUMNS)
 _CLIENT_AT = _RECORD_COLUMNS_PG.index("client_id")
@@ -538,7 +541,7 @@ def _booking_sql(records: int, parts: tuple[tuple[str, int, int], ...], answer: 
 async def new_record_ids_on(connection: DriverConnection, count: int) -> list[int]:
     """PostgreSQL: `count` new ids from the records' sequence, for `write_booking_on` (a
     booking's notices and answer name its records, and are written with them)."""
-    return [int(row[0]) for row in await connection.fetch(_RECORD_IDS_PG, [count])]
+    return [int(row[0]) for row in await connection.fetch(_RECORD_IDS_PG.format(count), [])]
 
 
 async def write_booking_on(

@@ -306,6 +306,41 @@ class TestNoDoubleBooking:
         assert {a.status_code for a in answers} == {201, 422}
         assert await run_in_session(overlapping_pairs) == []
 
+    async def test_a_visit_meets_the_records_on_either_side(
+        self, customer: Customer, run_in_session: Any
+    ) -> None:
+        """A booking reads only the records its visit could touch: one that began before it and
+        runs into it, and one that begins before it ends, are both in the way; records that
+        end when it starts, or start when it ends, are not."""
+        services = (
+            await customer.get(f"/book_services/{NEW_YORK}", params={"staff_id": CAMILLE})
+        ).json()["data"]["services"]
+        half_hour = next(s["id"] for s in services if s["seance_length"] == 1800)
+        two_hours = next(s["id"] for s in services if s["seance_length"] == 7200)
+        short = {
+            datetime.fromisoformat(t) for t in await slots(customer, NEW_YORK, CAMILLE, half_hour)
+        }
+        long = {
+            datetime.fromisoformat(t) for t in await slots(customer, NEW_YORK, CAMILLE, two_hours)
+        }
+        minutes = timedelta(minutes=1)
+        at = min(
+            t
+            for t in short
+            if {t - 120 * minutes, t - 60 * minutes} <= long and t + 30 * minutes in short
+        )
+
+        async def book(service: int, start: datetime) -> httpx.Response:
+            body = ny_booking(service, start.isoformat())
+            return await customer.post(f"/book_record/{NEW_YORK}", body)
+
+        assert (await book(half_hour, at)).status_code == 201
+        error(await book(two_hours, at - 60 * minutes), 422, 433)  # the record starts within
+        assert (await book(two_hours, at - 120 * minutes)).status_code == 201  # ends at its start
+        error(await book(half_hour, at - 90 * minutes), 422, 433)  # that record runs into it
+        assert (await book(half_hour, at + 30 * minutes)).status_code == 201  # starts at its end
+        assert await run_in_session(overlapping_pairs) == []
+
 
 @pytest.mark.usefixtures("demo")
 class TestAccessToRecords:

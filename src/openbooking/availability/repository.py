@@ -251,15 +251,22 @@ async def schedules(session: AsyncSession, staff_ids: Sequence[int]) -> Schedule
 
 
 Busy = dict[int, list[Interval]]  # member id -> busy intervals
-# Whose busy time over which local dates (first and last, inclusive).
+# Whose busy time over which local dates (first and last, inclusive); or, as `Around`,
+# touching which instants.
 Wanted = tuple[list[int], date, date]
+# Whose busy time touching [from, until) (aware instants): the span a visit may take, which is
+# all that a booking's check of the visit needs (a `Wanted`, as a datetime is a date).
+Around = tuple[list[int], datetime, datetime]
 
 
 def _busy_parameters(wanted: Wanted) -> dict[str, Any]:
-    """The UTC instants covering the local dates in any zone."""
+    """The UTC instants covering the local dates in any zone, or the instants given."""
     staff_ids, first, last = wanted
-    start = datetime.combine(first - timedelta(days=1), time(), UTC)
-    end = datetime.combine(last + timedelta(days=2), time(), UTC)
+    if isinstance(first, datetime) and isinstance(last, datetime):
+        start, end = first, last
+    else:
+        start = datetime.combine(first - timedelta(days=1), time(), UTC)
+        end = datetime.combine(last + timedelta(days=2), time(), UTC)
     return {
         "staff_ids": list(staff_ids),
         "earliest": start - timedelta(seconds=busy.MAX_BUSY_SECONDS),
@@ -296,7 +303,7 @@ def _collect(read: tuple[list[Any], list[fastread.Decoder]]) -> tuple[int | None
 
 
 async def busy_time(session: AsyncSession, wanted: Wanted) -> Busy:
-    """The members' busy intervals over the local dates."""
+    """The members' busy intervals over the local dates, or touching the instants."""
     if not wanted[0]:
         return {}
     return _collect(await fastread.rows(session, _FAST_BUSY_ONLY, _busy_parameters(wanted)))[1]

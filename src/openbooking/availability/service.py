@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from openbooking.availability.repository import Wanted
+    from openbooking.availability.repository import Around, Wanted
     from openbooking.availability.slots import Interval
     from openbooking.catalog.schemas import BookServicesQuery, CompaniesQuery
     from openbooking.kit.envelope import Dialect
@@ -260,6 +260,16 @@ class Availability:
         """What to read for `members` (default: all of them) over `first` to `last`."""
         chosen = self.members if members is None else members
         return [member.staff.id for member in chosen], first, last
+
+    def around(self, start: datetime) -> Around:
+        """What to read for a visit from `start` with any of the members: the busy time it
+        could touch, up to the longest of their lengths (a booking tells only that overlap)."""
+        longest = max((self.length(member) for member in self.members), default=0)
+        return (
+            [member.staff.id for member in self.members],
+            start,
+            start + timedelta(seconds=max(longest, 0)),
+        )
 
     def schedule(self, member: Member, day: date) -> DaySchedule | None:
         return self.plan(member, day).schedule
@@ -603,15 +613,17 @@ async def load(
     location_id: int,
     staff_id: int,
     service_ids: list[int],
-    days: tuple[date, date] | None = None,
+    start: datetime,
 ) -> Availability:
-    """`team`, checked, with records over `days` (first and last local date)."""
+    """`team`, checked, with the busy time that a visit from `start` could touch
+    (`Availability.around`): on a full day, a handful of rows where the visit's days held
+    dozens."""
     availability = await team(
         session,
         location_id,
         staff_id,
         service_ids,
-        lambda availability: availability.records(*days) if days is not None else None,
+        lambda availability: availability.around(start),
         remember_busy=False,  # bookings add their own appointments to `busy`
     )
     availability.require_member()

@@ -148,9 +148,12 @@ async def plan(
             if not appointment.service_ids:
                 raise BookingError(NO_SERVICES, appointment.id)
             services = await _services(session, location.id, appointment, known)
-            day = appointment.start.astimezone(zone(location.timezone)).date()
             state = await availability.load(
-                session, location.id, appointment.staff_id, appointment.service_ids, (day, day)
+                session,
+                location.id,
+                appointment.staff_id,
+                appointment.service_ids,
+                appointment.start,
             )
         except (BookingError, NotFound) as exc:
             if unchecked and not planned:  # refused before the rows were checked

@@ -150,3 +150,13 @@ def test_a_number_written_with_its_country_code_reads_as_phonenumbers_parse_read
     assert len(corpus) > 5000
     assert len(valid) > 1000
     assert len(parsed) < len(corpus) / 4
+
+
+def test_a_numbers_type_is_the_one_phonenumbers_gives() -> None:
+    """`_kind` compiles the numbering plan's patterns once; `phonenumbers.number_type` is the
+    reference, for every example number and variant, valid or not, in every region."""
+    numbers = [phonenumbers.parse("+" + digits, None) for digits in _example_digits()]
+    kinds = {phonenumbers.number_type(number) for number in numbers}
+    assert len(kinds) >= 8  # the corpus has most types, and invalid numbers
+    for number in numbers:
+        assert phones._kind(number) == phonenumbers.number_type(number), number

@@ -264,7 +264,7 @@ class Availability:
     def around(self, start: datetime) -> Around:
         """What to read for a visit from `start` with any of the members: the busy time it
         could touch, up to the longest of their lengths (a booking tells only that overlap)."""
-        longest = max((self.length(member) for member in self.members), default=0)
+        longest = max(map(self.length, self.members), default=0)
         return (
             [member.staff.id for member in self.members],
             start,

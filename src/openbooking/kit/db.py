@@ -78,6 +78,15 @@ def _sqlite_utc_text(value: datetime) -> str:
     return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
+def bind_processor(type_: Any, dialect: Dialect) -> Callable[[Any], Any] | None:
+    """What SQLAlchemy applies to a value of `type_` it sends to `dialect` (None: nothing);
+    for `UTCDateTime` on SQLite, `_sqlite_utc_text`, the same text in one step."""
+    if dialect.name == "sqlite" and isinstance(type_, UTCDateTime):
+        return _sqlite_utc_text
+    process: Callable[[Any], Any] | None = type_.dialect_impl(dialect).bind_processor(dialect)
+    return process
+
+
 def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
@@ -157,11 +166,7 @@ def encoder(
         default = column.default
         scalar = default is not None and default.is_scalar
         make = default.arg if default is not None and default.is_callable else None
-        process = (
-            _sqlite_utc_text
-            if dialect.name == "sqlite" and isinstance(column.type, UTCDateTime)
-            else column.type.dialect_impl(dialect).bind_processor(dialect)
-        )
+        process = bind_processor(column.type, dialect)
         steps.append((name, scalar, default.arg if scalar else None, make, process))
 
     def encode(item: Any) -> tuple[Any, ...]:

@@ -108,7 +108,7 @@ class _Compiled:
         self.compiled = statement.compile(dialect=dialect)
         self.encoders: dict[str, Callable[[Any], Any]] = {}
         for name, bind in self.compiled.binds.items():
-            encoder = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            encoder = db.bind_processor(bind.type, dialect)
             if encoder is not None:
                 self.encoders[name] = _remembering(encoder) if _is_datetime(bind.type) else encoder
         self.decoders = [_decoder(column.type, dialect) for column in statement.selected_columns]

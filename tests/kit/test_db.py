@@ -214,6 +214,26 @@ def test_the_sqlite_writers_datetimes_are_the_text_the_orm_stores(moment: dateti
     assert written == orm(moment)
 
 
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+@given(st.dictionaries(st.text(max_size=5), _JSON, max_size=3))
+def test_the_sqlite_writers_json_is_the_text_the_orm_stores(value: dict[str, Any]) -> None:
+    """A JSON column (the record's custom fields) as the ORM writes it, the empty object too."""
+    column = Record.__table__.c.custom_fields
+    orm = column.type.dialect_impl(db.SQLITE_DIALECT).bind_processor(db.SQLITE_DIALECT)
+    encode = db.encoder(Record.__table__, ["custom_fields"])
+    assert orm is not None
+    assert encode(_WithFields(value)) == (orm(value),)
+    assert encode(_WithFields({})) == (orm({}),) == ("{}",)
+
+
 def test_the_sqlite_writer_refuses_a_naive_datetime() -> None:
     with pytest.raises(ValueError, match="naive"):
         db.encoder(Record.__table__, ["starts_at"])(_WithStart(datetime(2026, 3, 29, 1, 30)))  # noqa: DTZ001
@@ -222,3 +242,8 @@ def test_the_sqlite_writer_refuses_a_naive_datetime() -> None:
 class _WithStart:
     def __init__(self, starts_at: datetime) -> None:
         self.starts_at = starts_at
+
+
+class _WithFields:
+    def __init__(self, custom_fields: dict[str, Any]) -> None:
+        self.custom_fields = custom_fields

@@ -17,6 +17,7 @@ from openbooking.kit.db import (
     DriverConnection,
     Insert,
     encoder,
+    fill,
     insert_head,
     plain_insert_sql,
     utcnow,
@@ -464,9 +465,9 @@ def insert_record(
     """`add_record` on the writer's connection (no overlap check: SQLite's writers are serial
     and the caller re-checked the times); the record's id, also set on `record` and `links`."""
     (record_id,) = connection.execute(RECORD_INSERT, _record_values(record)).fetchone()
-    record.id = record_id
+    fill(record, id=record_id)
     for link in links:
-        link.record_id = record_id
+        fill(link, record_id=record_id)
     connection.executemany(RECORD_SERVICE_INSERT, [_record_service_values(x) for x in links])
     return int(record_id)
 
@@ -592,5 +593,5 @@ async def write_booking_on(
     )
     client_id = int(await connection.fetchval(sql, arguments))
     for record in records:
-        record.client_id = client_id
+        fill(record, client_id=client_id)
     return client_id

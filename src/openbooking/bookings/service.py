@@ -39,7 +39,7 @@ from openbooking.kit import metrics, phones, sqlite_writer
 from openbooking.kit.clock import instant, zone
 from openbooking.kit.clock import now as clock_now
 from openbooking.kit.crypto import keyed_digest, same
-from openbooking.kit.db import bare_instance, has_work, lost_race, utcnow
+from openbooking.kit.db import bare_instance, fill, has_work, lost_race, utcnow
 from openbooking.kit.errors import ApiError, InvalidParameter, NotFound
 from openbooking.kit.wire import visible
 from openbooking.models import Client, Customer, Record, RecordService, Service
@@ -531,7 +531,8 @@ class _Rows:
 
     def stamped_client(self) -> Client:
         """The client row to upsert, stamped now (as `repository.client` stamps it)."""
-        self.client.created_at = self.client.updated_at = utcnow()
+        now = utcnow()
+        fill(self.client, created_at=now, updated_at=now)
         return self.client
 
     def changes(self) -> list[RecordChange]:
@@ -607,7 +608,7 @@ async def _write_at_once(
                 return None
         client_id = repository.upsert_client(connection, rows.stamped_client())
         for record, services in zip(rows.records, rows.links, strict=True):
-            record.client_id = client_id
+            fill(record, client_id=client_id)
             repository.insert_record(connection, record, services)
         repository.insert_changes(connection, rows.changes())
         notifications.write_created(connection, notices, rows.with_services())
@@ -640,9 +641,9 @@ async def _write_at_once_pg(
     connection = await work.statement_connection()
     ids = await repository.new_record_ids_on(connection, len(rows.records))
     for record, links, record_id in zip(rows.records, rows.links, ids, strict=True):
-        record.id = record_id
+        fill(record, id=record_id)
         for link in links:
-            link.record_id = record_id
+            fill(link, record_id=record_id)
     answer = rows.answer()
     try:
         await repository.write_booking_on(

@@ -222,14 +222,20 @@ async def emit(
 # Outbox rows.
 
 
+_MAIL_SWITCH = {  # the location's switch for each kind of e-mail to the customer
+    mail.CONFIRMED: "email_confirmation",
+    mail.CHANGED: "email_confirmation",
+    mail.CANCELLED: "email_cancellation",
+    mail.REMINDER: "email_reminders",
+}
+
+
 def _wants_mail(location: Location, record: Record, kind: str) -> bool:
-    switch = {
-        mail.CONFIRMED: location.email_confirmation,
-        mail.CHANGED: location.email_confirmation,
-        mail.CANCELLED: location.email_cancellation,
-        mail.REMINDER: location.email_reminders,
-    }[kind]
-    return switch and bool(record.notify_by_email) and "@" in record.client_email
+    return (
+        bool(getattr(location, _MAIL_SWITCH[kind]))
+        and bool(record.notify_by_email)
+        and "@" in record.client_email
+    )
 
 
 def _customer_mails(

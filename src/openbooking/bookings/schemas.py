@@ -32,8 +32,19 @@ class Appointment(Schema):
     id: Id | None = Field(
         None, description="The client's id for this appointment, named in errors (default: 1, 2…)"
     )
-    services: list[Id] = Field([], max_length=20, description="Service ids, back to back")
-    events: list[Id] = Field([], max_length=20, description="Accepted in place of `services`")
+    # A factory, not a default list: pydantic deep-copies a mutable default for every body.
+    services: list[Id] = Field(
+        default_factory=list,
+        max_length=20,
+        description="Service ids, back to back",
+        json_schema_extra={"default": []},
+    )
+    events: list[Id] = Field(
+        default_factory=list,
+        max_length=20,
+        description="Accepted in place of `services`",
+        json_schema_extra={"default": []},
+    )
     staff_id: Id = Field(0, description="A team member, or 0 for anyone free")
     datetime: Moment = Field(description="The start, as `book_times` gave it")
     custom_fields: dict[str, Any] | None = None

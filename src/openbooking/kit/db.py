@@ -76,7 +76,12 @@ def _sqlite_utc_text(value: datetime) -> str:
     `2026-03-29 01:30:00.000000`), in one step instead of their two: a booking writes five."""
     if value.tzinfo is None:
         raise ValueError("naive datetime given to a UTC column")
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    # str() is isoformat(" ") and half the cost of naming the microseconds: it leaves them out
+    # when they are 0, and ends with the offset, "+00:00".
+    text = str(value)[:-6]
+    return text if value.microsecond else text + ".000000"
 
 
 def bind_processor(type_: Any, dialect: Dialect) -> Callable[[Any], Any] | None:

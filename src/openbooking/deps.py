@@ -13,6 +13,7 @@ from openbooking.kit.auth import client_address
 from openbooking.kit.db import UnitOfWork, give_back, session_of
 from openbooking.kit.envelope import Dialect, dialect_from_accept
 from openbooking.kit.handler import direct_handler
+from openbooking.kit.headers import header
 from openbooking.kit.routing import PrefixRoute
 from openbooking.verification.service import Context
 
@@ -121,17 +122,19 @@ def needs_work(dependant: Dependant) -> bool:
 async def get_context(request: Request) -> Context:
     # The settings from the app, not from `SettingsDep`: a dependency of a dependency costs
     # every request another round of FastAPI's dependency solving.
-    settings: Settings = request.app.state.settings
-    peer = request.client.host if request.client else None
+    state = request.app.state
+    settings: Settings = state.settings
+    scope = request.scope
+    peer = scope["client"][0] if scope.get("client") else None
+    # X-Forwarded-For counts only behind a trusted proxy.
+    forwarded = header(scope, b"x-forwarded-for") if settings.trusted_proxies else None
     return Context(
         settings=settings,
-        key=request.app.state.secret_key,
-        limiter=request.app.state.limiter,
-        sender=request.app.state.sms,
-        hashing=request.app.state.hashing,
-        client=client_address(
-            peer, request.headers.get("x-forwarded-for"), settings.trusted_proxies
-        ),
+        key=state.secret_key,
+        limiter=state.limiter,
+        sender=state.sms,
+        hashing=state.hashing,
+        client=client_address(peer, forwarded, settings.trusted_proxies),
     )
 
 

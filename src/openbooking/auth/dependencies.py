@@ -25,6 +25,7 @@ from openbooking.kit.auth import (
     token_digest,
 )
 from openbooking.kit.errors import Unauthorized
+from openbooking.kit.headers import header
 from openbooking.models import Customer
 from openbooking.partners import service as partners
 from openbooking.verification import service as verification
@@ -79,12 +80,7 @@ def credentials_of(request: Request) -> Credentials:
     """The request's `Authorization` header, parsed; 401 when it is missing or malformed.
     Read from the ASGI headers directly (the first one, as `request.headers.get` would):
     every API request passes here, and building the `Headers` object costs more than this."""
-    header = None
-    for name, value in request.scope["headers"]:
-        if name == AUTH:
-            header = value.decode("latin-1")
-            break
-    credentials = parse_authorization(header)
+    credentials = parse_authorization(header(request.scope, AUTH))
     if credentials is None:
         raise Unauthorized
     return credentials

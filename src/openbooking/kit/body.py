@@ -9,6 +9,7 @@ from urllib.parse import parse_qsl
 from starlette.requests import Request  # noqa: TC002 - FastAPI reads it as a dependency
 
 from openbooking.kit.errors import ApiError
+from openbooking.kit.headers import header
 
 
 class MalformedBody(ApiError):
@@ -51,7 +52,7 @@ def parse_json(raw: bytes) -> Any:
 async def read_json(request: Request) -> Any:
     """The body as JSON (any value), or form fields as a dict; empty body = {}."""
     raw = await request.body()
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    content_type = (header(request.scope, b"content-type") or "").split(";")[0].strip().lower()
     if not raw.strip():
         return {}
     if content_type == "application/x-www-form-urlencoded":

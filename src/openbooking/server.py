@@ -5,7 +5,8 @@ A request line and headers larger than `MAX_HEAD_BYTES`, or with more than `MAX_
 lines, are answered 431 and the connection is closed, before they are held in memory; a head
 that has not arrived within `OPENBOOKING_BODY_TIMEOUT_SECONDS` is answered 408 (a client
 trickling bytes holds nothing for long). Bodies are bounded in the app
-(`kit/middleware.Edge`).
+(`kit/middleware.Edge`), which arms no deadline for a body this protocol marks all received
+(`BODY_RECEIVED` in the scope): a small body comes with its head, in the same packet.
 
 Each answer's head (status line and headers) goes out in the same write as its body
 (`HeadWithBody`): uvicorn writes them separately, and on loopback or a LAN each write is a
@@ -22,6 +23,7 @@ import orjson
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from openbooking.config import Settings
+from openbooking.kit.middleware import BODY_RECEIVED
 
 MAX_HEAD_BYTES = 32 * 1024
 MAX_HEADER_LINES = 100
@@ -134,6 +136,8 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
             self.cycle.transport = self._writer
 
     def on_message_complete(self) -> None:
+        if self.cycle is not None:  # the app reads the rest of the body without a deadline
+            self.cycle.scope[BODY_RECEIVED] = True  # type: ignore[literal-required]
         super().on_message_complete()
         self._reset_head()
 

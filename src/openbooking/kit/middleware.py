@@ -14,6 +14,10 @@ from openbooking.kit import metrics
 from openbooking.kit.envelope import error_envelope
 from openbooking.kit.logs import current_request_id, request_id_from
 
+# Set to True in the request's scope by the server (`openbooking.server`) once the request's
+# whole body has arrived; other servers leave it out, and the body's deadline applies.
+BODY_RECEIVED = "openbooking.body_received"
+
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -78,6 +82,7 @@ class Edge:
                 message = {**message, "headers": [*headers, header]}
             await send(message)
 
+        server_scope = scope  # the server's own, where it marks a body all received
         path: str = scope["path"]
         if len(path) > 1 and path.endswith("/"):
             scope = dict(scope)
@@ -91,7 +96,7 @@ class Edge:
             if too_large:
                 await error_envelope(413, "Request body too large.")(scope, receive, send_with_id)
             elif has_body:
-                await self.app(scope, self._limited(receive), send_with_id)
+                await self.app(scope, self._limited(receive, server_scope), send_with_id)
             else:
                 await self.app(scope, receive, send_with_id)
         finally:
@@ -119,19 +124,25 @@ class Edge:
                 has_body = True
         return incoming, has_body, too_large
 
-    def _limited(self, receive: Receive) -> Receive:
+    def _limited(self, receive: Receive, server_scope: Scope) -> Receive:
+        """`receive` with the body's bounds: its size, and its deadline (`timeout` from the
+        first read), unless the server marked the body all received (`BODY_RECEIVED`): then
+        the read cannot wait, and a timer would cost more than the rest of it."""
         received = 0
         deadline: float | None = None
 
         async def limited_receive() -> Message:
             nonlocal received, deadline
-            loop = asyncio.get_running_loop()
-            deadline = deadline or loop.time() + self.timeout
-            try:
-                async with asyncio.timeout_at(deadline):
-                    message = await receive()
-            except TimeoutError:
-                raise HTTPException(408) from None  # rendered by the app's HTTP error handler
+            if server_scope.get(BODY_RECEIVED):
+                message = await receive()
+            else:
+                loop = asyncio.get_running_loop()
+                deadline = deadline or loop.time() + self.timeout
+                try:
+                    async with asyncio.timeout_at(deadline):
+                        message = await receive()
+                except TimeoutError:
+                    raise HTTPException(408) from None  # rendered by the app's error handler
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:

@@ -57,16 +57,17 @@ class HeadWithBody(asyncio.Transport):
     than the current turn of the loop (a streamed body's head and chunks go out as they did,
     in the same order)."""
 
-    def __init__(self, transport: asyncio.Transport) -> None:
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
         super().__init__()
         self._transport = transport
+        self._loop = loop
         self._held: bytes | None = None
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         held = self._held
         if held is None:
             self._held = bytes(data)
-            asyncio.get_running_loop().call_soon(self.flush)
+            self._loop.call_soon(self.flush)
         else:
             self._held = None
             self._transport.write(held + data)
@@ -99,7 +100,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        self._writer = HeadWithBody(transport)
+        self._writer = HeadWithBody(transport, self.loop)
 
     def _reset_head(self) -> None:
         self._in_head = True
@@ -123,8 +124,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         # A head begun but not complete once this data is parsed has `head_timeout()` left to
         # arrive; a head that came whole (the usual case) needs no timer at all.
         if self._in_head and self._head_bytes and self._head_timer is None:
-            loop = asyncio.get_running_loop()
-            self._head_timer = loop.call_later(head_timeout(), self._refuse, TOO_SLOW)
+            self._head_timer = self.loop.call_later(head_timeout(), self._refuse, TOO_SLOW)
 
     def on_headers_complete(self) -> None:
         self._in_head = False

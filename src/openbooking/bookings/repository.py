@@ -517,25 +517,36 @@ _BOOKING_HEAD_VALUES = 6
 _ANSWER_PG = (
     "UPDATE idempotent_requests SET status_code = ${}, response = ${} WHERE key_digest = ${}"
 )
+# A numbered booking's record takes its id from the sequence in the statement itself: the
+# first column of the record's row, and of its services' and history's rows.
+_NEW_ID_PG = ", new_id AS (SELECT nextval(pg_get_serial_sequence('records', 'id')) AS id)"
+_NEW_ID = "(SELECT id FROM new_id)"
 
 
 @cache
-def _booking_sql(records: int, parts: tuple[tuple[str, int, int], ...], answer: bool) -> str:
+def _booking_sql(
+    records: int, parts: tuple[tuple[str, int, int], ...], answer: bool, numbered: bool
+) -> str:
     """The booking's statement for `records` records and `parts`, each an `Insert` with rows
-    as `(head, columns, rows)`, the Idempotency-Key's answer last when `answer`."""
-    sql = [_BOOKING_HEAD_PG]
+    as `(head, columns, rows)`, the Idempotency-Key's answer last when `answer`; `numbered`:
+    one record, its id (each row's first column) made here and returned after the client's."""
+    sql = [_BOOKING_HEAD_PG, _NEW_ID_PG if numbered else ""]
+    own = {0: _NEW_ID} if numbered else {}
     number = _BOOKING_HEAD_VALUES + 1
-    rows = values_sql(
-        len(_RECORD_COLUMNS_PG), records, number, {_CLIENT_AT: "(SELECT id FROM client)"}
-    )
+    fixed = {**own, _CLIENT_AT: "(SELECT id FROM client)"}
+    rows = values_sql(len(_RECORD_COLUMNS_PG), records, number, fixed)
     sql.append(f", records AS ({_RECORDS_HEAD_PG} VALUES {rows})")
-    number += (len(_RECORD_COLUMNS_PG) - 1) * records
+    number += (len(_RECORD_COLUMNS_PG) - len(fixed)) * records
     for index, (head, width, count) in enumerate(parts):
-        sql.append(f", part{index} AS ({head} VALUES {values_sql(width, count, number)})")
-        number += width * count
+        sql.append(f", part{index} AS ({head} VALUES {values_sql(width, count, number, own)})")
+        number += (width - len(own)) * count
     if answer:
         sql.append(f", answer AS ({_ANSWER_PG.format(number, number + 1, number + 2)})")
-    sql.append(" SELECT id FROM client")
+    sql.append(
+        " SELECT id, (SELECT id FROM new_id) FROM client"
+        if numbered
+        else " SELECT id, NULL FROM client"
+    )
     return "".join(sql)
 
 
@@ -554,6 +565,7 @@ async def write_booking_on(
     changes: Sequence[RecordChange],
     notices: Callable[[], Insert],
     answer: tuple[str, int, bytes] | None,
+    numbered: bool = False,
 ) -> int:
     """A booking's write on PostgreSQL, as one statement (no BEGIN, no COMMIT, one round
     trip): the members' booking locks (`lock_members`), the client upsert, the records (their
@@ -562,7 +574,11 @@ async def write_booking_on(
     of it is written or none: the exclusion constraint refuses an overlapping record
     (IntegrityError, as through the ORM; or a deadlock, see `kit.db.lost_race`). `notices`
     are built once the records are encoded, which gives them their Python defaults as the
-    ORM's flush does. The client's id, also set on the records."""
+    ORM's flush does. The client's id, also set on the records.
+
+    `numbered`: one record, with no notice and no answer to write, which would name it: its
+    id is taken from the sequence by the statement itself (no `new_record_ids_on` first) and
+    set on the record and its services."""
     arguments: list[Any] = [
         sorted({record.staff_id % 2147483647 for record in records}),
         client.location_id,
@@ -571,18 +587,21 @@ async def write_booking_on(
         client.email,
         client.created_at,
     ]
+    first = 1 if numbered else 0  # the id, made by the statement
     for record in records:
         values = _record_values_pg(record)
-        arguments += values[:_CLIENT_AT] + values[_CLIENT_AT + 1 :]
+        arguments += values[first:_CLIENT_AT] + values[_CLIENT_AT + 1 :]
     services = [_record_service_values_pg(link) for own in links for link in own]
     parts = (
         Insert(_SERVICES_HEAD_PG, services),
         Insert(_CHANGES_HEAD_PG, [_change_values_pg(change) for change in changes]),
         notices(),
     )
+    if numbered and (len(records) != 1 or answer is not None or parts[2].rows):
+        raise ValueError("a numbered booking has one record, and nothing else names it")
     for part in parts:
         for row in part.rows:
-            arguments += row
+            arguments += row[first:]
     if answer is not None:
         digest, status_code, sealed = answer
         arguments += (status_code, sealed, digest)
@@ -590,8 +609,13 @@ async def write_booking_on(
         len(records),
         tuple((part.head, len(part.rows[0]), len(part.rows)) for part in parts if part.rows),
         answer is not None,
+        numbered,
     )
-    client_id = int(await connection.fetchval(sql, arguments))
+    ((client_id, record_id),) = await connection.fetch(sql, arguments)
     for record in records:
         fill(record, client_id=client_id)
-    return client_id
+    if numbered:
+        fill(records[0], id=record_id)
+        for link in links[0]:
+            fill(link, record_id=record_id)
+    return int(client_id)

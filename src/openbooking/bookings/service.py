@@ -634,17 +634,27 @@ async def _write_at_once_pg(
     with an Idempotency-Key, the answer. The same rows as the ORM path, built by the same
     functions as SQLite's writer (`_Rows`). The records' ids are taken from their sequence
     first, as the notices and the answer name them: two round trips in all, where a
-    transaction of these statements made nine.
+    transaction of these statements made nine. A booking of one record that neither names
+    (no notice, no Idempotency-Key) is numbered by the statement itself: one round trip.
 
     The plan's reads wrote nothing and are done: a transaction they began (at an isolation
     other than READ COMMITTED) is committed first."""
     connection = await work.statement_connection()
-    ids = await repository.new_record_ids_on(connection, len(rows.records))
-    for record, links, record_id in zip(rows.records, rows.links, ids, strict=True):
-        fill(record, id=record_id)
-        for link in links:
-            fill(link, record_id=record_id)
-    answer = rows.answer()
+    # One record that no notice and no stored answer names: the statement numbers it.
+    numbered = (
+        keep is None
+        and len(rows.records) == 1
+        and not notifications.hears_created(notices, rows.records[0])
+    )
+    sealed = None  # the answer kept for the Idempotency-Key, written with the booking
+    if not numbered:
+        ids = await repository.new_record_ids_on(connection, len(rows.records))
+        for record, links, record_id in zip(rows.records, rows.links, ids, strict=True):
+            fill(record, id=record_id)
+            for link in links:
+                fill(link, record_id=record_id)
+        if keep is not None:
+            sealed = keep.sealed(rows.answer())
     try:
         await repository.write_booking_on(
             connection,
@@ -653,13 +663,14 @@ async def _write_at_once_pg(
             links=rows.links,
             changes=rows.changes(),
             notices=lambda: notifications.created_insert_pg(notices, rows.with_services()),
-            answer=keep.sealed(answer) if keep is not None else None,
+            answer=sealed,
+            numbered=numbered,
         )
     except DBAPIError as exc:  # another booking took a time since the plan read it
         if not lost_race(exc):
             raise
         raise BookingError(TAKEN, await _taken(work.session, rows.planned)) from None
-    return answer
+    return rows.answer()
 
 
 async def _taken(session: AsyncSession, planned: Sequence[Planned]) -> int:

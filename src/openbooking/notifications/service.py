@@ -179,6 +179,12 @@ def created_insert_pg(
     return repository.outbox_insert_pg(created_rows(read, records))
 
 
+def hears_created(read: CreatedNotices, record: Record) -> bool:
+    """Whether `created_rows` writes a row about `record` (which each row names by its id)."""
+    staff = read.staff.get(record.staff_id)
+    return _anyone_hears(read.location, record, staff, mail.CONFIRMED, hooks=read.hooks)
+
+
 def created_rows(
     read: CreatedNotices, records: Sequence[tuple[Record, list[tuple[RecordService, Service]]]]
 ) -> list[OutboxMessage]:
@@ -187,7 +193,7 @@ def created_rows(
     rows: list[OutboxMessage] = []
     for record, services in records:
         staff = read.staff.get(record.staff_id)
-        if _anyone_hears(read.location, record, staff, mail.CONFIRMED, hooks=read.hooks):
+        if hears_created(read, record):
             rows += _notices(
                 read.location,
                 record,

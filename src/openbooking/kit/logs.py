@@ -31,8 +31,7 @@ ACCESS_FIELDS = ("method", "route", "status", "duration_ms")
 def request_id_from(header: bytes | None) -> str:
     """The client's X-Request-ID when it is sane, else a new random one (32 hex digits). A
     request id names a request in the logs and is no secret: it comes from `random` (each
-    process its own stream, reseeded after a fork), not from the system's source, whose
-    system call cost about 1 % of a booking."""
+    process its own stream, reseeded after a fork), which needs no system call."""
     if header is not None:
         try:
             value = header.decode("ascii")

@@ -124,18 +124,23 @@ async def get_context(request: Request) -> Context:
     # every request another round of FastAPI's dependency solving.
     state = request.app.state
     settings: Settings = state.settings
-    scope = request.scope
-    peer = scope["client"][0] if scope.get("client") else None
-    # X-Forwarded-For counts only behind a trusted proxy.
-    forwarded = header(scope, b"x-forwarded-for") if settings.trusted_proxies else None
     return Context(
         settings=settings,
         key=state.secret_key,
         limiter=state.limiter,
         sender=state.sms,
         hashing=state.hashing,
-        client=client_address(peer, forwarded, settings.trusted_proxies),
+        client=client_of(request, settings),
     )
+
+
+def client_of(request: Request, settings: Settings) -> str:
+    """Who the client is, for per-address limits (`kit.auth.client_address`), read from the
+    ASGI scope: X-Forwarded-For counts only behind a trusted proxy."""
+    scope = request.scope
+    peer = scope["client"][0] if scope.get("client") else None
+    forwarded = header(scope, b"x-forwarded-for") if settings.trusted_proxies else None
+    return client_address(peer, forwarded, settings.trusted_proxies)
 
 
 ContextDep = Annotated[Context, Depends(get_context)]

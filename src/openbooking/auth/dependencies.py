@@ -17,10 +17,9 @@ from fastapi.security.base import SecurityBase
 from openbooking.auth.cache import Partner, PartnerCache
 from openbooking.backoffice import accounts
 from openbooking.backoffice.accounts import Principal
-from openbooking.deps import SessionDep
+from openbooking.deps import SessionDep, client_of
 from openbooking.kit.auth import (
     Credentials,
-    client_address,
     parse_authorization,
     token_digest,
 )
@@ -108,8 +107,7 @@ async def _widget_partner(request: Request, key: str) -> Partner:
 
     # Every call with a public key counts, refused ones too.
     settings = request.app.state.settings
-    peer = request.client.host if request.client else None
-    client = client_address(peer, request.headers.get("x-forwarded-for"), settings.trusted_proxies)
+    client = client_of(request, settings)
     verdict = await request.app.state.limiter.hit(
         f"{settings.widget_requests_per_ip_minute}/minute", "widget", client
     )

@@ -48,6 +48,11 @@ class LoadResult:
     server_cpu: float | None  # CPU seconds per wall second (1.0 = one core busy)
     server_cpu_ms_per_request: float | None
     client_cpu: float | None
+    clock_step_s: float  # see `clock_step`; 0.0 when the figures are sound
+
+    @property
+    def clock_stepped(self) -> bool:
+        return self.clock_step_s != 0.0
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,28 @@ class _Measured:
     p50_ms: float
     p99_ms: float
     client_cpu_seconds: float
+    clock_step_s: float = 0.0
+
+
+CLOCK_SLACK_SECONDS = 0.5
+
+
+def clock_step(reported: float, elapsed: float, duration: float) -> float:
+    """How far the machine's wall clock stepped while wrk ran, or 0.0.
+
+    wrk times its run and every latency with the wall clock (`gettimeofday`), then fills in the
+    answers a stall kept from being sent (its coordinated-omission correction). A virtual
+    machine that is paused and resumed, or a clock set by hand, moves that clock without any
+    time passing for the programs: the run then looks long, its rate low and its p99 as long as
+    the step. `reported` is wrk's run time, `elapsed` the same run timed from outside with the
+    monotonic clock, `duration` what wrk was asked for (its main thread sleeps that long, which a
+    step of the clock does not change). A run cannot take longer than `elapsed` nor end before
+    `duration`: outside those bounds the difference is the clock's step."""
+    if reported > elapsed + CLOCK_SLACK_SECONDS:
+        return round(reported - elapsed, 2)
+    if reported < duration - CLOCK_SLACK_SECONDS:
+        return round(reported - duration, 2)
+    return 0.0
 
 
 def _free_port() -> int:
@@ -203,6 +230,7 @@ def drive(
         server_cpu=server_cpu,
         server_cpu_ms_per_request=per_request,
         client_cpu=round(measured.client_cpu_seconds / measured.seconds, 2),
+        clock_step_s=measured.clock_step_s,
     )
 
 
@@ -210,6 +238,7 @@ def drive(
 
 
 _WRK_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3}
+_WRAPPED_SECONDS = 2**64 / 1e6  # wrk counts its run time in an unsigned 64-bit number of µs
 
 
 def _wrk_ms(text: str) -> float:
@@ -219,17 +248,27 @@ def _wrk_ms(text: str) -> float:
     return float(match[1]) * _WRK_UNITS[match[2]]
 
 
+def run_seconds(text: str) -> float:
+    """wrk's run time ("8.01s"), below zero when the wall clock went back by more than the run
+    took (wrk counts it in an unsigned number of µs, which then wraps around)."""
+    seconds = _wrk_ms(text) / 1e3
+    return seconds - _WRAPPED_SECONDS if seconds >= _WRAPPED_SECONDS / 2 else seconds
+
+
 def _wrk(
     url: str, headers: dict[str, str], connections: int, seconds: float, script: Path | None
 ) -> _Measured:
-    command = ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency"]
+    duration = max(1, round(seconds))
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency"]
     command += ["--timeout", "30s"]  # slow answers are latencies to measure, not socket errors
     if script is not None:
         command += ["-s", str(script)]
     for name, value in headers.items():
         command += ["-H", f"{name}: {value}"]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.monotonic()
     output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
+    elapsed = time.monotonic() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     done = re.search(r"(\d+) requests in ([\d.]+)(us|ms|s|m)", output)
     p50 = re.search(r"^\s+50%\s+(\S+)\s*$", output, re.MULTILINE)
@@ -243,13 +282,15 @@ def _wrk(
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     errors += int(non_2xx[1]) if non_2xx else 0
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    reported = run_seconds(done[2] + done[3])
     return _Measured(
         requests=int(done[1]),
         errors=errors,
-        seconds=_wrk_ms(done[2] + done[3]) / 1e3,
+        seconds=reported,
         p50_ms=_wrk_ms(p50[1]),
         p99_ms=_wrk_ms(p99[1]),
         client_cpu_seconds=cpu,
+        clock_step_s=clock_step(reported, elapsed, duration),
     )
 
 

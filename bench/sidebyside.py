@@ -19,13 +19,16 @@ busy machine hits both alike:
   records, request by request in turn: p95 of each and the ratios to the 6,000 one.
 
 Every figure is a ratio measured in the same run, or a latency next to its target; the load
-average is recorded before and after each part. Progress goes to stderr. See bench/README.md.
+average is recorded before and after each part. A wrk measurement during which the machine's
+wall clock stepped is taken again (`load.clock_step`); the discarded ones are listed under
+`clock_steps`. Progress goes to stderr. See bench/README.md.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import os
 import shutil
@@ -46,7 +49,7 @@ from openbooking.models import Record
 from openbooking.models.records import RECORD_ACTIVE, RECORD_CANCELLED
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -57,6 +60,7 @@ MONTH_RECORDS = (600, 6_000, 60_000)
 HTTP_RECORDS = 6_000
 BOOKING_DAYS = 50  # slots from the benchmark day on, inside the 60-day horizon
 PHONES = 1_000
+CLOCK_ATTEMPTS = 3  # of one measurement while the wall clock steps during it
 
 TARGETS = {
     "booking_sqlite_vs_bare": 0.15,  # at least
@@ -85,6 +89,22 @@ QUICK = Budget(seconds=3, warmup_seconds=1, rounds=1, contended_rounds=2, month_
 
 def log(message: str) -> None:
     print(f"[bench.sidebyside] {message}", file=sys.stderr, flush=True)
+
+
+# wrk measurements discarded because the wall clock stepped during them, for the output
+CLOCK_STEPS: list[dict[str, Any]] = []
+
+
+def measured(take: Callable[[], load.LoadResult], what: str) -> load.LoadResult:
+    """`take()`, taken again while the machine's wall clock steps during it (at most
+    `CLOCK_ATTEMPTS` times in all): wrk's figures then measure the clock, not the server."""
+    for _ in range(CLOCK_ATTEMPTS - 1):
+        result = take()
+        if not result.clock_stepped:
+            return result
+        log(f"{what}: the wall clock stepped {result.clock_step_s:+g} s; measuring again")
+        CLOCK_STEPS.append({"measurement": what, **asdict(result)})
+    return take()
 
 
 def load_average() -> float:
@@ -121,7 +141,8 @@ class Bare:
     def measure(self, budget: Budget) -> load.LoadResult:
         url = f"{self.server.base_url}{bare.PATH}"
         load.drive(self.server, url, {}, CONNECTIONS, budget.warmup_seconds)
-        result = load.drive(self.server, url, {}, CONNECTIONS, budget.seconds)
+        drive = functools.partial(load.drive, self.server, url, {}, CONNECTIONS, budget.seconds)
+        result = measured(drive, "bare")
         self.results.append(result)
         return result
 
@@ -168,7 +189,7 @@ def http_part(database: dataset.Database, bare_app: Bare, budget: Budget, folder
         }
         for url in urls.values():
             load.wait_ready(url, auth)
-        measured: dict[str, list[load.LoadResult]] = {name: [] for name in urls}
+        runs: dict[str, list[load.LoadResult]] = {name: [] for name in urls}
         bares: list[load.LoadResult] = []
         for number in range(budget.rounds):
             names = list(urls) if number % 2 == 0 else list(reversed(urls))
@@ -176,9 +197,10 @@ def http_part(database: dataset.Database, bare_app: Bare, budget: Budget, folder
                 log(f"http round {number + 1}: bare, then {name}")
                 bares.append(bare_app.measure(budget))
                 load.drive(server, urls[name], auth, CONNECTIONS, budget.warmup_seconds)
-                measured[name].append(
-                    load.drive(server, urls[name], auth, CONNECTIONS, budget.seconds)
+                drive = functools.partial(
+                    load.drive, server, urls[name], auth, CONNECTIONS, budget.seconds
                 )
+                runs[name].append(measured(drive, name))
     baseline = mean_rps(bares)
     endpoints = {
         name: {
@@ -188,7 +210,7 @@ def http_part(database: dataset.Database, bare_app: Bare, budget: Budget, folder
             "cpu_ratio": cpu_ratio(bares, results),
             "runs": [asdict(result) for result in results],
         }
-        for name, results in measured.items()
+        for name, results in runs.items()
     }
     return {
         "records": database.records,
@@ -296,6 +318,13 @@ def booking_part(url: str, workers: int, bare_app: Bare, budget: Budget, folder:
         first_day = [slot for slot in slots if slot.start.astimezone(dataset.ZONE).date() == day]
         booking.check_listed(server.base_url, database.token, day, first_day)
         book_url = f"{server.base_url}{booking.BOOK_PATH}"
+
+        def book(connections: int, settled: list[dict[str, int]]) -> load.LoadResult:
+            """One measurement, then the records it made checked and cancelled."""
+            result = load.drive(server, book_url, auth, connections, budget.seconds, script=script)
+            settled.append(asyncio.run(settle(database.url)))
+            return result
+
         for connections in BOOKING_CONNECTIONS:
             runs = []
             for number in range(budget.rounds):
@@ -305,10 +334,15 @@ def booking_part(url: str, workers: int, bare_app: Bare, budget: Budget, folder:
                     server, book_url, auth, connections, budget.warmup_seconds, script=script
                 )
                 asyncio.run(settle(database.url))
-                result = load.drive(
-                    server, book_url, auth, connections, budget.seconds, script=script
+                settled: list[dict[str, int]] = []
+                result = measured(
+                    functools.partial(book, connections, settled),
+                    f"booking ({workers} worker(s)), {connections} connections",
                 )
-                found = asyncio.run(settle(database.url))
+                found = {
+                    "active": settled[-1]["active"],  # of the measurement kept
+                    "overlapping_pairs": sum(s["overlapping_pairs"] for s in settled),
+                }
                 runs.append({**asdict(result), **found, "round": number + 1})
             uncontended[str(connections)] = runs
         log(f"contended ({workers} worker(s)): {budget.contended_rounds} rounds, {len(pool)} slots")
@@ -552,6 +586,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             result["month"] = asyncio.run(month_part(databases, budget))
     result["machine"]["load_average_1m_after"] = load_average()
     result["machine"]["cpu_steal_percent"] = steal_percent(steal_before)
+    result["clock_steps"] = CLOCK_STEPS
     result["targets"] = verdicts(result)
     if args.quick:
         result["note"] = "quick run: a smoke test; judge the targets on a full run"

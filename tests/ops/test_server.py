@@ -1,5 +1,6 @@
-"""Against a real `openbooking serve`: metrics added up over two worker processes, and JSON log
-lines, with request ids and no secrets, through a code login and a booking."""
+"""Against a real `openbooking serve`: metrics added up over two worker processes and written
+when a worker stops, and JSON log lines, with request ids and no secrets, through a code login
+and a booking."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from openbooking.kit.metrics import FLUSH_SECONDS
 from openbooking.sms.outbox import read_outbox
 from tests.ops.metrics import value
-from tests.server import Server, running_server
+from tests.server import Server, running_server, stop
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -114,6 +115,16 @@ class TestTwoWorkers:
         response = httpx.get(f"{running.url}/readyz", timeout=30)
         assert response.status_code == 200
         assert response.json() == {"status": "ok", "checks": {"database": "ok", "schema": "ok"}}
+
+
+def test_what_a_worker_counted_last_is_written_when_it_stops(tmp_path: Path) -> None:
+    # A worker writes its counts FLUSH_SECONDS after the first one; stopped sooner, it writes
+    # them on its way out, or the requests of its last second would be missing from the files.
+    with running_server(tmp_path) as running:
+        for _ in range(5):
+            assert httpx.get(f"{running.url}/healthz", timeout=30).status_code == 200
+        stop(running.process)
+    assert sum(healthz_count_per_process(tmp_path / "var" / "metrics").values()) == 5
 
 
 class TestJsonLogs:

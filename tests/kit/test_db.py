@@ -12,16 +12,18 @@ import httpx
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import text
+from sqlalchemy import QueuePool, func, select, text
 
 from openbooking.app import close_resources, create_app
 from openbooking.config import Settings
-from openbooking.kit import db
+from openbooking.kit import db, fastread
 from openbooking.kit.db import create_engine
 from openbooking.models import Record
 
 if TYPE_CHECKING:
     from pathlib import Path
+
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
 
 async def test_a_new_sqlite_file_and_its_journal_are_private(tmp_path: Path) -> None:
@@ -118,6 +120,54 @@ async def test_a_request_that_gets_no_pooled_connection_in_time_is_answered_503(
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "1"
     assert response.json()["success"] is False
+
+
+_BACKEND = fastread.Statement(select(func.pg_backend_pid()))
+
+
+def checked_out(engine: AsyncEngine) -> int:
+    pool = engine.pool
+    assert isinstance(pool, QueuePool)
+    return pool.checkedout()
+
+
+async def test_a_unit_of_work_holds_one_postgresql_connection_from_its_reads_to_its_orm_work(
+    postgres_migrated: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A request's reads on the driver go on a connection leased from the pool without a
+    session transaction; when the session begins one, the lease goes back first. A request
+    holding one connection while it waits for a second would, on a full pool, stall every
+    request until the pool timeout: here the pool has one, so the ORM's statement would wait
+    for it and fail."""
+    monkeypatch.setattr(db, "POOL_TIMEOUT_SECONDS", 0.5)
+    engine = create_engine(postgres_migrated, pool_size=1)
+    try:
+        async with db.unit_of_work(db.create_sessionmaker(engine)) as work:
+            found, _ = await fastread.rows(work.session, _BACKEND, {})
+            assert checked_out(engine) == 1
+            assert not work.session.in_transaction()
+            orm = (await work.session.execute(select(func.pg_backend_pid()))).scalar_one()
+            assert orm == found[0][0]  # the pool's one connection, given back and taken again
+            assert checked_out(engine) == 1
+        assert checked_out(engine) == 0
+    finally:
+        await engine.dispose()
+
+
+async def test_a_checkpoint_gives_the_leased_connection_back(postgres_migrated: str) -> None:
+    """`checkpoint` ends what a request holds before slow work (argon2): its leased connection
+    too."""
+    engine = create_engine(postgres_migrated, pool_size=1)
+    try:
+        async with db.unit_of_work(db.create_sessionmaker(engine)) as work:
+            await fastread.rows(work.session, _BACKEND, {})
+            connection = await work.statement_connection()
+            assert await connection.fetchval("SELECT 1", []) == 1
+            assert checked_out(engine) == 1
+            await work.checkpoint()
+            assert checked_out(engine) == 0
+    finally:
+        await engine.dispose()
 
 
 def recording(monkeypatch: pytest.MonkeyPatch, driver: Any) -> list[str]:

@@ -13,8 +13,10 @@ On PostgreSQL (asyncpg) the statement goes straight to the session's asyncpg con
 (`kit.db.DriverConnection`: asyncpg's prepared-statement cache, errors raised as SQLAlchemy
 raises them), inside the transaction when one is open. When none is, at READ COMMITTED (the
 default, `kit.db.reads_committed`), it runs alone, which sees what the first statement of a new
-transaction would: a read-only request sends no BEGIN and no COMMIT. At any other isolation
-level the read takes SQLAlchemy's path, which begins the transaction.
+transaction would: a read-only request sends no BEGIN and no COMMIT, and its statements go on a
+connection its unit of work leases from the pool without a session transaction
+(`kit.db.autocommit_adapter`). At any other isolation level the read takes SQLAlchemy's path,
+which begins the transaction.
 
 A read that would begin the request's transaction (the session has none open) needs no
 transaction on a SQLite file in WAL mode: one statement reads one consistent snapshot by itself.
@@ -302,7 +304,7 @@ async def rows(
         except sqlite3.OperationalError:  # refused for now (busy): the session's path waits
             pass
     if dialect is not None and dialect.name == "postgresql" and dialect.driver == "asyncpg":
-        adapted = await db.adapted_connection(session)
+        adapted = await db.autocommit_adapter(session)
         if adapted.driver_connection.is_in_transaction() or db.reads_committed(session):
             compiled = statement.compiled(dialect)
             sql, arguments = compiled.arguments(params)

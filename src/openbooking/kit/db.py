@@ -327,8 +327,8 @@ async def autocommit_adapter(session: AsyncSession) -> Any:
     is open (`adapted_connection`). Else, when a `UnitOfWork` ends the session, one it leases
     from the pool without beginning anything (`UnitOfWork.leased`): a session's transaction
     costs its checkout and its close (SQLAlchemy's connection, transaction and shielded
-    close), about 0.15 ms of CPU, which a request whose every statement goes to the driver has
-    no use for."""
+    close), 0.17–0.21 ms of CPU against 0.03–0.06 ms for the lease (measured in a loop), which
+    a request whose every statement goes to the driver has no use for."""
     sync = session.sync_session
     work = _WORKS.get(sync)
     if work is None or sync.in_transaction():
